@@ -1,0 +1,69 @@
+"""One exception tree for kuden_xl.
+
+Every error a user can meet is a ``KudenError``; third-party exceptions are translated at the
+boundary (``raise ... from exc``). Each message is Japanese first (staff read it), with a short
+English gloss after `` / `` for developers and logs::
+
+    KudenError
+    ├── InputError              bad input from the user: the workbook, a row range, an option
+    │   ├── WorkbookError       cannot open / read / save the workbook, or it would be damaged
+    │   │   ├── WorkbookLockedError   open in Excel or LibreOffice, or another run holds it
+    │   │   └── HeaderError     no phone column in the header
+    │   ├── RowSpecError        a --rows value that cannot be parsed or lies outside the sheet
+    │   └── SettingsError       a 設定 value, option or environment variable that is wrong
+    ├── ConfirmationDeclined    the user said no (or could not be asked); nothing was sent
+    ├── LedgerError             the send ledger cannot be opened or written
+    └── GatewayError            the SMS gateway failed as a whole (not one message)
+        ├── GatewayAuthError    credentials refused
+        └── GatewayUnavailable  cannot be reached at all (connection, TLS, proxy)
+"""
+
+from __future__ import annotations
+
+
+class KudenError(Exception):
+    """Root of every kuden_xl error; ``str(err)`` is a message fit to show a user."""
+
+
+class InputError(KudenError):
+    """Bad input from the user: fixable by them, nothing was sent."""
+
+
+class WorkbookError(InputError):
+    """The workbook cannot be opened, read or saved safely."""
+
+
+class WorkbookLockedError(WorkbookError):
+    """The workbook is open in Excel/LibreOffice, or another kuden-xl run is using it."""
+
+
+class HeaderError(WorkbookError):
+    """The sheet's header has no phone-number column."""
+
+
+class RowSpecError(InputError):
+    """A row selection that cannot be parsed or points outside the sheet."""
+
+
+class SettingsError(InputError):
+    """A setting (設定 sheet, option, environment, config file) has a wrong value."""
+
+
+class ConfirmationDeclined(KudenError):
+    """The user declined the send (or no terminal was there to ask); nothing was sent."""
+
+
+class LedgerError(KudenError):
+    """The send ledger cannot be opened or written."""
+
+
+class GatewayError(KudenError):
+    """The SMS gateway failed as a whole."""
+
+
+class GatewayAuthError(GatewayError):
+    """The gateway refused our credentials."""
+
+
+class GatewayUnavailable(GatewayError):
+    """The gateway cannot be reached (connection refused, DNS, TLS, proxy)."""

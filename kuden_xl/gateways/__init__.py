@@ -1,0 +1,1 @@
+"""SMS gateways: one interface (`base.Gateway`) and one small module per provider."""

@@ -1,0 +1,97 @@
+"""The gateway interface every provider implements, and its value types.
+
+A gateway makes **one attempt** per call and classifies what happened; the retry policy lives in
+`dispatch.py`, which knows only this module. Classification is the gateway's job because only it
+knows what a provider's answer guarantees:
+
+- ``ACCEPTED`` / ``SCHEDULED``: the provider took the message (``message_id`` set).
+- ``REJECTED``: the provider refused this message; sending it again as is will not help.
+- ``NOT_PROCESSED``: provably nothing was processed (429, connection refused, a documented
+  "nothing recorded" 5xx). Safe to try again, with or without an idempotency key.
+- ``MAYBE_PROCESSED``: the request may have reached the provider (timeout, dropped connection).
+  Only safe to try again with the same idempotency key, where the provider honours one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+from ..schema import Delivery
+
+
+class Attempt(str, Enum):
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    REJECTED = "rejected"
+    NOT_PROCESSED = "not_processed"
+    MAYBE_PROCESSED = "maybe_processed"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One SMS to send. ``send_id`` is ours: the idempotency key / client tag at the provider."""
+
+    send_id: str
+    to: str  # national form, 11 digits: 09012345678
+    body: str
+    scheduled_at: datetime | None = None  # aware datetime; None = now
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What one attempt (or a lookup by our send id) found."""
+
+    send_id: str
+    attempt: Attempt
+    message_id: str | None = None
+    reason: str | None = None  # the provider's words, for 結果 and logs
+    retry_after_s: float | None = None  # a 429's Retry-After, when given
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    message_id: str
+    delivery: Delivery
+    reason: str | None = None  # e.g. 圏外, shown as 不達（圏外）
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    max_length: int  # characters per message the provider accepts
+    can_schedule: bool
+    idempotent: bool  # honours our send id as an idempotency key (same key -> same answer)
+    lookup_by_send_id: bool  # can find a message by our send id (to reconcile)
+    max_requests_per_second: float | None = None
+
+
+@runtime_checkable
+class Gateway(Protocol):
+    """An SMS provider. Implementations are thread-safe: dispatch calls ``send`` concurrently."""
+
+    name: str
+    capabilities: Capabilities
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        """Make one attempt to send; never raises for a per-message failure (see module doc).
+
+        Raises:
+            GatewayAuthError: credentials refused (no message can succeed).
+        """
+        ...
+
+    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
+        """Delivery status of messages by provider message id (batched by the caller)."""
+        ...
+
+    def lookup(self, send_id: str) -> Receipt | None:
+        """Find a message by *our* send id; None when the provider never accepted it.
+
+        Only meaningful when ``capabilities.lookup_by_send_id``.
+        """
+        ...
+
+    def close(self) -> None: ...
