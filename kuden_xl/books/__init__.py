@@ -1,0 +1,1 @@
+"""Table adapters: the worksheet seen as header + rows, with result write-back."""

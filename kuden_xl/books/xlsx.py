@@ -1,0 +1,276 @@
+"""The headless Table adapter: an .xlsx/.xlsm file through openpyxl.
+
+Reads formula cells by the value Excel last computed; writes keep every formula; saves are
+atomic (a temp file beside the workbook, then ``os.replace``) and refuse a workbook whose parts
+openpyxl would drop (charts, images, pivots, controls) unless results go to a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import WorkbookError, WorkbookLockedError
+from ..schema import (
+    OUTPUT_COLUMNS,
+    SEGMENTS,
+    SETTINGS_SHEET,
+    Header,
+    find_header,
+    is_phone_header,
+)
+from .base import OutputRow, SheetRows, Uncomputed
+
+# Zip parts openpyxl does not carry over on save: saving would silently lose them.
+_DAMAGED_PARTS = {
+    "xl/charts/": "グラフ",
+    "xl/drawings/": "図形・画像",
+    "xl/media/": "画像",
+    "xl/pivotTables/": "ピボットテーブル",
+    "xl/pivotCache/": "ピボットテーブル",
+    "xl/ctrlProps/": "フォームコントロール",
+    "xl/activeX/": "ActiveX コントロール",
+    "xl/slicers/": "スライサー",
+    "xl/timelines/": "タイムライン",
+}
+_SETTINGS_HEADER_KEYS = {"項目", "キー", "key", "設定項目"}
+DATETIME_FORMAT = "yyyy/mm/dd hh:mm"
+_HEADER_SCAN_ROWS = 20
+
+
+def open_locks(path: Path) -> list[Path]:
+    """Lock files Excel (``~$NAME``) or LibreOffice (``.~lock.NAME#``) keep beside an open book."""
+    candidates = [path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")]
+    if len(path.name) > 2:  # Excel shortens long names: ~$ replaces the first two characters
+        candidates.append(path.with_name("~$" + path.name[2:]))
+    return [p for p in candidates if p.exists()]
+
+
+def damaging_parts(path: Path) -> list[str]:
+    """Japanese names of the parts of ``path`` that an openpyxl save would lose."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return []
+    found: list[str] = []
+    for prefix, label in _DAMAGED_PARTS.items():
+        if any(n.startswith(prefix) for n in names) and label not in found:
+            found.append(label)
+    return found
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+class XlsxTable:
+    """A worksheet in an .xlsx/.xlsm file. ``output`` saves results to a copy instead."""
+
+    def __init__(self, path: Path, *, sheet: str | None = None, output: Path | None = None):
+        self.path = Path(path)
+        self.output = Path(output) if output else None
+        self._requested_sheet = sheet
+        self._wb: Any = None
+        self._ws: Any = None
+        self._header: Header | None = None
+        self._out_cols: dict[str, int] = {}  # output name -> 1-based column
+        self._dirty = False
+        self._load()
+
+    # -- opening ----------------------------------------------------------------------------
+    def _load(self) -> None:
+        import openpyxl
+
+        if not self.path.is_file():
+            raise WorkbookError(f"ファイル「{self.path}」が見つかりません。 / File not found: {self.path}")
+        keep_vba = self.path.suffix.lower() in (".xlsm", ".xltm")
+        try:
+            self._wb = openpyxl.load_workbook(self.path, keep_vba=keep_vba, data_only=False)
+        except Exception as exc:  # openpyxl raises many types for a non-workbook
+            raise WorkbookError(
+                f"「{self.path.name}」を Excel ブック（.xlsx/.xlsm）として開けません: {type(exc).__name__}"
+                f" / Not a readable .xlsx/.xlsm workbook: {self.path}"
+            ) from exc
+        self._ws = self._pick_sheet()
+
+    def _pick_sheet(self) -> Any:
+        wb = self._wb
+        if self._requested_sheet is not None:
+            if self._requested_sheet not in wb.sheetnames:
+                raise WorkbookError(
+                    f"シート「{self._requested_sheet}」がありません（あるシート: {'、'.join(wb.sheetnames)}）。"
+                    f" / No sheet named {self._requested_sheet!r}."
+                )
+            return wb[self._requested_sheet]
+        # The first sheet whose top rows hold a phone column; else the active one (to fail clearly).
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(max_row=_HEADER_SCAN_ROWS, values_only=True):
+                if any(is_phone_header(v) for v in row):
+                    return ws
+        return wb.active
+
+    @property
+    def book_name(self) -> str:
+        return self.path.name
+
+    @property
+    def sheet_name(self) -> str:
+        return str(self._ws.title)
+
+    # -- reading ----------------------------------------------------------------------------
+    def read(self) -> SheetRows:
+        ws = self._ws
+        header_rows = ws.iter_rows(max_row=_HEADER_SCAN_ROWS, values_only=True)
+        header = find_header(header_rows, sheet=self.sheet_name)
+        self._header = header
+        self._out_cols = {
+            n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS
+        }
+        width = len(header.names)
+        rows: dict[int, list[object]] = {}
+        formulas: list[tuple[int, int]] = []
+        last = header.row
+        for cells in ws.iter_rows(min_row=header.row + 1, max_col=width):
+            values: list[object] = []
+            for cell in cells:
+                if cell.data_type == "f":
+                    formulas.append((cell.row, cell.column))
+                values.append(cell.value)
+            r = cells[0].row if cells else last + 1
+            if any(v is not None and v != "" for v in values):
+                rows[r] = values
+                last = r
+        if formulas:
+            self._fill_computed(rows, formulas)
+        return SheetRows(self.book_name, self.sheet_name, header, rows, last)
+
+    def _fill_computed(self, rows: dict[int, list[object]], formulas: list[tuple[int, int]]) -> None:
+        """Replace formula text by Excel's last computed value (a second, read-only pass)."""
+        import openpyxl
+
+        wanted = set(formulas)
+        min_row = min(r for r, _ in formulas)
+        max_row = max(r for r, _ in formulas)
+        computed = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        try:
+            ws = computed[self.sheet_name]
+            for cells in ws.iter_rows(min_row=min_row, max_row=max_row):
+                for cell in cells:
+                    key = (getattr(cell, "row", None), getattr(cell, "column", None))
+                    if key in wanted:
+                        r, c = key
+                        assert r is not None and c is not None
+                        value = cell.value
+                        rows[r][c - 1] = (
+                            Uncomputed(f"{_column_letter(c)}{r}") if value is None else value
+                        )
+                        wanted.discard(key)
+        finally:
+            computed.close()
+        for r, c in wanted:  # cells the computed pass did not list at all: no value stored
+            rows[r][c - 1] = Uncomputed(f"{_column_letter(c)}{r}")
+
+    def settings(self) -> dict[str, object] | None:
+        if SETTINGS_SHEET not in self._wb.sheetnames:
+            return None
+        ws = self._wb[SETTINGS_SHEET]
+        result: dict[str, object] = {}
+        for row in ws.iter_rows(max_col=2, values_only=True):
+            key = row[0] if row else None
+            if key is None or str(key).strip() == "" or str(key).strip() in _SETTINGS_HEADER_KEYS:
+                continue
+            result[str(key).strip()] = row[1] if len(row) > 1 else None
+        return result
+
+    def hidden_rows(self, rows: Collection[int]) -> frozenset[int]:
+        dims = self._ws.row_dimensions
+        return frozenset(r for r in rows if r in dims and dims[r].hidden)
+
+    # -- writing ----------------------------------------------------------------------------
+    def _ensure_output_columns(self) -> None:
+        if self._header is None:
+            self.read()
+        assert self._header is not None
+        if all(n in self._out_cols for n in OUTPUT_COLUMNS):
+            return
+        ws = self._ws
+        next_col = max([len(self._header.names)] + list(self._out_cols.values())) + 1
+        for name in OUTPUT_COLUMNS:
+            if name not in self._out_cols:
+                ws.cell(row=self._header.row, column=next_col, value=name)
+                self._out_cols[name] = next_col
+                next_col += 1
+        self._dirty = True
+
+    def write(self, outputs: Sequence[OutputRow]) -> None:
+        if not outputs:
+            return
+        self._ensure_output_columns()
+        ws = self._ws
+        for out in outputs:
+            for name, value in out.values.items():
+                cell = ws.cell(row=out.row, column=self._out_cols[name])
+                if isinstance(value, datetime):
+                    cell.value = value.replace(tzinfo=None) if value.tzinfo else value
+                    cell.number_format = DATETIME_FORMAT
+                elif isinstance(value, date):
+                    cell.value = value
+                    cell.number_format = "yyyy/mm/dd"
+                elif isinstance(value, str):
+                    cell.value = value
+                    cell.data_type = "s"  # text, never a formula: a body may start with = + - @
+                elif name == SEGMENTS and value is not None:
+                    cell.value = int(value)  # type: ignore[call-overload]
+                else:
+                    cell.value = value
+        self._dirty = True
+
+    def check_writable(self) -> None:
+        """Refuse before anything is sent when results could not be saved safely.
+
+        Raises:
+            WorkbookLockedError: the workbook is open in Excel or LibreOffice.
+            WorkbookError: a save would lose charts, images, pivots or controls.
+        """
+        locks = open_locks(self.path)
+        if locks:
+            raise WorkbookLockedError(
+                f"「{self.path.name}」は Excel または LibreOffice で開かれています"
+                f"（{locks[0].name}）。ブックを閉じてから、もう一度実行してください。"
+                f" / The workbook is open in Excel or LibreOffice; close it first."
+            )
+        if self.output is None:
+            parts = damaging_parts(self.path)
+            if parts:
+                raise WorkbookError(
+                    f"「{self.path.name}」には{'・'.join(parts)}が含まれており、このまま保存すると失われます。"
+                    "--output に別のファイル名（例: 結果.xlsx）を指定して、結果をコピーに書き出してください。"
+                    f" / Saving would lose {', '.join(parts)}; use --output COPY.xlsx."
+                )
+
+    def flush(self) -> None:
+        if not self._dirty:
+            return
+        target = self.output or self.path
+        fd, tmp = tempfile.mkstemp(prefix=".~kuden-", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        try:
+            self._wb.save(tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise WorkbookError(
+                f"「{target.name}」を保存できません: {exc}。ブックが他のプログラムで開かれていないか確認してください。"
+                f" / Cannot save {target}: {exc}"
+            ) from exc
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self._dirty = False

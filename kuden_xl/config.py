@@ -1,0 +1,205 @@
+"""Campaign settings: 設定 sheet + CLI options + environment + config file, validated once.
+
+Precedence for campaign keys (DESIGN §3): CLI option > 設定 sheet > environment
+(``KUDEN_XL_*``) > the user's config file (``[campaign]`` in config.toml) > default.
+Connection settings and secrets never come from a workbook.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from .errors import SettingsError
+from .message import DEFAULT_MAX_LENGTH, DateStyle
+
+# 設定 key -> (field name, environment variable)
+KEYS: dict[str, tuple[str, str]] = {
+    "本文": ("body", "KUDEN_XL_BODY"),
+    "用途": ("purpose", "KUDEN_XL_PURPOSE"),
+    "送信時間帯": ("window", "KUDEN_XL_SEND_WINDOW"),
+    "1時間あたり上限": ("hourly_cap", "KUDEN_XL_HOURLY_CAP"),
+    "最大文字数": ("max_length", "KUDEN_XL_MAX_LENGTH"),
+    "単価": ("unit_price", "KUDEN_XL_UNIT_PRICE"),
+    "日付形式": ("date_style", "KUDEN_XL_DATE_STYLE"),
+    "020番号": ("allow_m2m", "KUDEN_XL_ALLOW_M2M"),
+    "プロバイダ": ("provider", "KUDEN_XL_PROVIDER"),
+    "サンプル": ("sample", ""),
+}
+DEFAULT_WINDOW = "09:00-19:00"
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    start: time
+    end: time
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    def contains(self, t: time) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    body: str | None = None
+    purpose: str | None = None
+    window: SendWindow = field(default_factory=lambda: parse_window(DEFAULT_WINDOW))
+    hourly_cap: int | None = None
+    max_length: int = DEFAULT_MAX_LENGTH
+    unit_price: float = 10.0
+    date_style: DateStyle = DateStyle.SEIREKI
+    allow_m2m: bool = False
+    provider: str | None = None
+    sample: bool = False
+    unknown_keys: tuple[str, ...] = ()  # 設定 keys we do not know: reported, never ignored silently
+
+
+def _nfkc(value: object) -> str:
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def parse_window(text: str) -> SendWindow:
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})\s*[-~〜]\s*(\d{1,2}):(\d{2})", _nfkc(text))
+    if m:
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60 and (h1, m1) < (h2, m2):
+            end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+            return SendWindow(time(h1, m1), end)
+    raise SettingsError(
+        f"送信時間帯「{text}」が読めません。「09:00-19:00」の形で入力してください。"
+        " / Send window must look like 09:00-19:00."
+    )
+
+
+def _positive_int(key: str, value: object) -> int:
+    try:
+        number = float(_nfkc(value).replace(",", ""))
+    except ValueError:
+        number = -1
+    if number <= 0 or number != int(number):
+        raise SettingsError(
+            f"設定「{key}」の値「{value}」は正の整数で入力してください。 / {key} must be a positive integer."
+        )
+    return int(number)
+
+
+def _yes(key: str, value: object, yes: tuple[str, ...], no: tuple[str, ...]) -> bool:
+    text = _nfkc(value).casefold()
+    if text in yes:
+        return True
+    if text in no or text == "":
+        return False
+    raise SettingsError(
+        f"設定「{key}」の値「{value}」が読めません。「{yes[0]}」か「{no[0]}」を入力してください。"
+        f" / {key}: expected {yes[0]} or {no[0]}."
+    )
+
+
+def _convert(key: str, value: object) -> Any:
+    if key == "送信時間帯":
+        return parse_window(str(value))
+    if key in ("1時間あたり上限", "最大文字数"):
+        return _positive_int(key, value)
+    if key == "単価":
+        try:
+            price = float(_nfkc(value).replace(",", "").removesuffix("円"))
+        except ValueError:
+            price = -1.0
+        if price < 0:
+            raise SettingsError(f"設定「単価」の値「{value}」は0以上の数で入力してください。 / bad unit price.")
+        return price
+    if key == "日付形式":
+        text = _nfkc(value)
+        for style in DateStyle:
+            if text == style.value:
+                return style
+        raise SettingsError(
+            f"設定「日付形式」の値「{value}」は「西暦」か「和暦」で入力してください。 / date style."
+        )
+    if key == "020番号":
+        return _yes(key, value, ("許可", "はい", "true", "1"), ("不可", "いいえ", "false", "0"))
+    if key == "サンプル":
+        return _yes(key, value, ("はい", "true", "1", "yes"), ("いいえ", "false", "0", "no"))
+    if key == "本文":
+        return str(value)
+    return _nfkc(value)
+
+
+def user_config_path() -> Path:
+    override = os.environ.get("KUDEN_XL_CONFIG")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return platformdirs.user_config_path("kuden_xl", appauthor=False) / "config.toml"
+
+
+def read_config_file(path: Path | None = None) -> dict[str, Any]:
+    """The user's config.toml as a dict ({} when absent)."""
+    path = path or user_config_path()
+    if not path.is_file():
+        return {}
+    try:
+        import tomllib  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    try:
+        with path.open("rb") as f:
+            data: dict[str, Any] = tomllib.load(f)
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"設定ファイル {path} が読めません: {exc} / cannot read config file.") from exc
+    return data
+
+
+def campaign_settings(
+    sheet: Mapping[str, object] | None,
+    cli: Mapping[str, object] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> CampaignSettings:
+    """Merge the campaign keys from every source by precedence and validate them.
+
+    Args:
+        sheet: the 設定 sheet's key/value rows (keys as written; None when there is no sheet).
+        cli: values given on the command line, keyed by 設定 key (None values are ignored).
+        environ: the environment (default ``os.environ``).
+        config: the parsed config file (default: the user's config.toml).
+    """
+    environ = os.environ if environ is None else environ
+    config = read_config_file() if config is None else config
+    file_campaign: Mapping[str, Any] = config.get("campaign", {}) if config else {}
+
+    sheet_values: dict[str, object] = {}
+    unknown: list[str] = []
+    for raw_key, value in (sheet or {}).items():
+        key = _nfkc(raw_key)
+        if key in KEYS:
+            if value is not None and _nfkc(value) != "":
+                sheet_values[key] = value
+        elif key:
+            unknown.append(key)
+
+    values: dict[str, Any] = {}
+    for key, (name, env) in KEYS.items():
+        chosen: object = None
+        for source in (
+            (cli or {}).get(key),
+            sheet_values.get(key),
+            environ.get(env) if env else None,
+            file_campaign.get(name),
+        ):
+            if source is not None and _nfkc(source) != "":
+                chosen = source
+                break
+        if chosen is not None:
+            values[name] = _convert(key, chosen)
+    return CampaignSettings(**values, unknown_keys=tuple(unknown))

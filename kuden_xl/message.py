@@ -1,0 +1,482 @@
+"""Message bodies: templates (差し込み ``{氏名}``), counting, refused characters (DESIGN §3, §5).
+
+Decisions (where the design left a choice):
+
+- Placeholders: ``{列名}``; the name is NFKC-normalised and trimmed, so ``{ 氏名 }`` works, and is
+  matched to the row's keys like a header (``normalize_header`` / ``canonical_name``; aliases such
+  as ``{phone}`` find 電話番号). Full-width braces ``｛氏名｝`` are placeholders too: an IME
+  types them easily, and sending them literally to residents would be worse than refusing.
+  ``{{`` ``}}`` (and ``｛｛`` ``｝｝``) are a literal brace. ``{`` with no ``}`` on the same line,
+  a lone ``}``, ``{}`` and ``{a{b}`` are template errors (SettingsError).
+- Values: strings are trimmed (spaces, full-width spaces, stray newlines around a cell value would
+  land mid-sentence); bool → はい/いいえ; NaN/inf → ERR_TEMPLATE; a date-time shows its time as
+  `` 13時05分`` only when hour or minute is non-zero (seconds are dropped); aware date-times are
+  shown in Japan time.
+- Newlines: ``\\r\\n`` and a lone ``\\r`` become ``\\n`` before anything is counted or checked
+  (``BodyCheck.body`` is the normalised body; positions refer to it). A tab or any other control
+  character is refused (a tab suggests a space).
+- Refused: what cp932 cannot encode; what it encodes in the NEC row or the IBM extensions (by the
+  bytes Python's cp932 codec produces: ≒ ≡ ∫ √ ⊥ ∠ ∵ ∩ ∪ ￢ get standard bytes and are allowed;
+  ∮ ∟ ⊿ ∑ get NEC bytes and are refused; so are ＂ ＇ ￤, which land in the IBM area); and the
+  user-defined area 0xF040–0xF9FC (外字, U+E000–U+E757), which no handset shares.
+- When a body is both too long and has refused characters, the code is ERR_BAD_CHAR and the
+  reason states both.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from functools import lru_cache
+
+from .clock import JST
+from .errors import SettingsError
+from .schema import ResultCode, canonical_name, normalize_header
+
+SINGLE_LIMIT = 70
+PART_LIMIT = 67
+DEFAULT_MAX_LENGTH = 660
+
+_LISTED_BAD_CHARS = 10  # more are summarised as ほかN件, so a reason stays readable in a cell
+
+
+class DateStyle(str, Enum):
+    SEIREKI = "西暦"
+    WAREKI = "和暦"
+
+
+@dataclass(frozen=True)
+class BadChar:
+    char: str
+    position: int  # 1-based, in code points of the (newline-normalised) body
+    codepoint: str  # 'U+2460'
+    replacement: str | None
+
+
+@dataclass(frozen=True)
+class BodyCheck:
+    body: str
+    length: int
+    segments: int
+    code: ResultCode | None  # None: fine to send
+    reason: str  # Japanese, '' when fine
+    bad_chars: tuple[BadChar, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.code is None
+
+
+# --- counting -------------------------------------------------------------------------------
+
+
+def _normalise_newlines(body: str) -> str:
+    if "\r" not in body:
+        return body
+    return body.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def count(body: str) -> tuple[int, int]:
+    """(characters, segments): one per code point, a newline is 1; 70 fit one SMS, then 67 a part."""
+    length = len(_normalise_newlines(body))
+    if length == 0:
+        return 0, 0
+    if length <= SINGLE_LIMIT:
+        return length, 1
+    return length, -(-length // PART_LIMIT)
+
+
+# --- refused characters ---------------------------------------------------------------------
+
+_REFUSED_BYTE_RANGES = ((0x8740, 0x879C), (0xED40, 0xEEFC), (0xFA40, 0xFC4B), (0xF040, 0xF9FC))
+
+
+def _in_refused_range(encoded: bytes) -> bool:
+    if len(encoded) != 2:
+        return False
+    value = int.from_bytes(encoded, "big")
+    return any(lo <= value <= hi for lo, hi in _REFUSED_BYTE_RANGES)
+
+
+def _build_refused_encodable() -> frozenset[str]:
+    """Characters cp932 *can* encode that are still refused.
+
+    Built from the byte side (about 3,000 codes, cheap at import) and kept only where encoding
+    the decoded character gives bytes in a refused range again: ≒ decodes from 0x8790 but encodes
+    to 0x81E0, so it stays allowed.
+    """
+    found: set[str] = set()
+    for lo, hi in _REFUSED_BYTE_RANGES:
+        for value in range(lo, hi + 1):
+            try:
+                ch = value.to_bytes(2, "big").decode("cp932")
+            except UnicodeDecodeError:
+                continue
+            if _in_refused_range(ch.encode("cp932")):
+                found.add(ch)
+    controls = (chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
+    found.update(c for c in controls if c != "\n")
+    return frozenset(found)
+
+
+_REFUSED_ENCODABLE = _build_refused_encodable()
+
+
+@lru_cache(maxsize=8192)
+def _refused(ch: str) -> bool:
+    if ch in _REFUSED_ENCODABLE:
+        return True
+    try:
+        ch.encode("cp932")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _allowed_text(text: str) -> bool:
+    return bool(text) and not any(_refused(c) for c in text)
+
+
+# Replacements NFKC does not give (or gives worse): circled numbers keep their parentheses,
+# variant kanji (IBM extension, or beyond cp932) map to the common form, and a few symbols.
+_REPLACEMENTS: dict[str, str] = {chr(0x2460 + i): f"({i + 1})" for i in range(20)}  # ①..⑳
+_VARIANTS = (
+    "髙高 﨑崎 德徳 增増 敎教 橫横 淸清 綠緑 緖緒 賴頼 郞郎 鄕郷 靑青 黑黒 瀨瀬 寬寛 栁柳 桒桑 濵濱 "
+    "悅悦 羡羨 薰薫 甁瓶 \U00020bb7吉 \U00020b9f叱 剝剥 頰頬 塡填 俱倶"
+)
+_SYMBOLS = "№=No. 〝=“ 〟=” ∑=Σ ¥=￥ —=― –=－ ·=・ •=・ ⋯=… ‾=￣ ¦=｜ \u3099=゛ \u309a=゜"
+_REPLACEMENTS.update({pair[0]: pair[1] for pair in _VARIANTS.split()})
+_REPLACEMENTS.update({k: v for k, v in (pair.split("=") for pair in _SYMBOLS.split())})
+_REPLACEMENTS["\t"] = " "
+
+
+@lru_cache(maxsize=4096)
+def _replacement(ch: str) -> str | None:
+    if ch in _REPLACEMENTS:
+        return _REPLACEMENTS[ch]
+    if 0xD800 <= ord(ch) <= 0xDFFF:  # a lone surrogate: NFKC would fail on it
+        return None
+    folded = unicodedata.normalize("NFKC", ch)
+    if folded != ch and _allowed_text(folded):
+        return folded
+    return None
+
+
+def _has_refused(body: str) -> bool:
+    # Fast path for the usual all-allowed body: one C-level encode and one set scan.
+    try:
+        body.encode("cp932")
+    except UnicodeEncodeError:
+        return True
+    return not _REFUSED_ENCODABLE.isdisjoint(body)
+
+
+def bad_chars(body: str) -> tuple[BadChar, ...]:
+    """Every refused character with its 1-based position and a suggested replacement."""
+    body = _normalise_newlines(body)
+    if not _has_refused(body):
+        return ()
+    return tuple(
+        BadChar(ch, pos, f"U+{ord(ch):04X}", _replacement(ch))
+        for pos, ch in enumerate(body, 1)
+        if _refused(ch)
+    )
+
+
+def _shown(ch: str) -> str:
+    """How a refused character appears in a reason (invisible ones by name and code point)."""
+    code = f"U+{ord(ch):04X}"
+    if ch == "\t":
+        return f"タブ({code})"
+    if unicodedata.category(ch) == "Cc":
+        return f"制御文字({code})"
+    if 0xD800 <= ord(ch) <= 0xDFFF:
+        return f"不正な文字({code})"
+    if unicodedata.category(ch) in ("Co", "Cf", "Zs", "Mn"):
+        return f"「{ch}」({code})"
+    return f"「{ch}」"
+
+
+def _bad_char_reason(found: tuple[BadChar, ...]) -> str:
+    items = []
+    for bad in found[:_LISTED_BAD_CHARS]:
+        hint = f"→「{bad.replacement}」" if bad.replacement is not None else "（置き換え候補なし）"
+        items.append(f"{bad.position}文字目{_shown(bad.char)}{hint}")
+    more = len(found) - _LISTED_BAD_CHARS
+    tail = f"、ほか{more}件" if more > 0 else ""
+    return "使用できない文字があります: " + "、".join(items) + tail
+
+
+# --- checking a finished body ---------------------------------------------------------------
+
+
+def check_body(body: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> BodyCheck:
+    """Count a finished body and check it: not empty, not over ``max_length``, no refused chars."""
+    if max_length < 1:
+        raise ValueError(f"max_length must be positive, not {max_length}")
+    body = _normalise_newlines(body)
+    length, segments = count(body)
+    if not body.strip():
+        return BodyCheck(body, length, segments, ResultCode.ERR_TEMPLATE, "本文が空です")
+    found = bad_chars(body)
+    too_long = length > max_length
+    if not found and not too_long:
+        return BodyCheck(body, length, segments, None, "")
+    reasons = [_bad_char_reason(found)] if found else []
+    if too_long:
+        reasons.append(f"本文が{length}文字です。上限は{max_length}文字です")
+    code = ResultCode.ERR_BAD_CHAR if found else ResultCode.ERR_TOO_LONG
+    return BodyCheck(body, length, segments, code, "。".join(reasons), found)
+
+
+# --- values ---------------------------------------------------------------------------------
+
+# (first day in the Gregorian calendar, era name, Gregorian year of the era's 元年)
+_ERAS = (
+    (date(2019, 5, 1), "令和", 2019),
+    (date(1989, 1, 8), "平成", 1989),
+    (date(1926, 12, 25), "昭和", 1926),
+    (date(1912, 7, 30), "大正", 1912),
+    (date(1873, 1, 1), "明治", 1868),  # Japan took the Gregorian calendar on 明治6年1月1日
+)
+
+
+def _format_date(day: date, style: DateStyle) -> str:
+    if style is DateStyle.WAREKI:
+        for start, era, first_year in _ERAS:
+            if day >= start:
+                year = day.year - first_year + 1
+                shown = "元" if year == 1 else str(year)
+                return f"{era}{shown}年{day.month}月{day.day}日"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _format_number(value: float | Decimal) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value}")
+        if value.is_integer():
+            return f"{int(value):,}"
+        # 15 significant digits, as Excel shows: 0.1+0.2 is 0.3, not 0.30000000000000004.
+        value = Decimal(f"{value:.15g}")
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {value}")
+    if value == value.to_integral_value():
+        return f"{int(value):,}"
+    return format(value.normalize(), ",f")
+
+
+def format_value(value: object, *, date_style: DateStyle = DateStyle.SEIREKI) -> str:
+    """How one cell value appears in a body ('' for an empty cell).
+
+    Raises:
+        ValueError: a number that is NaN or infinite.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (float, Decimal)):
+        return _format_number(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(JST)
+        text = _format_date(value.date(), date_style)
+        if value.hour or value.minute:
+            text += f" {value.hour}時{value.minute:02d}分"
+        return text
+    if isinstance(value, date):
+        return _format_date(value, date_style)
+    if isinstance(value, time):
+        return f"{value.hour}時{value.minute:02d}分"
+    return str(value).strip()
+
+
+# --- templates ------------------------------------------------------------------------------
+
+_OPEN = "{｛"
+_CLOSE = "}｝"
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str  # as shown to staff: NFKC, trimmed
+    source: str  # the placeholder as written, kept in a partial body
+    keys: tuple[str, ...]  # row keys tried as they are, first match wins
+    match: str  # normalised canonical name, for the slow path over the row's keys
+
+
+def _template_error(text: str, position: int, detail: str, gloss: str) -> SettingsError:
+    return SettingsError(
+        f"本文の差し込み記号が正しくありません: {position}文字目{detail}。"
+        f"文字としての「{{」「}}」は「{{{{」「}}}}」と書いてください。"
+        f" / Template error at character {position}: {gloss}."
+    )
+
+
+def _parse(text: str) -> tuple[str | _Field, ...]:
+    parts: list[str | _Field] = []
+    literal: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in _OPEN or ch in _CLOSE:
+            pair = _OPEN if ch in _OPEN else _CLOSE
+            if i + 1 < n and text[i + 1] in pair:  # {{ or }}: a literal brace
+                literal.append(ch)
+                i += 2
+                continue
+            if ch in _CLOSE:
+                raise _template_error(
+                    text, i + 1, f"の「{ch}」に対応する「{{」がありません", "lone '}'"
+                )
+            j = i + 1
+            while j < n and text[j] not in _CLOSE and text[j] not in "\r\n":
+                if text[j] in _OPEN:
+                    detail = f"の「{ch}」の中に「{text[j]}」があります"
+                    raise _template_error(text, i + 1, detail, "'{' inside a placeholder")
+                j += 1
+            if j >= n or text[j] not in _CLOSE:
+                detail = f"の「{ch}」が閉じられていません（同じ行に「}}」がありません）"
+                raise _template_error(text, i + 1, detail, "unclosed '{'")
+            name = unicodedata.normalize("NFKC", text[i + 1 : j]).strip()
+            if not name:
+                raise _template_error(
+                    text, i + 1, "の「{}」に列名がありません", "empty placeholder"
+                )
+            canonical = canonical_name(name)
+            keys = tuple(dict.fromkeys((text[i + 1 : j], name, canonical)))
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append(_Field(name, text[i : j + 1], keys, normalize_header(canonical)))
+            i = j + 1
+            continue
+        literal.append(ch)
+        i += 1
+    if literal:
+        parts.append("".join(literal))
+    return tuple(parts)
+
+
+def _lookup(row: Mapping[str, object], field: _Field) -> tuple[bool, object]:
+    for key in field.keys:
+        if key in row:
+            return True, row[key]
+    # Slow path, only when the fast keys miss: a header written differently (width, case, alias).
+    for key, value in row.items():
+        if normalize_header(canonical_name(key)) == field.match:
+            return True, value
+    return False, None
+
+
+def _quoted(names: list[str]) -> str:
+    return "".join(f"「{n}」" for n in dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed template: parse once, render each row (rendering reads only that row)."""
+
+    text: str
+    parts: tuple[str | _Field, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Template:
+        """Raises SettingsError (Japanese, naming the character position) when malformed."""
+        return cls(text, _parse(text))
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """Names used, in order of first use, without repeats."""
+        names = (p.name for p in self.parts if isinstance(p, _Field))
+        return tuple(dict.fromkeys(names))
+
+    def used_columns(self, columns: Iterable[str]) -> tuple[str, ...]:
+        """The given column names some placeholder refers to (matched as ``render`` matches)."""
+        wanted = {p.match for p in self.parts if isinstance(p, _Field)}
+        return tuple(c for c in columns if normalize_header(canonical_name(c)) in wanted)
+
+    def missing_columns(self, columns: Iterable[str]) -> tuple[str, ...]:
+        """Placeholders no column provides (checked once per sheet, before rows are rendered)."""
+        have = {normalize_header(canonical_name(c)) for c in columns}
+        fields = (p for p in self.parts if isinstance(p, _Field) and p.match not in have)
+        return tuple(dict.fromkeys(f.name for f in fields))
+
+    def render(
+        self,
+        row: Mapping[str, object],
+        *,
+        date_style: DateStyle = DateStyle.SEIREKI,
+        max_length: int = DEFAULT_MAX_LENGTH,
+    ) -> BodyCheck:
+        """Fill the placeholders from ``row`` and check the result.
+
+        ``row`` maps column names to cell values and must hold every column, with None for an
+        empty cell: a key that is absent is reported as a missing column. On ERR_TEMPLATE the
+        body keeps the unfilled placeholders as written, and length and segments are 0.
+        """
+        out: list[str] = []
+        missing: list[str] = []
+        empty: list[str] = []
+        invalid: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            found, value = _lookup(row, part)
+            text = ""
+            if not found:
+                missing.append(part.name)
+            else:
+                try:
+                    text = format_value(value, date_style=date_style)
+                except ValueError:
+                    invalid.append(part.name)
+                else:
+                    if not text:
+                        empty.append(part.name)
+            out.append(text or part.source)
+        body = "".join(out)
+        if missing or empty or invalid:
+            reasons = []
+            if missing:
+                reasons.append(f"差し込み項目{_quoted(missing)}の列がありません")
+            if empty:
+                reasons.append(f"差し込み項目{_quoted(empty)}が空です")
+            if invalid:
+                reasons.append(f"差し込み項目{_quoted(invalid)}の値が数値として不正です")
+            body = _normalise_newlines(body)
+            return BodyCheck(body, 0, 0, ResultCode.ERR_TEMPLATE, "。".join(reasons))
+        return check_body(body, max_length=max_length)
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str) -> Template:
+    # Keyed by the template text only; a Template is immutable, so sharing it is safe.
+    return Template.parse(text)
+
+
+def placeholders(template: str) -> tuple[str, ...]:
+    """Placeholder names in order, without repeats. Raises SettingsError when malformed."""
+    return _parsed(template).placeholders
+
+
+def render(
+    template: str,
+    row: Mapping[str, object],
+    *,
+    date_style: DateStyle = DateStyle.SEIREKI,
+    max_length: int = DEFAULT_MAX_LENGTH,
+) -> BodyCheck:
+    """Render one row (see ``Template.render``). Raises SettingsError for a malformed template."""
+    return _parsed(template).render(row, date_style=date_style, max_length=max_length)

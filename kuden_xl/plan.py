@@ -1,0 +1,310 @@
+"""Rows → SendPlan. Every skip decision of DESIGN §4 is made here and nowhere else.
+
+Per row, in this order: already sent (a record is never touched) · hidden · 除外 · number ·
+body (template, length, characters) · duplicate number among the rows processed · the ledger
+(restore a lost record, or the recently-sent guard) · send window and hourly cap.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from .books.base import SheetRows, Uncomputed
+from .config import CampaignSettings, SendWindow
+from .errors import SettingsError
+from .message import BodyCheck, Template
+from .phone import check_many
+from .schema import CODE, EXCLUDE, PHONE, ResultCode
+
+DEFAULT_GUARD = timedelta(days=7)
+_FALSE_WORDS = {"false", "0", "いいえ", "no", "off"}
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """A settled send found in the ledger for a row's (number, body)."""
+
+    code: ResultCode
+    message_id: str | None
+    sent_at: datetime
+    workbook: str
+    sheet: str
+
+
+class LedgerView(Protocol):
+    """What the planner asks of the send ledger (kept abstract: the core knows no SQLite)."""
+
+    def sent_record(self, number: str, body: str) -> LedgerRecord | None:
+        """The newest accepted / scheduled / unknown send of this (number, body), if any."""
+        ...
+
+
+@dataclass(frozen=True)
+class Scheduling:
+    """When sends may leave: the window (Japan time), the hourly cap, the gateway's abilities."""
+
+    now: datetime
+    window: SendWindow
+    hourly_cap: int | None = None
+    can_schedule: bool = False
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """The decision for one row. ``code`` None means: send ``body`` to ``number``."""
+
+    row: int
+    code: ResultCode | None
+    reason: str = ""
+    column: str | None = None  # the column holding the problem, for messages
+    number: str | None = None  # national form, when the cell could be read
+    body: str | None = None
+    segments: int = 0
+    scheduled_at: datetime | None = None
+    restored: LedgerRecord | None = None  # a lost record written back instead of a send
+
+    @property
+    def sends(self) -> bool:
+        return self.code is None
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    rows: tuple[RowPlan, ...]
+    unit_price: float = 10.0
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def outgoing(self) -> list[RowPlan]:
+        return [r for r in self.rows if r.sends]
+
+    @property
+    def segments(self) -> int:
+        return sum(r.segments for r in self.rows if r.sends)
+
+    @property
+    def cost(self) -> float:
+        return self.segments * self.unit_price
+
+    def counts(self) -> dict[str, int]:
+        """Rows per code ('OK' for rows to send), in a stable order."""
+        result: dict[str, int] = {}
+        for r in self.rows:
+            key = "OK" if r.code is None else r.code.value
+            result[key] = result.get(key, 0) + 1
+        return dict(sorted(result.items(), key=lambda kv: (kv[0] != "OK", kv[0])))
+
+
+def is_excluded(value: object) -> bool:
+    """除外: any non-empty value but FALSE/0 excludes the row."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value != 0
+    text = unicodedata.normalize("NFKC", str(value)).strip().casefold()
+    return text != "" and text not in _FALSE_WORDS
+
+
+def _require_computed(data: SheetRows, value: object) -> object:
+    if isinstance(value, Uncomputed):
+        raise value.error(data.sheet)
+    return value
+
+
+def plan(
+    data: SheetRows,
+    rows: Sequence[int],
+    settings: CampaignSettings,
+    *,
+    max_length: int | None = None,
+    hidden: Collection[int] = frozenset(),
+    ledger: LedgerView | None = None,
+    guard: timedelta | None = DEFAULT_GUARD,
+    allow_resend: bool = False,
+    scheduling: Scheduling | None = None,
+    require_body: bool = True,
+) -> SendPlan:
+    """Decide, for each of ``rows`` (sheet row numbers), whether and what to send.
+
+    Args:
+        max_length: the effective length limit (the smaller of 最大文字数 and the gateway's).
+        ledger: the send ledger, for restoring records and the recently-sent guard (None in
+            ``check``, which needs no gateway).
+        require_body: False lets ``check`` run the number rules on a sheet with no 本文 yet.
+        scheduling: the window and hourly cap; None skips them (``check``).
+
+    Raises:
+        SettingsError: no 本文, or a malformed template.
+        WorkbookError: a needed formula cell has no computed value.
+    """
+    has_body = bool(settings.body and settings.body.strip())
+    if not has_body and require_body:
+        raise SettingsError(
+            "本文がありません。設定シートの「本文」に送信する文面を入力するか、--body で指定してください。"
+            " / No message body: set 本文 in the 設定 sheet or pass --body."
+        )
+    template = Template.parse(settings.body if has_body else "-")  # type: ignore[arg-type]
+    limit = min(settings.max_length, max_length or settings.max_length)
+    header = data.header
+    variables = header.variables
+    used = template.used_columns(variables)
+
+    numbers = check_many(
+        [_require_computed(data, data.value(r, PHONE)) for r in rows],
+        allow_m2m=settings.allow_m2m,
+    )
+    decided: list[RowPlan] = []
+    claimed: set[str] = set()  # numbers taken by an earlier row (sent now, or a record)
+    for r, phone in zip(rows, numbers):
+        values = data.rows.get(r, ())
+        code_cell = data.value(r, CODE)
+        previous = str(code_cell).strip() if code_cell is not None else ""
+        if previous in {c.value for c in ResultCode if c.is_send_record}:
+            if phone.national:
+                claimed.add(phone.national)
+            decided.append(RowPlan(r, ResultCode.SKIP_ALREADY_SENT,
+                                   f"送信済みの行です（結果コード {previous}）", CODE, phone.national))
+            continue
+        if r in hidden:
+            decided.append(RowPlan(r, ResultCode.SKIP_HIDDEN, "非表示の行です", None, phone.national))
+            continue
+        if EXCLUDE in header.columns and is_excluded(_require_computed(data, data.value(r, EXCLUDE))):
+            decided.append(RowPlan(r, ResultCode.SKIP_EXCLUDED, "除外の列に印があります", EXCLUDE,
+                                   phone.national))
+            continue
+        if not phone.ok:
+            decided.append(RowPlan(r, phone.code, phone.reason, PHONE, phone.national))
+            continue
+        if not has_body:
+            if phone.national in claimed:
+                decided.append(RowPlan(r, ResultCode.SKIP_DUPLICATE,
+                                       "同じ番号が上の行にあります", PHONE, phone.national))
+            else:
+                claimed.add(phone.national or "")
+                decided.append(RowPlan(r, None, "", None, phone.national))
+            continue
+        row_values = {name: _require_computed(data, values[i]) if i < len(values) else None
+                      for name, i in variables.items() if name in used}
+        body: BodyCheck = template.render(row_values, date_style=settings.date_style,
+                                          max_length=limit)
+        if not body.ok:
+            column = _problem_column(body, row_values, settings)
+            decided.append(RowPlan(r, body.code, body.reason, column, phone.national,
+                                   body.body or None, body.segments))
+            continue
+        assert phone.national is not None
+        if phone.national in claimed:
+            decided.append(RowPlan(r, ResultCode.SKIP_DUPLICATE,
+                                   "同じ番号が上の行にあります（1回の送信で1通だけ送ります）", PHONE,
+                                   phone.national, body.body, body.segments))
+            continue
+        claimed.add(phone.national)
+        decided.append(_ledger_decision(
+            RowPlan(r, None, "", None, phone.national, body.body, body.segments),
+            data, previous, ledger, guard, allow_resend, scheduling,
+        ))
+    if scheduling is not None:
+        decided = _schedule(decided, scheduling)
+    warnings = tuple(
+        f"設定シートの「{k}」は使われない項目です（入力ミスではありませんか）。" for k in settings.unknown_keys
+    )
+    return SendPlan(tuple(decided), settings.unit_price, warnings)
+
+
+def _problem_column(body: BodyCheck, values: dict[str, object],
+                    settings: CampaignSettings) -> str:
+    """The column to point staff at: the placeholder's column, or the one holding a bad char."""
+    if body.code is ResultCode.ERR_TEMPLATE:
+        for name in values:
+            if f"「{name}」" in body.reason:
+                return name
+    if body.code is ResultCode.ERR_BAD_CHAR:
+        chars = {b.char for b in body.bad_chars}
+        for name, value in values.items():
+            if value is not None and chars & set(str(value)):
+                return name
+    return "本文"
+
+
+def _ledger_decision(
+    row: RowPlan,
+    data: SheetRows,
+    previous: str,
+    ledger: LedgerView | None,
+    guard: timedelta | None,
+    allow_resend: bool,
+    scheduling: Scheduling | None,
+) -> RowPlan:
+    if ledger is None:
+        return row
+    assert row.number is not None and row.body is not None
+    record = ledger.sent_record(row.number, row.body)
+    if record is None:
+        return row
+    if previous == "" and (record.workbook, record.sheet) == (data.book, data.sheet):
+        # The row's record was lost (a crash before the save): write it back, never resend.
+        return replace(row, code=record.code, reason="送信記録を台帳から復元しました",
+                       restored=record)
+    if allow_resend or guard is None:
+        return row
+    now = scheduling.now if scheduling else None
+    if now is None or now - record.sent_at <= guard:
+        when = f"{record.sent_at:%Y年%m月%d日 %H:%M}"
+        return replace(row, code=ResultCode.SKIP_RECENT,
+                       reason=f"同じ番号に同じ本文を{when}に送信済みです（再送は --allow-resend）",
+                       column=None)
+    return row
+
+
+def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
+    """Give each row to send a slot: now, a scheduled time, or HOLD_WINDOW."""
+    slots = _slots(s)
+    out: list[RowPlan] = []
+    for row in rows:
+        if not row.sends:
+            out.append(row)
+            continue
+        start = next(slots)
+        if start is None:
+            out.append(row)
+        elif s.can_schedule:
+            out.append(replace(row, code=None, scheduled_at=start))
+        else:
+            why = (f"送信時間帯（{s.window}）の外です" if not _in_window(s.now, s.window)
+                   else f"1時間あたり上限（{s.hourly_cap}通）を超えました")
+            out.append(replace(row, code=ResultCode.HOLD_WINDOW,
+                               reason=f"{why}。時間帯内にもう一度送信してください"))
+    return out
+
+
+def _in_window(t: datetime, window: SendWindow) -> bool:
+    return window.contains(t.time().replace(tzinfo=None))
+
+
+def _next_window_start(t: datetime, window: SendWindow) -> datetime:
+    start = t.replace(hour=window.start.hour, minute=window.start.minute, second=0, microsecond=0)
+    return start if start > t else start + timedelta(days=1)
+
+
+def _slots(s: Scheduling) -> Iterator[datetime | None]:
+    """Yield None (send now) or the start time of the slot for each successive message."""
+    t = s.now
+    if _in_window(t, s.window):
+        current: datetime | None = None  # the first slot is "now"
+    else:
+        t = _next_window_start(t, s.window)
+        current = t
+    while True:
+        if s.hourly_cap is None:
+            while True:
+                yield current
+        for _ in range(s.hourly_cap):
+            yield current
+        t = (t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        if not _in_window(t, s.window):
+            t = _next_window_start(t, s.window)
+        current = t
