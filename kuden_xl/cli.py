@@ -58,18 +58,19 @@ def cli() -> None:
 
 
 def _book_argument(fn: F) -> F:
-    return click.argument("book", type=click.Path(path_type=Path))(fn)  # type: ignore[return-value]
+    return click.argument("book", type=click.Path(path_type=Path))(fn)
 
 
 @cli.command()
 @_book_argument
 @click.option("--sheet", help="シート名（既定: 電話番号の列がある最初のシート）")
-@click.option("--rows", "rows", metavar="SPEC", help="確認する行番号。例: 2-40,45（既定: すべての行）")
+@click.option(
+    "--rows", "rows", metavar="SPEC", help="確認する行番号。例: 2-40,45（既定: すべての行）"
+)
 @click.option("--body", help="本文（設定シートの「本文」より優先）")
 @click.option("--json", "as_json", is_flag=True, help="結果を JSON 配列で出力")
 @_friendly
-def check(book: Path, sheet: str | None, rows: str | None, body: str | None,
-          as_json: bool) -> None:
+def check(book: Path, sheet: str | None, rows: str | None, body: str | None, as_json: bool) -> None:
     """Check numbers and bodies without sending anything (番号・本文のチェック).
 
     Example: kuden-xl check 送信リスト.xlsx --rows 2-40
@@ -80,8 +81,13 @@ def check(book: Path, sheet: str | None, rows: str | None, body: str | None,
     report = jobs.check(XlsxTable(book, sheet=sheet), rows=rows, cli={"本文": body})
     if as_json:
         out = [
-            {"row": r.row, "code": r.code.value if r.code else "OK", "reason": r.reason,
-             "number": r.number, "segments": r.segments}
+            {
+                "row": r.row,
+                "code": r.code.value if r.code else "OK",
+                "reason": r.reason,
+                "number": r.number,
+                "segments": r.segments,
+            }
             for r in report.plan.rows
         ]
         click.echo(json.dumps(out, ensure_ascii=False))

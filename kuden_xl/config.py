@@ -114,7 +114,9 @@ def _convert(key: str, value: object) -> Any:
         except ValueError:
             price = -1.0
         if price < 0:
-            raise SettingsError(f"設定「単価」の値「{value}」は0以上の数で入力してください。 / bad unit price.")
+            raise SettingsError(
+                f"設定「単価」の値「{value}」は0以上の数で入力してください。 / bad unit price."
+            )
         return price
     if key == "日付形式":
         text = _nfkc(value)
@@ -155,7 +157,9 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
         with path.open("rb") as f:
             data: dict[str, Any] = tomllib.load(f)
     except (OSError, ValueError) as exc:
-        raise SettingsError(f"設定ファイル {path} が読めません: {exc} / cannot read config file.") from exc
+        raise SettingsError(
+            f"設定ファイル {path} が読めません: {exc} / cannot read config file."
+        ) from exc
     return data
 
 

@@ -39,8 +39,9 @@ def load_settings(table: Table, cli: Mapping[str, object] | None = None) -> Camp
     return campaign_settings(table.settings(), cli)
 
 
-def check(table: Table, *, rows: str | None = None,
-          cli: Mapping[str, object] | None = None) -> CheckReport:
+def check(
+    table: Table, *, rows: str | None = None, cli: Mapping[str, object] | None = None
+) -> CheckReport:
     """Run every planning rule that needs no gateway on the chosen rows (default: all)."""
     data = table.read()
     settings = load_settings(table, cli)

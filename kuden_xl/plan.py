@@ -159,64 +159,113 @@ def plan(
     )
     decided: list[RowPlan] = []
     claimed: set[str] = set()  # numbers taken by an earlier row (sent now, or a record)
-    for r, phone in zip(rows, numbers):
+    for r, phone in zip(rows, numbers, strict=True):
         values = data.rows.get(r, ())
         code_cell = data.value(r, CODE)
         previous = str(code_cell).strip() if code_cell is not None else ""
         if previous in {c.value for c in ResultCode if c.is_send_record}:
             if phone.national:
                 claimed.add(phone.national)
-            decided.append(RowPlan(r, ResultCode.SKIP_ALREADY_SENT,
-                                   f"送信済みの行です（結果コード {previous}）", CODE, phone.national))
+            decided.append(
+                RowPlan(
+                    r,
+                    ResultCode.SKIP_ALREADY_SENT,
+                    f"送信済みの行です（結果コード {previous}）",
+                    CODE,
+                    phone.national,
+                )
+            )
             continue
         if r in hidden:
-            decided.append(RowPlan(r, ResultCode.SKIP_HIDDEN, "非表示の行です", None, phone.national))
+            decided.append(
+                RowPlan(r, ResultCode.SKIP_HIDDEN, "非表示の行です", None, phone.national)
+            )
             continue
-        if EXCLUDE in header.columns and is_excluded(_require_computed(data, data.value(r, EXCLUDE))):
-            decided.append(RowPlan(r, ResultCode.SKIP_EXCLUDED, "除外の列に印があります", EXCLUDE,
-                                   phone.national))
+        if EXCLUDE in header.columns and is_excluded(
+            _require_computed(data, data.value(r, EXCLUDE))
+        ):
+            decided.append(
+                RowPlan(
+                    r, ResultCode.SKIP_EXCLUDED, "除外の列に印があります", EXCLUDE, phone.national
+                )
+            )
             continue
         if not phone.ok:
             decided.append(RowPlan(r, phone.code, phone.reason, PHONE, phone.national))
             continue
         if not has_body:
             if phone.national in claimed:
-                decided.append(RowPlan(r, ResultCode.SKIP_DUPLICATE,
-                                       "同じ番号が上の行にあります", PHONE, phone.national))
+                decided.append(
+                    RowPlan(
+                        r,
+                        ResultCode.SKIP_DUPLICATE,
+                        "同じ番号が上の行にあります",
+                        PHONE,
+                        phone.national,
+                    )
+                )
             else:
                 claimed.add(phone.national or "")
                 decided.append(RowPlan(r, None, "", None, phone.national))
             continue
-        row_values = {name: _require_computed(data, values[i]) if i < len(values) else None
-                      for name, i in variables.items() if name in used}
-        body: BodyCheck = template.render(row_values, date_style=settings.date_style,
-                                          max_length=limit)
+        row_values = {
+            name: _require_computed(data, values[i]) if i < len(values) else None
+            for name, i in variables.items()
+            if name in used
+        }
+        body: BodyCheck = template.render(
+            row_values, date_style=settings.date_style, max_length=limit
+        )
         if not body.ok:
             column = _problem_column(body, row_values, settings)
-            decided.append(RowPlan(r, body.code, body.reason, column, phone.national,
-                                   body.body or None, body.segments))
+            decided.append(
+                RowPlan(
+                    r,
+                    body.code,
+                    body.reason,
+                    column,
+                    phone.national,
+                    body.body or None,
+                    body.segments,
+                )
+            )
             continue
         assert phone.national is not None
         if phone.national in claimed:
-            decided.append(RowPlan(r, ResultCode.SKIP_DUPLICATE,
-                                   "同じ番号が上の行にあります（1回の送信で1通だけ送ります）", PHONE,
-                                   phone.national, body.body, body.segments))
+            decided.append(
+                RowPlan(
+                    r,
+                    ResultCode.SKIP_DUPLICATE,
+                    "同じ番号が上の行にあります（1回の送信で1通だけ送ります）",
+                    PHONE,
+                    phone.national,
+                    body.body,
+                    body.segments,
+                )
+            )
             continue
         claimed.add(phone.national)
-        decided.append(_ledger_decision(
-            RowPlan(r, None, "", None, phone.national, body.body, body.segments),
-            data, previous, ledger, guard, allow_resend, scheduling,
-        ))
+        decided.append(
+            _ledger_decision(
+                RowPlan(r, None, "", None, phone.national, body.body, body.segments),
+                data,
+                previous,
+                ledger,
+                guard,
+                allow_resend,
+                scheduling,
+            )
+        )
     if scheduling is not None:
         decided = _schedule(decided, scheduling)
     warnings = tuple(
-        f"設定シートの「{k}」は使われない項目です（入力ミスではありませんか）。" for k in settings.unknown_keys
+        f"設定シートの「{k}」は使われない項目です（入力ミスではありませんか）。"
+        for k in settings.unknown_keys
     )
     return SendPlan(tuple(decided), settings.unit_price, warnings)
 
 
-def _problem_column(body: BodyCheck, values: dict[str, object],
-                    settings: CampaignSettings) -> str:
+def _problem_column(body: BodyCheck, values: dict[str, object], settings: CampaignSettings) -> str:
     """The column to point staff at: the placeholder's column, or the one holding a bad char."""
     if body.code is ResultCode.ERR_TEMPLATE:
         for name in values:
@@ -247,16 +296,20 @@ def _ledger_decision(
         return row
     if previous == "" and (record.workbook, record.sheet) == (data.book, data.sheet):
         # The row's record was lost (a crash before the save): write it back, never resend.
-        return replace(row, code=record.code, reason="送信記録を台帳から復元しました",
-                       restored=record)
+        return replace(
+            row, code=record.code, reason="送信記録を台帳から復元しました", restored=record
+        )
     if allow_resend or guard is None:
         return row
     now = scheduling.now if scheduling else None
     if now is None or now - record.sent_at <= guard:
         when = f"{record.sent_at:%Y年%m月%d日 %H:%M}"
-        return replace(row, code=ResultCode.SKIP_RECENT,
-                       reason=f"同じ番号に同じ本文を{when}に送信済みです（再送は --allow-resend）",
-                       column=None)
+        return replace(
+            row,
+            code=ResultCode.SKIP_RECENT,
+            reason=f"同じ番号に同じ本文を{when}に送信済みです（再送は --allow-resend）",
+            column=None,
+        )
     return row
 
 
@@ -274,10 +327,18 @@ def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
         elif s.can_schedule:
             out.append(replace(row, code=None, scheduled_at=start))
         else:
-            why = (f"送信時間帯（{s.window}）の外です" if not _in_window(s.now, s.window)
-                   else f"1時間あたり上限（{s.hourly_cap}通）を超えました")
-            out.append(replace(row, code=ResultCode.HOLD_WINDOW,
-                               reason=f"{why}。時間帯内にもう一度送信してください"))
+            why = (
+                f"送信時間帯（{s.window}）の外です"
+                if not _in_window(s.now, s.window)
+                else f"1時間あたり上限（{s.hourly_cap}通）を超えました"
+            )
+            out.append(
+                replace(
+                    row,
+                    code=ResultCode.HOLD_WINDOW,
+                    reason=f"{why}。時間帯内にもう一度送信してください",
+                )
+            )
     return out
 
 
@@ -304,7 +365,7 @@ def _slots(s: Scheduling) -> Iterator[datetime | None]:
                 yield current
         for _ in range(s.hourly_cap):
             yield current
-        t = (t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        t = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         if not _in_window(t, s.window):
             t = _next_window_start(t, s.window)
         current = t

@@ -137,8 +137,10 @@ _OUTPUT_NORMALISED = {normalize_header(name): name for name in OUTPUT_COLUMNS}
 def canonical_name(value: object) -> str:
     """The contract name for a header cell: an alias maps to its canonical name, others pass."""
     key = normalize_header(value)
-    return _ALIAS_TO_CANONICAL.get(key) or _OUTPUT_NORMALISED.get(key) or (
-        unicodedata.normalize("NFKC", str(value)).strip() if value is not None else ""
+    return (
+        _ALIAS_TO_CANONICAL.get(key)
+        or _OUTPUT_NORMALISED.get(key)
+        or (unicodedata.normalize("NFKC", str(value)).strip() if value is not None else "")
     )
 
 

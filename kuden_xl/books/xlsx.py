@@ -90,7 +90,9 @@ class XlsxTable:
         import openpyxl
 
         if not self.path.is_file():
-            raise WorkbookError(f"ファイル「{self.path}」が見つかりません。 / File not found: {self.path}")
+            raise WorkbookError(
+                f"ファイル「{self.path}」が見つかりません。 / File not found: {self.path}"
+            )
         keep_vba = self.path.suffix.lower() in (".xlsm", ".xltm")
         try:
             self._wb = openpyxl.load_workbook(self.path, keep_vba=keep_vba, data_only=False)
@@ -131,9 +133,7 @@ class XlsxTable:
         header_rows = ws.iter_rows(max_row=_HEADER_SCAN_ROWS, values_only=True)
         header = find_header(header_rows, sheet=self.sheet_name)
         self._header = header
-        self._out_cols = {
-            n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS
-        }
+        self._out_cols = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
         width = len(header.names)
         rows: dict[int, list[object]] = {}
         formulas: list[tuple[int, int]] = []
@@ -152,7 +152,9 @@ class XlsxTable:
             self._fill_computed(rows, formulas)
         return SheetRows(self.book_name, self.sheet_name, header, rows, last)
 
-    def _fill_computed(self, rows: dict[int, list[object]], formulas: list[tuple[int, int]]) -> None:
+    def _fill_computed(
+        self, rows: dict[int, list[object]], formulas: list[tuple[int, int]]
+    ) -> None:
         """Replace formula text by Excel's last computed value (a second, read-only pass)."""
         import openpyxl
 
