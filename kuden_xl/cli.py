@@ -13,11 +13,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .errors import KudenError
+from .errors import ConfirmationDeclined, KudenError, RowSpecError, WorkbookError
+
+if TYPE_CHECKING:
+    from .plan import SendPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_ERROR, EXIT_INCOMPLETE = 0, 2, 3
@@ -95,6 +98,236 @@ def check(book: Path, sheet: str | None, rows: str | None, body: str | None, as_
     from .report_text import check_text
 
     click.echo(check_text(report))
+
+
+def _ledger_path(provider: str) -> Path:
+    from .ledger import default_ledger_path
+
+    return default_ledger_path(sandbox=provider == "sandbox")
+
+
+def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]:
+    from .report_text import plan_summary
+
+    def confirm(send_plan: SendPlan) -> bool:
+        if not as_json:
+            click.echo(plan_summary(send_plan), err=as_json)
+        if not send_plan.outgoing:
+            return True  # nothing leaves: skips and restored records are still written
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise ConfirmationDeclined(
+                "確認の入力ができないため送信しませんでした。確認なしで送るには --yes を付けてください。"
+                " / No terminal to confirm on; pass --yes."
+            )
+        return click.confirm(f"{len(send_plan.outgoing)}件を送信します。よろしいですか", default=False)
+
+    return confirm
+
+
+@cli.command()
+@_book_argument
+@click.option("--rows", "rows", metavar="SPEC", help="送信する行番号。例: 2-40,45")
+@click.option("--all", "all_rows", is_flag=True, help="すべての行を送信")
+@click.option("--sheet", help="シート名（既定: 電話番号の列がある最初のシート）")
+@click.option("--provider", help="送信事業者（既定: 設定 → KUDEN_XL_PROVIDER → sandbox）")
+@click.option("--base-url", help="事業者の接続先 URL（KUDEN_XL_BASE_URL）")
+@click.option("--dry-run", is_flag=True, help="送信せずに計画と各行の本文を表示（プレビュー）")
+@click.option("--yes", is_flag=True, help="確認せずに送信")
+@click.option("--allow-resend", is_flag=True, help="直近に同じ本文を送った番号にも送信")
+@click.option("--output", type=click.Path(path_type=Path), help="結果を別のブックに書き出す")
+@click.option("--body", help="本文（設定シートの「本文」より優先）")
+@click.option("--json", "as_json", is_flag=True, help="行ごとの結果を JSON 配列で出力")
+@_friendly
+def send(book: Path, rows: str | None, all_rows: bool, sheet: str | None, provider: str | None,
+         base_url: str | None, dry_run: bool, yes: bool, allow_resend: bool,
+         output: Path | None, body: str | None, as_json: bool) -> None:
+    """Send an SMS to each selected row and write the results beside it (選択行を送信).
+
+    Example: kuden-xl send 送信リスト.xlsx --rows 2-40
+    """
+    from . import jobs
+    from .books.lock import workbook_lock
+    from .books.xlsx import XlsxTable
+    from .gateways.registry import open_gateway, provider_name
+    from .ledger import Ledger
+
+    if bool(rows) == all_rows:
+        raise RowSpecError("--rows か --all のどちらかを指定してください。 / Pass --rows SPEC or --all.")
+    with workbook_lock(book):
+        table = XlsxTable(book, sheet=sheet, output=output)
+        name = provider_name(provider, _sheet_provider(table))
+        cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
+        with open_gateway(name, base_url=base_url) as gateway, \
+                Ledger.open(_ledger_path(gateway.name)) as ledger:
+            if dry_run:
+                send_plan, _ = jobs.prepare_send(table, gateway, ledger, rows=rows,
+                                                 cli=cli_values, allow_resend=allow_resend)
+                _print_preview(send_plan, as_json)
+                return
+            outcome = _run_send(table, gateway, ledger, rows, cli_values, allow_resend, yes,
+                                as_json)
+    _print_outcome(outcome, as_json)
+    if outcome.incomplete:
+        sys.exit(EXIT_INCOMPLETE)
+
+
+def _sheet_provider(table: Any) -> str | None:
+    value = (table.settings() or {}).get("プロバイダ")
+    return str(value) if value else None
+
+
+def _run_send(table: Any, gateway: Any, ledger: Any, rows: str | None,
+              cli_values: dict[str, object], allow_resend: bool, yes: bool,
+              as_json: bool) -> Any:
+    from . import jobs
+
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if as_json or not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="送信中", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        return jobs.send(table, gateway, ledger, rows=rows, confirm=_confirm_on_terminal(yes, as_json),
+                         progress=progress, cli=cli_values, allow_resend=allow_resend)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _print_preview(send_plan: SendPlan, as_json: bool) -> None:
+    from .report_text import plan_summary, preview_lines
+
+    if as_json:
+        click.echo(json.dumps([
+            {"row": r.row, "code": r.code.value if r.code else "OK", "message_id": None,
+             "segments": r.segments, "body": r.body, "scheduled_at":
+             r.scheduled_at.isoformat() if r.scheduled_at else None}
+            for r in send_plan.rows], ensure_ascii=False))
+        return
+    click.echo(plan_summary(send_plan))
+    click.echo("\n".join(preview_lines(send_plan)))
+    click.echo("（プレビューです。送信もブックへの書き込みもしていません）")
+
+
+def _print_outcome(outcome: Any, as_json: bool) -> None:
+    from .report_text import outcome_text
+
+    if as_json:
+        sent = {r.row: r for r in outcome.results}
+        out = []
+        for r in outcome.plan.rows:
+            got = sent.get(r.row)
+            code = got.code.value if got else (r.code.value if r.code else "OK")
+            message_id = got.message_id if got else (r.restored.message_id if r.restored else None)
+            out.append({"row": r.row, "code": code, "message_id": message_id,
+                        "segments": got.segments if got else r.segments})
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    click.echo(outcome_text(outcome))
+
+
+@cli.command()
+@_book_argument
+@click.option("--sheet", help="シート名")
+@click.option("--provider", help="送信事業者")
+@click.option("--base-url", help="事業者の接続先 URL")
+@click.option("--json", "as_json", is_flag=True, help="件数を JSON で出力")
+@_friendly
+def status(book: Path, sheet: str | None, provider: str | None, base_url: str | None,
+           as_json: bool) -> None:
+    """Fill 配信結果 / 配信確認日時 for sent rows (配信結果を更新).
+
+    Example: kuden-xl status 送信リスト.xlsx
+    """
+    from . import jobs
+    from .books.lock import workbook_lock
+    from .books.xlsx import XlsxTable
+    from .gateways.registry import open_gateway, provider_name
+    from .ledger import Ledger
+
+    with workbook_lock(book):
+        table = XlsxTable(book, sheet=sheet)
+        name = provider_name(provider, _sheet_provider(table))
+        with open_gateway(name, base_url=base_url) as gateway, \
+                Ledger.open(_ledger_path(gateway.name)) as ledger:
+            outcome = jobs.refresh_status(table, gateway, ledger)
+    if as_json:
+        click.echo(json.dumps({"checked": outcome.checked, "counts": outcome.counts},
+                              ensure_ascii=False))
+    else:
+        counts = "、".join(f"{k} {v}件" for k, v in outcome.counts.items()) or "なし"
+        click.echo(f"配信結果を確認しました: {outcome.checked}件（{counts}）")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path), default="kuden_demo.xlsx")
+@_friendly
+def demo(path: Path) -> None:
+    """Send the sample workbook through a practice gateway and show the results (デモ).
+
+    Copies the sample to PATH (default ./kuden_demo.xlsx), sends every row through an in-process
+    sandbox with a throwaway ledger and the send window lifted, then refreshes delivery.
+    """
+    import shutil
+    import tempfile
+
+    from . import jobs
+    from .books.xlsx import XlsxTable
+    from .gateways.registry import open_gateway
+    from .ledger import Ledger
+    from .workbook_templates import SAMPLE
+
+    if path.exists():
+        raise WorkbookError(f"「{path}」は既にあります。別の名前を指定してください。 / {path} exists.")
+    shutil.copyfile(SAMPLE, path)
+    click.echo(f"サンプルのブックを {path} にコピーしました。練習用の送信先（sandbox）に送信します。")
+    click.echo("デモのため送信時間帯の制限を外しています（実際の送信では 設定「送信時間帯」が守られます）。")
+    with tempfile.TemporaryDirectory(prefix="kuden-demo-") as tmp:
+        with open_gateway("sandbox", state_path=Path(tmp) / "sandbox.sqlite3") as gateway, \
+                Ledger.open(Path(tmp) / "ledger.sqlite3") as ledger:
+            table = XlsxTable(path)
+            outcome = jobs.send(table, gateway, ledger, rows=None, confirm=lambda p: True,
+                                cli={"送信時間帯": "00:00-24:00"})
+            click.echo(outcome_text_for(outcome))
+            status_outcome = jobs.refresh_status(XlsxTable(path), gateway, ledger)
+    counts = "、".join(f"{k} {v}件" for k, v in status_outcome.counts.items())
+    click.echo(f"配信結果: {counts}")
+    click.echo(f"結果は {path.resolve()} の「送信リスト」シート右側の列（送信日時〜配信確認日時）にあります。")
+
+
+def outcome_text_for(outcome: Any) -> str:
+    from .report_text import outcome_text
+
+    return str(outcome_text(outcome))
+
+
+@cli.group()
+def sandbox() -> None:
+    """The practice SMS gateway (練習用の送信先)."""
+
+
+@sandbox.command("serve")
+@click.option("--port", type=int, default=8765, show_default=True, help="0 = 空いているポート")
+@click.option("--state", type=click.Path(path_type=Path), help="状態を保存するファイル")
+@click.option("--latency-ms", type=int, default=0, show_default=True)
+@click.option("--deliver-after-s", type=float, default=0.0, show_default=True)
+@_friendly
+def sandbox_serve(port: int, state: Path | None, latency_ms: int, deliver_after_s: float) -> None:
+    """Run the sandbox gateway on 127.0.0.1 until Ctrl+C.
+
+    Example: kuden-xl sandbox serve --port 8765 --state sandbox.sqlite3
+    """
+    from .sandbox import serve
+
+    serve(port, state, latency_ms, deliver_after_s)
 
 
 def main() -> None:

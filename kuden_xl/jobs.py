@@ -6,12 +6,24 @@ callbacks for confirmation and progress and turn ``KudenError`` into their own m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from .books.base import SheetRows, Table, parse_rows
+from . import schema
+from .books.base import OutputRow, SheetRows, Table, parse_rows
+from .clock import JST, now
 from .config import CampaignSettings, campaign_settings
-from .plan import SendPlan, plan
+from .errors import ConfirmationDeclined, SettingsError
+from .plan import LedgerRecord, Scheduling, SendPlan, plan
+from .schema import Delivery, ResultCode
+
+if TYPE_CHECKING:
+    from .dispatch import DispatchSettings, RowResult
+    from .gateways.base import Gateway
+    from .ledger import Ledger
 
 
 @dataclass(frozen=True)
@@ -48,3 +60,231 @@ def check(
     chosen = selected_rows(data, rows)
     result = plan(data, chosen, settings, hidden=table.hidden_rows(chosen), require_body=False)
     return CheckReport(data, settings, result)
+
+
+# --- send ------------------------------------------------------------------------------------
+# Everything below imports the ledger, dispatcher and gateways lazily: check and the UDFs
+# must stay cheap to import.
+
+Confirm = Callable[["SendPlan"], bool]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """A finished send: the plan, what each sent row got, and the counts per code."""
+
+    plan: SendPlan
+    results: tuple[RowResult, ...]
+    reconciled: int = 0  # ledger entries from an earlier interrupted run settled first
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        sent = {r.row: r.code.value for r in self.results}
+        for row in self.plan.rows:
+            code = sent.get(row.row) or (row.code.value if row.code else "OK")
+            counts[code] = counts.get(code, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def incomplete(self) -> bool:
+        """Some rows are UNKNOWN or GATEWAY_ERROR: exit status 3, staff should look."""
+        bad = {ResultCode.UNKNOWN, ResultCode.GATEWAY_ERROR}
+        return any(r.code in bad for r in self.results)
+
+
+class SavePacer:
+    """Progressive saves that cost at most ``budget`` of the run's time (DESIGN §6)."""
+
+    def __init__(self, table: Table, *, budget: float = 0.1, min_interval_s: float = 2.0):
+        self.table = table
+        self.budget = budget
+        self.min_interval_s = min_interval_s
+        self._last = time.monotonic()
+        self._cost = 0.0
+
+    def maybe_flush(self) -> None:
+        if time.monotonic() - self._last >= max(self.min_interval_s, self._cost / self.budget):
+            self.flush()
+
+    def flush(self) -> None:
+        started = time.monotonic()
+        self.table.flush()
+        self._last = time.monotonic()
+        self._cost = self._last - started
+
+
+class _LedgerRecords:
+    """The planner's view of the ledger (number + body → the newest settled send)."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+
+    def sent_record(self, number: str, body: str) -> LedgerRecord | None:
+        entry = self.ledger.find_settled(self.ledger.identity(number, body))
+        if entry is None or entry.code is None:
+            return None
+        return LedgerRecord(entry.code, entry.message_id, entry.sent_at.astimezone(JST),
+                            entry.workbook, entry.sheet)
+
+
+def _excel_time(value: datetime) -> datetime:
+    """Japan time, naive (Excel has no zones), to the second."""
+    return value.astimezone(JST).replace(tzinfo=None, microsecond=0)
+
+
+def _row_output(row: int, code: ResultCode, *, reason: str = "", sent_at: datetime | None = None,
+                body: str | None = None, segments: int | None = None,
+                message_id: str | None = None) -> OutputRow:
+    label = code.label if not reason or code.is_send_record or code is ResultCode.ACCEPTED else (
+        f"{code.label}: {reason}")
+    return OutputRow(row, {
+        schema.SENT_AT: _excel_time(sent_at) if sent_at else None,
+        schema.BODY: body,
+        schema.CODE: code.value,
+        schema.RESULT: label,
+        schema.SEGMENTS: segments,
+        schema.MESSAGE_ID: message_id,
+        schema.DELIVERY: None,
+        schema.DELIVERY_CHECKED_AT: None,
+    })
+
+
+def plan_outputs(send_plan: SendPlan) -> list[OutputRow]:
+    """Cells for rows the plan settles without a send: skips, errors, restored records."""
+    outputs: list[OutputRow] = []
+    for r in send_plan.rows:
+        if r.code is None or r.code is ResultCode.SKIP_ALREADY_SENT:
+            continue  # sent below, or a record that nothing may overwrite
+        if r.restored is not None:
+            rec = r.restored
+            outputs.append(_row_output(r.row, rec.code, sent_at=rec.sent_at, body=r.body,
+                                       segments=r.segments, message_id=rec.message_id))
+        else:
+            outputs.append(_row_output(r.row, r.code, reason=r.reason))
+    return outputs
+
+
+def result_output(result: RowResult) -> OutputRow:
+    return _row_output(result.row, result.code, reason=result.reason, sent_at=result.sent_at,
+                       body=result.body, segments=result.segments, message_id=result.message_id)
+
+
+def prepare_send(
+    table: Table,
+    gateway: Gateway,
+    ledger: Ledger,
+    *,
+    rows: str | None,
+    cli: Mapping[str, object] | None = None,
+    allow_resend: bool = False,
+) -> tuple[SendPlan, int]:
+    """Read, reconcile the ledger, plan. Nothing is sent or written. Returns (plan, reconciled)."""
+    data = table.read()
+    settings = load_settings(table, cli)
+    if settings.sample and gateway.name != "sandbox":
+        raise SettingsError(
+            "このブックは練習用（設定「サンプル」＝はい）です。練習用の送信先（sandbox）以外には送信できません。"
+            " / A sample workbook may only be sent through the sandbox."
+        )
+    from .dispatch import reconcile
+
+    chosen = selected_rows(data, rows)
+    reconciled = reconcile(ledger, gateway)
+    caps = gateway.capabilities
+    scheduling = Scheduling(now(), settings.window, settings.hourly_cap, caps.can_schedule)
+    send_plan = plan(data, chosen, settings, max_length=caps.max_length,
+                     hidden=table.hidden_rows(chosen), ledger=_LedgerRecords(ledger),
+                     allow_resend=allow_resend, scheduling=scheduling)
+    return send_plan, reconciled.settled
+
+
+def send(
+    table: Table,
+    gateway: Gateway,
+    ledger: Ledger,
+    *,
+    rows: str | None,
+    confirm: Confirm,
+    progress: Progress | None = None,
+    cli: Mapping[str, object] | None = None,
+    allow_resend: bool = False,
+    settings: DispatchSettings | None = None,
+) -> SendOutcome:
+    """Plan the rows, ask ``confirm``, send through ``gateway``, write every row's result.
+
+    Raises:
+        ConfirmationDeclined: ``confirm`` said no; nothing was sent or written.
+    """
+    from .dispatch import DispatchSettings, Outgoing, dispatch
+
+    table.check_writable()
+    send_plan, reconciled = prepare_send(table, gateway, ledger, rows=rows, cli=cli,
+                                         allow_resend=allow_resend)
+    if not confirm(send_plan):
+        raise ConfirmationDeclined("送信を取り消しました。何も送信していません。 / Cancelled; nothing sent.")
+    table.write(plan_outputs(send_plan))
+    pacer = SavePacer(table)
+    pacer.flush()  # restored records and skips are saved before the first message leaves
+    outgoing = [Outgoing(r.row, r.number or "", r.body or "", r.segments, r.scheduled_at)
+                for r in send_plan.outgoing]
+    done = 0
+
+    def on_result(result: RowResult) -> None:
+        nonlocal done
+        done += 1
+        table.write([result_output(result)])
+        if progress:
+            progress(done, len(outgoing))
+        pacer.maybe_flush()
+
+    try:
+        results = dispatch(outgoing, gateway, ledger, settings=settings or DispatchSettings(),
+                           workbook=table.book_name, sheet=table.sheet_name,
+                           on_result=on_result, clock=now)
+    finally:
+        pacer.flush()  # whatever finished is saved, even when the run stops early
+    return SendOutcome(send_plan, tuple(results), reconciled)
+
+
+@dataclass(frozen=True)
+class StatusOutcome:
+    checked: int
+    counts: dict[str, int]
+
+
+STATUS_BATCH = 500
+
+
+def refresh_status(table: Table, gateway: Gateway, ledger: Ledger | None = None,
+                   *, progress: Progress | None = None) -> StatusOutcome:
+    """Fill 配信結果 / 配信確認日時 for rows with a メッセージID and no final delivery result."""
+    table.check_writable()
+    data = table.read()
+    finals = {d.value for d in Delivery if d.is_final}
+    pending: dict[str, int] = {}
+    for r in sorted(data.rows):
+        message_id = data.value(r, schema.MESSAGE_ID)
+        delivery = str(data.value(r, schema.DELIVERY) or "")
+        if message_id and not any(delivery.startswith(f) for f in finals):
+            pending[str(message_id)] = r
+    ids = list(pending)
+    counts: dict[str, int] = {}
+    checked_at = now()
+    for start in range(0, len(ids), STATUS_BATCH):
+        batch = ids[start:start + STATUS_BATCH]
+        outputs = []
+        for status in gateway.status(batch):
+            label = status.delivery.value + (f"（{status.reason}）" if status.reason else "")
+            counts[status.delivery.value] = counts.get(status.delivery.value, 0) + 1
+            outputs.append(OutputRow(pending[status.message_id], {
+                schema.DELIVERY: label,
+                schema.DELIVERY_CHECKED_AT: _excel_time(checked_at),
+            }))
+            if ledger is not None:
+                ledger.set_delivery(status.message_id, status.delivery, status.reason, checked_at)
+        table.write(outputs)
+        if progress:
+            progress(min(start + STATUS_BATCH, len(ids)), len(ids))
+    table.flush()
+    return StatusOutcome(len(ids), dict(sorted(counts.items())))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .schema import ResultCode
 
 if TYPE_CHECKING:
-    from .jobs import CheckReport
+    from .jobs import CheckReport, SendOutcome
     from .plan import SendPlan
 
 
@@ -50,4 +50,44 @@ def check_text(report: CheckReport) -> str:
             column = r.column or "-"
             lines.append(f"  {r.row}行目  {column}  {r.code.value}  {r.code.label}: {r.reason}")
     lines += [f"注意: {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def plan_summary(plan: SendPlan) -> str:
+    lines = ["送信の計画:"] + counts_table(plan)
+    scheduled = sum(1 for r in plan.outgoing if r.scheduled_at)
+    lines.append(
+        f"  送信 {len(plan.outgoing)}件（うち予約 {scheduled}件） / 合計 {plan.segments}通"
+        f" / 概算 {plan.cost:,.0f}円"
+    )
+    lines += [f"注意: {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def preview_lines(plan: SendPlan) -> list[str]:
+    from .phone import mask
+
+    lines = []
+    for r in plan.rows:
+        number = mask(r.number) if r.number else "-"
+        if r.sends:
+            when = f" 予約 {r.scheduled_at:%m/%d %H:%M}" if r.scheduled_at else ""
+            lines.append(f"  {r.row}行目  {number}  {r.segments}通{when}  {r.body}")
+        else:
+            assert r.code is not None
+            lines.append(f"  {r.row}行目  {number}  {r.code.value}  {r.code.label}: {r.reason}")
+    return lines
+
+
+def outcome_text(outcome: SendOutcome) -> str:
+    lines = ["送信結果:"]
+    for code, n in outcome.counts().items():
+        lines.append(f"  {_pad(code, 20)}{_pad(label(code), 18)}{n:>6}")
+    if outcome.reconciled:
+        lines.append(f"  前回中断した送信 {outcome.reconciled}件を事業者に照会して記録しました。")
+    if outcome.incomplete:
+        lines.append(
+            "結果不明（UNKNOWN）または送信エラー（GATEWAY_ERROR）の行があります。"
+            "送信エラーの行はもう一度送信できます。結果不明の行は次回の実行で照合します。"
+        )
     return "\n".join(lines)

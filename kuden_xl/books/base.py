@@ -74,6 +74,10 @@ class Table(Protocol):
         """Which of ``rows`` are hidden (by a filter or by hand)."""
         ...
 
+    def check_writable(self) -> None:
+        """Raise before anything is sent when results could not be written back safely."""
+        ...
+
     def write(self, outputs: Sequence[OutputRow]) -> None:
         """Buffer result cells; output columns are created when missing (DESIGN §3)."""
         ...

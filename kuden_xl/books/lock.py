@@ -1,0 +1,75 @@
+"""One run per workbook at a time: an OS file lock, released by the OS when the process dies.
+
+The lock file lives in the user's data directory (named by a hash of the workbook's resolved
+path), not beside the workbook: nothing is left in staff folders, and a SIGKILLed run never
+leaves the workbook stuck.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import WorkbookLockedError
+from ..paths import data_dir
+
+
+def _lock_path(workbook: Path) -> Path:
+    key = hashlib.sha256(str(workbook.resolve()).casefold().encode()).hexdigest()[:24]
+    return data_dir() / "locks" / f"{key}.lock"
+
+
+@contextmanager
+def workbook_lock(workbook: Path) -> Iterator[None]:
+    """Hold the workbook's run lock; raise at once if another run holds it.
+
+    Raises:
+        WorkbookLockedError: another kuden-xl run is using this workbook.
+    """
+    path = _lock_path(workbook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if not _try_lock(fd):
+            raise WorkbookLockedError(
+                f"「{workbook.name}」は別の kuden-xl の処理で使用中です。終わるのを待ってから、"
+                "もう一度実行してください。 / Another kuden-xl run is using this workbook."
+            )
+        try:
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)

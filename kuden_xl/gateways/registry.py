@@ -1,0 +1,66 @@
+"""Choose and open the gateway: ``--provider`` / ``KUDEN_XL_PROVIDER`` / config file / sandbox.
+
+Until real providers are configured, ``sandbox`` is the only one: without ``--base-url`` it is
+started in-process on a free port, its state in the user's data directory, so ``send``,
+``status`` and a rerun after a crash see the same messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import SettingsError
+from ..paths import data_dir
+from .base import Gateway
+
+SANDBOX = "sandbox"
+PROVIDERS = (SANDBOX,)
+
+
+def provider_name(cli: str | None, sheet: str | None = None,
+                  config: Mapping[str, Any] | None = None) -> str:
+    """CLI > 設定 sheet > environment > config file > sandbox."""
+    file_value = ((config or {}).get("connection") or {}).get("provider")
+    for value in (cli, sheet, os.environ.get("KUDEN_XL_PROVIDER"), file_value):
+        if value and str(value).strip():
+            return str(value).strip().lower()
+    return SANDBOX
+
+
+@contextmanager
+def open_gateway(provider: str, *, base_url: str | None = None,
+                 state_path: Path | None = None) -> Iterator[Gateway]:
+    """Open the named provider's gateway (and stop anything started for it afterwards).
+
+    Raises:
+        SettingsError: an unknown provider.
+    """
+    if provider != SANDBOX:
+        raise SettingsError(
+            f"プロバイダ「{provider}」には未対応です（使えるもの: {'、'.join(PROVIDERS)}）。"
+            f" / Unknown provider {provider!r}."
+        )
+    from ..sandbox import DEFAULT_TOKEN
+    from .http import HttpSettings
+    from .sandbox import SandboxGateway, settings_for, start_embedded
+
+    base_url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or None
+    if base_url:
+        token = os.environ.get("KUDEN_XL_TOKEN") or DEFAULT_TOKEN
+        gateway = SandboxGateway(HttpSettings(base_url=base_url.rstrip("/"), token=token))
+        try:
+            yield gateway
+        finally:
+            gateway.close()
+        return
+    server = start_embedded(state_path or data_dir() / "sandbox-state.sqlite3")
+    gateway = SandboxGateway(settings_for(server))
+    try:
+        yield gateway
+    finally:
+        gateway.close()
+        server.stop()
