@@ -159,6 +159,7 @@ def send(book: Path, rows: str | None, all_rows: bool, sheet: str | None, provid
         table = XlsxTable(book, sheet=sheet, output=output)
         name = provider_name(provider, _sheet_provider(table))
         cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
+        jobs.refuse_sample(jobs.load_settings(table, cli_values), name)
         with open_gateway(name, base_url=base_url) as gateway, \
                 Ledger.open(_ledger_path(gateway.name)) as ledger:
             if dry_run:

@@ -17,7 +17,7 @@ from .books.base import OutputRow, SheetRows, Table, parse_rows
 from .clock import JST, now
 from .config import CampaignSettings, campaign_settings
 from .errors import ConfirmationDeclined, SettingsError
-from .plan import LedgerRecord, Scheduling, SendPlan, plan
+from .plan import DEFAULT_GUARD, LedgerRecord, Scheduling, SendPlan, plan
 from .schema import Delivery, ResultCode
 
 if TYPE_CHECKING:
@@ -170,6 +170,19 @@ def result_output(result: RowResult) -> OutputRow:
                        body=result.body, segments=result.segments, message_id=result.message_id)
 
 
+def refuse_sample(settings: CampaignSettings, provider: str) -> None:
+    """A practice workbook (設定 サンプル=はい) may only go through the sandbox.
+
+    Raises:
+        SettingsError: a sample workbook with a real provider.
+    """
+    if settings.sample and provider != "sandbox":
+        raise SettingsError(
+            "このブックは練習用（設定「サンプル」＝はい）です。練習用の送信先（sandbox）以外には送信できません。"
+            " / A sample workbook may only be sent through the sandbox."
+        )
+
+
 def prepare_send(
     table: Table,
     gateway: Gateway,
@@ -182,11 +195,7 @@ def prepare_send(
     """Read, reconcile the ledger, plan. Nothing is sent or written. Returns (plan, reconciled)."""
     data = table.read()
     settings = load_settings(table, cli)
-    if settings.sample and gateway.name != "sandbox":
-        raise SettingsError(
-            "このブックは練習用（設定「サンプル」＝はい）です。練習用の送信先（sandbox）以外には送信できません。"
-            " / A sample workbook may only be sent through the sandbox."
-        )
+    refuse_sample(settings, gateway.name)
     from .dispatch import reconcile
 
     chosen = selected_rows(data, rows)
@@ -239,7 +248,8 @@ def send(
         pacer.maybe_flush()
 
     try:
-        results = dispatch(outgoing, gateway, ledger, settings=settings or DispatchSettings(),
+        settings = settings or DispatchSettings(guard=None if allow_resend else DEFAULT_GUARD)
+        results = dispatch(outgoing, gateway, ledger, settings=settings,
                            workbook=table.book_name, sheet=table.sheet_name,
                            on_result=on_result, clock=now)
     finally:

@@ -30,6 +30,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(key)
     monkeypatch.setenv("KUDEN_XL_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("KUDEN_XL_DATA_DIR", str(tmp_path / "userdata"))
+    monkeypatch.setenv("KUDEN_XL_LEDGER", str(tmp_path / "userdata" / "ledger.sqlite3"))
 
 
 @pytest.fixture
@@ -63,3 +64,50 @@ def make_book(tmp_path: Path) -> MakeBook:
         return path
 
     return make
+
+
+class StandaloneSandbox:
+    """``python -m kuden_xl.sandbox`` as a real separate process on 127.0.0.1."""
+
+    def __init__(self, state: Path, *extra: str):
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kuden_xl.sandbox",
+                "--port",
+                "0",
+                "--state",
+                str(state),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        assert self.url.startswith("http://127.0.0.1:"), self.url
+
+    def messages(self) -> list[dict[str, Any]]:
+        import requests
+
+        data: list[dict[str, Any]] = requests.get(
+            f"{self.url}/_sandbox/messages", timeout=10
+        ).json()
+        return data
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def standalone_sandbox(tmp_path: Path):  # type: ignore[no-untyped-def]
+    server = StandaloneSandbox(tmp_path / "sandbox-state.sqlite3")
+    yield server
+    server.stop()

@@ -1,0 +1,538 @@
+"""Outgoing messages → row results, through a Gateway, with the send ledger (DESIGN §1, §6).
+
+Per message, in a worker thread: ``ledger.reserve`` (committed) → ``gateway.send`` (one or more
+attempts, same send id) → ``ledger.settle``. Results are handed to ``on_result`` **on the calling
+thread**: workers put them on a queue that the caller's thread drains, so a single-threaded
+workbook writer, a progress bar and progressive saves need no locking.
+
+Retries (the gateway classifies each attempt, see ``gateways/base.py``):
+
+- ACCEPTED / SCHEDULED / REJECTED end the message at once.
+- NOT_PROCESSED is retried (bounded, exponential backoff, Retry-After honoured).
+- MAYBE_PROCESSED is retried with the same send id only where the gateway is idempotent; without
+  idempotency it is UNKNOWN at once — resending could text the resident twice.
+- When attempts run out: GATEWAY_ERROR (ledger ``failed``) if no attempt may have been
+  processed, else UNKNOWN. A maybe-processed attempt followed by a 429 is still UNKNOWN: the 429
+  proves only that the *later* attempt did nothing.
+
+Stopping: an auth error, an unreachable gateway, a ledger that cannot be written, a failing
+``on_result``, Ctrl-C or SIGTERM all stop the run the same way: nothing new starts, messages in
+flight finish (or time out) and are settled, their callbacks run, then the error is raised
+(Ctrl-C and SIGTERM as KeyboardInterrupt). Messages never started get no result: their rows stay
+untouched and are planned afresh next time. The ledger never keeps a ``reserved`` entry for a
+message whose answer is known — only a killed process leaves them, for ``reconcile``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import FrameType
+
+from .clock import JST
+from .clock import now as japan_now
+from .errors import GatewayAuthError, GatewayUnavailable, LedgerError
+from .gateways.base import Attempt, Gateway, OutgoingMessage, Receipt
+from .ledger import DEFAULT_GUARD, STATE_CODES, Entry, Ledger, State, scrub_reason
+from .phone import mask
+from .schema import ResultCode
+
+log = logging.getLogger("kuden_xl.dispatch")
+
+RETRY_AFTER_CAP_S = 30.0  # a provider's Retry-After beyond this is not worth holding a worker
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message the plan wants sent."""
+
+    row: int
+    number: str  # national form, 11 digits
+    body: str
+    segments: int
+    scheduled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """What became of one message. ``sent_at`` is Japan time: the scheduled time for SCHEDULED,
+    the earlier send's time for SKIP_RECENT, else when the answer came."""
+
+    row: int
+    code: ResultCode
+    reason: str
+    message_id: str | None
+    sent_at: datetime
+    segments: int
+    body: str
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    concurrency: int = 16
+    rate_per_second: float | None = None  # None: off (the gateway's own limit still applies)
+    max_attempts: int = 4
+    backoff_s: float = 0.2  # first retry delay; doubles per attempt up to backoff_cap_s
+    backoff_cap_s: float = 2.0
+    # Same number + body already in the ledger within this window → SKIP_RECENT instead of a
+    # send, checked in the same transaction as the reservation. The planner checks this too;
+    # this closes the gap while the user confirms, or another process sends meanwhile. None: off
+    # (pass None together with the planner's allow_resend).
+    guard: timedelta | None = DEFAULT_GUARD
+
+
+class TokenBucket:
+    """Thread-safe token bucket: ``rate`` tokens a second, at most ``burst`` saved up.
+
+    Each ``acquire`` takes its token at once, possibly in the future (the bucket may go
+    negative), then sleeps until then outside the lock, so waiting callers are served in order
+    and the long-run rate is exact.
+    """
+
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self, cancel: threading.Event | None = None) -> bool:
+        """Block until a token is ours; False if ``cancel`` was set while waiting."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self._tokens -= 1
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait <= 0:
+            return True
+        if cancel is None:
+            time.sleep(wait)
+            return True
+        return not cancel.wait(wait)
+
+
+@dataclass
+class _Done:
+    index: int
+    result: RowResult | None
+    fatal: BaseException | None = None
+
+
+@dataclass
+class _Outcome:
+    state: State
+    reason: str
+    message_id: str | None = None
+    fatal: BaseException | None = None
+
+
+@dataclass
+class _Run:
+    """One dispatch call's shared state (the workers' view)."""
+
+    gateway: Gateway
+    ledger: Ledger
+    settings: DispatchSettings
+    workbook: str
+    sheet: str
+    clock: Callable[[], datetime]
+    bucket: TokenBucket | None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def work(self, index: int, item: Outgoing) -> _Done:
+        if self.stop.is_set():
+            return _Done(index, None)  # never reserved: the row stays as it was
+        send_id = uuid.uuid4().hex
+        try:
+            entry = self.ledger.reserve(
+                self.ledger.identity(item.number, item.body),
+                send_id=send_id,
+                provider=self.gateway.name,
+                segments=item.segments,
+                workbook=self.workbook,
+                sheet=self.sheet,
+                row=item.row,
+                scheduled_at=item.scheduled_at,
+                at=self.clock(),
+                guard_within=self.settings.guard,
+            )
+        except LedgerError as exc:
+            self.stop.set()
+            reason = "送信記録（台帳）に書き込めないため送信しませんでした"
+            return _Done(index, self._result(item, ResultCode.GATEWAY_ERROR, reason, None), exc)
+        if entry.send_id != send_id:
+            when = f"{entry.sent_at.astimezone(JST):%Y年%m月%d日 %H:%M}"
+            reason = f"同じ番号に同じ本文を{when}に送信済み（または送信中）です"
+            log.info("row %d to %s: recent send %s", item.row, mask(item.number), entry.send_id)
+            # 送信日時 of a skipped row: when the earlier send went out, not now.
+            skipped = self._result(item, ResultCode.SKIP_RECENT, reason, None, at=entry.sent_at)
+            return _Done(index, skipped)
+
+        outcome = self._attempts(item, send_id)
+        code = STATE_CODES[outcome.state]
+        fatal = outcome.fatal
+        try:
+            self.ledger.settle(
+                send_id,
+                state=outcome.state,
+                code=code,
+                message_id=outcome.message_id,
+                reason=outcome.reason or None,
+                at=self.clock(),
+            )
+        except LedgerError as exc:
+            # The answer is known but not recorded: the entry stays reserved for reconcile, and
+            # the row still gets its result. No further sends without a working ledger.
+            self.stop.set()
+            fatal = fatal or exc
+        log.log(
+            logging.WARNING if code is ResultCode.UNKNOWN else logging.INFO,
+            "row %d to %s: %s %s (send %s)%s",
+            item.row,
+            mask(item.number),
+            code.value,
+            outcome.message_id or "",
+            send_id,
+            f": {scrub_reason(outcome.reason)}" if outcome.reason else "",
+        )
+        return _Done(index, self._result(item, code, outcome.reason, outcome.message_id), fatal)
+
+    def _attempts(self, item: Outgoing, send_id: str) -> _Outcome:
+        message = OutgoingMessage(send_id, item.number, item.body, item.scheduled_at)
+        caps = self.gateway.capabilities
+        maybe = False  # some attempt may have been processed
+        last: Receipt | None = None
+        attempt = 0
+        while attempt < self.settings.max_attempts:
+            if self.stop.is_set() or (self.bucket and not self.bucket.acquire(self.stop)):
+                break
+            attempt += 1
+            try:
+                receipt = self.gateway.send(message)
+            except (GatewayAuthError, GatewayUnavailable) as exc:
+                self.stop.set()  # no message can succeed: stop the run
+                word = "認証エラー" if isinstance(exc, GatewayAuthError) else "接続できません"
+                return self._give_up(maybe, f"{word}のため送信を中止しました", exc)
+            except Exception as exc:  # a gateway bug: the request may have left
+                self.stop.set()
+                return _Outcome(State.UNKNOWN, f"送信中に予期しないエラー: {exc}", fatal=exc)
+            last = receipt
+            log.debug("send %s attempt %d: %s", send_id, attempt, receipt.attempt.value)
+            if receipt.attempt is Attempt.ACCEPTED:
+                return _Outcome(State.ACCEPTED, "", receipt.message_id)
+            if receipt.attempt is Attempt.SCHEDULED:
+                return _Outcome(State.SCHEDULED, "", receipt.message_id)
+            if receipt.attempt is Attempt.REJECTED:
+                return _Outcome(State.REJECTED, receipt.reason or "事業者が受け付けませんでした")
+            if receipt.attempt is Attempt.MAYBE_PROCESSED:
+                maybe = True
+                if not caps.idempotent:
+                    break  # resending without an idempotency key could send twice
+            if attempt < self.settings.max_attempts and self.stop.wait(self._delay(attempt, last)):
+                break
+        if attempt == 0:
+            return _Outcome(State.FAILED, "中断したため送信しませんでした。もう一度送信できます")
+        detail = f"{attempt}回試行" + (f"、{last.reason}" if last and last.reason else "")
+        if self.stop.is_set() and attempt < self.settings.max_attempts:
+            detail = "中断、" + detail
+        return self._give_up(maybe, detail, None)
+
+    def _give_up(self, maybe: bool, detail: str, fatal: BaseException | None) -> _Outcome:
+        if maybe:
+            return _Outcome(
+                State.UNKNOWN,
+                f"届いたか確認できません（{detail}）。再送せず、配信結果を確認してください",
+                fatal=fatal,
+            )
+        return _Outcome(
+            State.FAILED, f"送信できませんでした（{detail}）。もう一度送信できます", fatal=fatal
+        )
+
+    def _delay(self, attempt: int, receipt: Receipt) -> float:
+        base = min(self.settings.backoff_cap_s, self.settings.backoff_s * 2 ** (attempt - 1))
+        base *= random.uniform(0.9, 1.1)  # spread retries of many threads apart
+        return float(min(RETRY_AFTER_CAP_S, max(base, receipt.retry_after_s or 0.0)))
+
+    def _result(
+        self,
+        item: Outgoing,
+        code: ResultCode,
+        reason: str,
+        message_id: str | None,
+        at: datetime | None = None,
+    ) -> RowResult:
+        at = at or self.clock()
+        if code is ResultCode.SCHEDULED and item.scheduled_at is not None:
+            at = item.scheduled_at
+        return RowResult(
+            row=item.row,
+            code=code,
+            reason=reason,
+            message_id=message_id,
+            sent_at=at.astimezone(JST),
+            segments=item.segments,
+            body=item.body,
+        )
+
+
+def effective_rate(settings: DispatchSettings, gateway: Gateway) -> float | None:
+    """The stricter of our rate limit and the gateway's; None when neither limits."""
+    limits = [
+        r
+        for r in (settings.rate_per_second, gateway.capabilities.max_requests_per_second)
+        if r is not None and r > 0
+    ]
+    return min(limits) if limits else None
+
+
+def dispatch(
+    outgoing: Sequence[Outgoing],
+    gateway: Gateway,
+    ledger: Ledger,
+    *,
+    settings: DispatchSettings = DispatchSettings(),
+    workbook: str = "",
+    sheet: str = "",
+    on_result: Callable[[RowResult], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> list[RowResult]:
+    """Send ``outgoing``; results in input order (messages never started have none).
+
+    ``on_result`` runs on the calling thread as each message finishes. Run ``reconcile`` first.
+
+    Raises:
+        GatewayAuthError, GatewayUnavailable, LedgerError: the run stopped; the callbacks for
+            every finished message ran first.
+        KeyboardInterrupt: Ctrl-C or SIGTERM (main thread only); same.
+    """
+    if settings.concurrency < 1 or settings.max_attempts < 1:
+        raise ValueError("concurrency and max_attempts must be at least 1")
+    rate = effective_rate(settings, gateway)
+    run = _Run(
+        gateway=gateway,
+        ledger=ledger,
+        settings=settings,
+        workbook=workbook,
+        sheet=sheet,
+        clock=clock or japan_now,
+        bucket=TokenBucket(rate) if rate else None,
+    )
+    done: queue.Queue[_Done] = queue.Queue()
+    results: dict[int, RowResult] = {}
+    errors: list[BaseException] = []  # the first one is raised at the end
+    callback_failed = False
+    window = settings.concurrency * 2  # submitted but unfinished: memory stays flat for 10,000
+
+    def finish(item: _Done) -> None:
+        nonlocal callback_failed
+        if item.fatal is not None:
+            errors.append(item.fatal)
+        if item.result is None:
+            return
+        results[item.index] = item.result
+        if on_result is not None and not callback_failed:
+            try:
+                on_result(item.result)
+            except Exception as exc:  # e.g. the workbook cannot be written: stop sending
+                run.stop.set()
+                callback_failed = True
+                errors.insert(0, exc)
+
+    log.info(
+        "dispatch %d messages via %s (concurrency %d, rate %s/s)",
+        len(outgoing),
+        gateway.name,
+        settings.concurrency,
+        rate or "unlimited",
+    )
+    pending = iter(enumerate(outgoing))
+    running: set[Future[None]] = set()
+    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="kuden-send") as pool:
+        with _stop_on_signals(run.stop) as interrupted:
+            try:
+                while True:
+                    while len(running) < window and not run.stop.is_set():
+                        nxt = next(pending, None)
+                        if nxt is None:
+                            break
+                        future = pool.submit(_safe_work, run, nxt[0], nxt[1], done)
+                        running.add(future)
+                        future.add_done_callback(running.discard)
+                    if not running and done.empty():
+                        break
+                    try:
+                        finish(done.get(timeout=0.1))  # a timeout keeps Ctrl-C alive on Windows
+                    except queue.Empty:
+                        continue
+            except KeyboardInterrupt:
+                interrupted.append(True)
+                run.stop.set()
+                log.warning("interrupted: settling %d messages in flight", len(running))
+                while running:
+                    try:
+                        wait(list(running), timeout=0.1)
+                    except KeyboardInterrupt:
+                        continue  # in-flight messages must be settled before we leave
+                while not done.empty():
+                    finish(done.get_nowait())
+    if errors:
+        raise errors[0]
+    if interrupted:
+        raise KeyboardInterrupt
+    return [results[i] for i in sorted(results)]
+
+
+def _safe_work(run: _Run, index: int, item: Outgoing, done: queue.Queue[_Done]) -> None:
+    """A worker: always reports back, even on a bug, so the caller never waits forever."""
+    try:
+        done.put(run.work(index, item))
+    except BaseException as exc:  # a bug: the entry stays reserved, reconcile will see it
+        run.stop.set()
+        done.put(_Done(index, None, exc))
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[list[bool]]:
+    """Treat SIGTERM like Ctrl-C while dispatching (only the main thread may set handlers)."""
+    interrupted: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        interrupted.append(True)
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- reconciliation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What ``reconcile`` did with the entries left reserved or unknown (entries as settled)."""
+
+    found: tuple[Entry, ...]  # the provider has it: now accepted / scheduled / rejected
+    not_sent: tuple[Entry, ...]  # provably never arrived: now failed (safe to send again)
+    unknown: tuple[Entry, ...]  # cannot tell (no lookup, or the lookup failed): unknown
+    left: tuple[Entry, ...]  # another provider's, or in flight in a run still going
+
+    @property
+    def settled(self) -> int:
+        """Entries this reconciliation settled for good (found or provably not sent)."""
+        return len(self.found) + len(self.not_sent)
+
+    @property
+    def checked(self) -> int:
+        return len(self.found) + len(self.not_sent) + len(self.unknown) + len(self.left)
+
+
+def reconcile(
+    ledger: Ledger,
+    gateway: Gateway,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> ReconcileReport:
+    """Settle entries left reserved or unknown by asking the provider for our send id.
+
+    Run it before anything is sent. A ``reserved`` entry whose Ledger is still open elsewhere
+    (``Ledger.in_flight_elsewhere``: another run is sending it now) is left alone, as are other
+    providers' entries; the recently-sent guard keeps such rows from being sent meanwhile.
+
+    Raises:
+        GatewayAuthError: credentials refused (nothing was changed for the remaining entries).
+    """
+    at = (clock or japan_now)()
+    found: list[Entry] = []
+    not_sent: list[Entry] = []
+    unknown: list[Entry] = []
+    left: list[Entry] = []
+    can_lookup = gateway.capabilities.lookup_by_send_id
+    for entry in ledger.unsettled():
+        if entry.provider != gateway.name or ledger.in_flight_elsewhere(entry):
+            left.append(entry)
+            continue
+        if not can_lookup:
+            if entry.state is State.RESERVED:
+                ledger.settle(
+                    entry.send_id,
+                    state=State.UNKNOWN,
+                    code=ResultCode.UNKNOWN,
+                    reason="中断された送信です。事業者に照会できないため結果不明です",
+                    at=at,
+                )
+            unknown.append(ledger.get(entry.send_id) or entry)
+            continue
+        try:
+            receipt = gateway.lookup(entry.send_id)
+        except GatewayAuthError:
+            raise
+        except Exception as exc:  # unreachable now: try again next run
+            log.warning("lookup of send %s failed: %s", entry.send_id, exc)
+            unknown.append(entry)
+            continue
+        settled = _settle_looked_up(ledger, entry, receipt, at)
+        if settled is None:
+            unknown.append(entry)
+        elif settled.state is State.FAILED:
+            not_sent.append(settled)
+        else:
+            found.append(settled)
+    log.info(
+        "reconcile: %d found, %d not sent, %d unknown, %d left",
+        len(found),
+        len(not_sent),
+        len(unknown),
+        len(left),
+    )
+    return ReconcileReport(tuple(found), tuple(not_sent), tuple(unknown), tuple(left))
+
+
+def _settle_looked_up(
+    ledger: Ledger, entry: Entry, receipt: Receipt | None, at: datetime
+) -> Entry | None:
+    """Settle from a lookup's answer; None when the answer settles nothing."""
+    if receipt is None:
+        ledger.settle(
+            entry.send_id,
+            state=State.FAILED,
+            code=ResultCode.GATEWAY_ERROR,
+            reason="事業者に届いていないことを確認しました。もう一度送信できます",
+            at=at,
+        )
+        return ledger.get(entry.send_id)
+    states = {
+        Attempt.ACCEPTED: State.ACCEPTED,
+        Attempt.SCHEDULED: State.SCHEDULED,
+        Attempt.REJECTED: State.REJECTED,
+    }
+    state = states.get(receipt.attempt)
+    if state is None:
+        return None
+    ledger.settle(
+        entry.send_id,
+        state=state,
+        code=STATE_CODES[state],
+        message_id=receipt.message_id,
+        reason=receipt.reason or "照会により確認しました",
+        at=at,
+    )
+    return ledger.get(entry.send_id)

@@ -1,0 +1,245 @@
+"""HTTP plumbing shared by every provider: session, TLS, proxy, and the one error mapping.
+
+``classify_transport`` is the only place that turns what ``requests`` reports into the Attempt
+classes of ``base.py``; provider modules read only the answers it leaves to them (2xx and the
+provider's own 4xx). ``requests`` is imported here and in provider modules only, so that
+``import kuden_xl`` stays cheap.
+
+Connection refused vs. dropped after sending: with ``max_retries=0`` urllib3 reports a failed
+connect as ``MaxRetryError(reason=NewConnectionError | ConnectTimeoutError)`` (nothing left our
+side: NOT_PROCESSED) and a failure while waiting for the answer as ``ProtocolError`` /
+``ReadTimeoutError`` (the request was written: MAYBE_PROCESSED). Anything we cannot place is
+MAYBE_PROCESSED, the safe side: it is reconciled, never resent blindly.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from .. import __version__
+from ..errors import GatewayAuthError, GatewayUnavailable
+from .base import Attempt, Receipt
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How to reach one provider. ``token`` stays out of repr (and so out of logs)."""
+
+    base_url: str
+    token: str = field(repr=False)
+    connect_timeout_s: float = 5.0
+    # Below the sandbox's slow_s (3 s), so its "slow answer" fault shows as a timeout.
+    read_timeout_s: float = 2.0
+    proxy: str | None = None  # e.g. LGWAN's http://proxy.city.lg.jp:8080
+    ca_bundle: str | None = None  # PEM file with the municipality's private CA certificates
+    verify: bool = True  # False only for diagnosis; ca_bundle is the fix for private CAs
+    pool_size: int = 32  # >= the dispatcher's concurrency, so every worker keeps a connection
+
+
+def make_session(settings: HttpSettings) -> requests.Session:
+    """A pooled session for ``settings``; safe to share between threads (see HttpClient)."""
+    session = requests.Session()
+    # Retries are dispatch's decision, made with the classification below: none here.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = f"kuden-xl/{__version__}"
+    session.headers["Authorization"] = f"Bearer {settings.token}"
+    # A bearer-token API needs no cookies; refusing them keeps the shared session immutable.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    if settings.proxy:
+        session.proxies = {"http": settings.proxy, "https": settings.proxy}
+    if urlsplit(settings.base_url).hostname in _LOOPBACK:
+        # The embedded sandbox: an HTTP(S)_PROXY from the environment must not capture it.
+        session.trust_env = False
+    return session
+
+
+class HttpClient:
+    """One provider's base URL, auth and timeouts over a single shared session.
+
+    One session for all worker threads rather than one per thread: its urllib3 pool is
+    thread-safe and sized to the concurrency, keep-alive connections are reused by whichever
+    worker is free, and close() can release them all. Nothing mutates the session after
+    construction (cookies are refused), which is what makes sharing it sound.
+    """
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self._base = settings.base_url.rstrip("/")
+        self._session = make_session(settings)
+        # Passed per request: a per-request value wins over REQUESTS_CA_BUNDLE in the env.
+        self._verify: bool | str = settings.ca_bundle or settings.verify
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """One request; transport failures raise ``requests.RequestException`` (classify them)."""
+        return self._session.request(
+            method,
+            self._base + path,
+            json=json,
+            params=params,
+            headers=dict(headers or {}),
+            timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s),
+            verify=self._verify,
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def classify_transport(
+    send_id: str,
+    outcome: requests.Response | requests.RequestException,
+    *,
+    server_error: Attempt = Attempt.MAYBE_PROCESSED,
+) -> Receipt | None:
+    """What the transport alone decides about a send attempt; None leaves it to the provider.
+
+    ``server_error`` is the class of a 5xx: MAYBE_PROCESSED unless the provider documents that
+    its 5xx never records anything (the sandbox does).
+
+    Raises:
+        GatewayAuthError: 401/403 — no message can succeed with these credentials.
+        GatewayUnavailable: TLS failure, or a URL that cannot work; nothing was sent.
+    """
+    if isinstance(outcome, requests.Response):
+        code = outcome.status_code
+        if code in (401, 403):
+            raise GatewayAuthError(
+                f"SMS事業者が認証情報を受け付けませんでした（HTTP {code}）。"
+                f"APIトークンの設定を確認してください。 / credentials refused (HTTP {code})"
+            )
+        if code == 429:
+            return Receipt(
+                send_id,
+                Attempt.NOT_PROCESSED,
+                reason="混雑のため事業者が受付を制限しました（HTTP 429）",
+                retry_after_s=_retry_after(outcome.headers.get("Retry-After")),
+            )
+        if code >= 500:
+            return Receipt(send_id, server_error, reason=f"事業者側のエラー（HTTP {code}）")
+        return None
+    exc = outcome
+    if isinstance(exc, requests.exceptions.SSLError):
+        raise GatewayUnavailable(
+            "SMS事業者とのTLS（SSL）接続を確立できません。LGWAN・プロキシ経由の場合は、"
+            "設定の CA証明書（ca_bundle）に自治体の証明書ファイルを指定してください。"
+            f" / TLS failed; check the ca_bundle setting ({_first_line(exc)})"
+        ) from exc
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+        ),
+    ):
+        raise GatewayUnavailable(
+            f"SMS事業者の接続先設定が不正です: {_first_line(exc)} / invalid gateway URL or header"
+        ) from exc
+    if isinstance(exc, requests.exceptions.ProxyError):
+        # urllib3 raises it only before the proxy connection was made: nothing left our side.
+        return Receipt(send_id, Attempt.NOT_PROCESSED, reason="プロキシに接続できません")
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or _never_connected(exc):
+        return Receipt(send_id, Attempt.NOT_PROCESSED, reason="事業者に接続できません")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return Receipt(
+            send_id, Attempt.MAYBE_PROCESSED, reason="事業者の応答がありません（タイムアウト）"
+        )
+    return Receipt(send_id, Attempt.MAYBE_PROCESSED, reason="送信中に接続が切断されました")
+
+
+def expect_ok(outcome: requests.Response | requests.RequestException) -> requests.Response:
+    """For calls that are not sends (status, lookup): a 2xx answer, or GatewayError.
+
+    A failed lookup must never read as "not found" (that would invite a resend), so every
+    failure the send classification would not call an answer is raised here.
+    """
+    receipt = classify_transport("", outcome)  # raises for auth and TLS
+    if receipt is not None:
+        raise GatewayUnavailable(
+            f"SMS事業者に照会できません: {receipt.reason} / gateway query failed"
+        )
+    assert isinstance(outcome, requests.Response)
+    if not 200 <= outcome.status_code < 300:
+        raise GatewayUnavailable(
+            f"SMS事業者が照会を受け付けませんでした（HTTP {outcome.status_code}）"
+            f" / gateway query refused"
+        )
+    return outcome
+
+
+def json_object(response: requests.Response) -> dict[str, Any] | None:
+    """The answer's JSON object, or None when it is not one."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the chain shows the TCP connection itself failed (refused, DNS, connect)."""
+    # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3 1.26 and 2.x.
+    return any(isinstance(link, urllib3.exceptions.ConnectTimeoutError) for link in _chain(exc))
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what it wraps: exception args, ``reason`` (MaxRetryError), __cause__.
+
+    Not __context__: a send made inside an ``except`` block would inherit the exception being
+    handled there, and an old "connection refused" must not excuse a new timeout.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        link = todo.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        yield link
+        todo.extend(a for a in link.args if isinstance(a, BaseException))
+        reason = getattr(link, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        if link.__cause__ is not None:
+            todo.append(link.__cause__)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -1,0 +1,148 @@
+"""The sandbox provider (kuden_xl.sandbox) as a Gateway: the default until a real one is set.
+
+The sandbox honours our send id as Idempotency-Key and documents that its 5xx never records a
+message, so a 5xx is NOT_PROCESSED here (for real providers it is MAYBE_PROCESSED).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ..errors import GatewayUnavailable
+from ..sandbox import SandboxServer
+from ..schema import Delivery
+from .base import Attempt, Capabilities, DeliveryStatus, OutgoingMessage, Receipt
+from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
+
+STATUS_BATCH = 1000  # the sandbox's limit per POST /v1/messages/status
+
+
+class SandboxGateway:
+    """Thread-safe: one HttpClient (one pooled session) shared by all dispatch workers."""
+
+    name = "sandbox"
+    capabilities = Capabilities(
+        max_length=660,
+        can_schedule=True,
+        idempotent=True,
+        lookup_by_send_id=True,
+        max_requests_per_second=None,
+    )
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self._http = HttpClient(settings)
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        payload = {
+            "to": message.to,
+            "body": message.body,
+            "scheduled_at": message.scheduled_at.isoformat() if message.scheduled_at else None,
+        }
+        outcome: requests.Response | requests.RequestException
+        try:
+            outcome = self._http.request(
+                "POST",
+                "/v1/messages",
+                json=payload,
+                headers={"Idempotency-Key": message.send_id},
+            )
+        except requests.RequestException as exc:
+            outcome = exc
+        transport = classify_transport(message.send_id, outcome, server_error=Attempt.NOT_PROCESSED)
+        if transport is not None:
+            return transport
+        assert isinstance(outcome, requests.Response)
+        return _receipt(message.send_id, outcome)
+
+    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
+        result: list[DeliveryStatus] = []
+        for start in range(0, len(message_ids), STATUS_BATCH):
+            ids = list(message_ids[start : start + STATUS_BATCH])
+            answer = json_object(expect_ok(self._call("POST", "/v1/messages/status", {"ids": ids})))
+            found = {
+                m["id"]: m
+                for m in (answer or {}).get("messages", [])
+                if isinstance(m, dict) and isinstance(m.get("id"), str)
+            }
+            for message_id in ids:
+                m = found.get(message_id, {})
+                delivery = delivery_of(m.get("status"))
+                reason = m.get("reason") if delivery is Delivery.UNDELIVERED else None
+                reason = reason if isinstance(reason, str) else None
+                result.append(DeliveryStatus(message_id, delivery, reason))
+        return result
+
+    def lookup(self, send_id: str) -> Receipt | None:
+        response = expect_ok(self._call("GET", "/v1/messages", params={"idempotency_key": send_id}))
+        messages = (json_object(response) or {}).get("messages")
+        if not isinstance(messages, list):
+            raise _malformed()
+        if not messages:
+            return None
+        found = messages[0]
+        if not isinstance(found, dict) or not isinstance(found.get("id"), str):
+            raise _malformed()
+        attempt = Attempt.SCHEDULED if found.get("status") == "scheduled" else Attempt.ACCEPTED
+        return Receipt(send_id, attempt, message_id=found["id"])
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        json: object = None,
+        params: dict[str, str] | None = None,
+    ) -> requests.Response | requests.RequestException:
+        try:
+            return self._http.request(method, path, json=json, params=params)
+        except requests.RequestException as exc:
+            return exc
+
+
+def delivery_of(status: object) -> Delivery:
+    """The sandbox's message status as a Delivery (the one mapping for this provider)."""
+    if status == "delivered":
+        return Delivery.DELIVERED
+    if status in ("undelivered", "rejected"):
+        return Delivery.UNDELIVERED
+    if status in ("accepted", "scheduled"):
+        return Delivery.PENDING
+    return Delivery.UNKNOWN  # "unknown" (no such id), missing, or anything new
+
+
+def _receipt(send_id: str, response: requests.Response) -> Receipt:
+    """Read an answer the transport left to us: 2xx accepted, 4xx refused."""
+    data: dict[str, Any] = json_object(response) or {}
+    code = response.status_code
+    if 200 <= code < 300:
+        message_id = data.get("id")
+        if not isinstance(message_id, str):
+            # Accepted something we cannot identify: reconcile by send id, never resend.
+            return Receipt(send_id, Attempt.MAYBE_PROCESSED, reason="事業者の応答を読めません")
+        attempt = Attempt.SCHEDULED if data.get("status") == "scheduled" else Attempt.ACCEPTED
+        return Receipt(send_id, attempt, message_id=message_id)
+    reason = data.get("reason") or data.get("error") or f"HTTP {code}"
+    if code in (400, 422):
+        return Receipt(send_id, Attempt.REJECTED, reason=str(reason))
+    # Any other answer (404 from a wrong URL, 405…): the sandbox recorded nothing.
+    return Receipt(send_id, Attempt.NOT_PROCESSED, reason=f"{reason}（HTTP {code}）")
+
+
+def _malformed() -> GatewayUnavailable:
+    return GatewayUnavailable("サンドボックスの応答を読めません / malformed sandbox answer")
+
+
+def start_embedded(state_path: Path, **kw: Any) -> SandboxServer:
+    """Start an in-process sandbox on a free port (the CLI's default provider); stop() it."""
+    return SandboxServer(port=0, state_path=state_path, **kw).start()
+
+
+def settings_for(server: SandboxServer, **kw: Any) -> HttpSettings:
+    """HttpSettings that reach ``server`` with its token (kw: timeouts, pool_size)."""
+    return HttpSettings(base_url=server.url, token=server.token, **kw)

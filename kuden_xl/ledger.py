@@ -1,0 +1,766 @@
+"""The send ledger: one SQLite file that records every send before and after it leaves (DESIGN §6).
+
+Why it exists: the workbook is the record staff see, but a workbook can be closed unsaved, sorted,
+or copied. The ledger is the record the code trusts to never send twice:
+
+- ``reserve`` is committed *before* the request leaves (state ``reserved``, our send id);
+- ``settle`` records the answer (``accepted`` / ``scheduled`` / ``rejected`` / ``failed`` =
+  provably not sent / ``unknown``);
+- entries left ``reserved`` or ``unknown`` are reconciled before the next run sends anything.
+
+Privacy: the file never holds a phone number or a body in clear. Both are keyed hashes
+(HMAC-SHA256) under a random 32-byte secret created with the ledger and stored in it, so a copied
+file cannot be matched against a list of numbers without also having this ledger's secret. (The
+body is keyed too, not a bare SHA-256: bodies carry names and amounts that a plain hash would let
+anyone confirm by guessing.) Provider reasons are stored with long digit runs masked.
+
+Timestamps are stored as UTC ISO-8601 text with microseconds (``2026-11-27T01:00:00.000000+00:00``)
+so text order is time order; ``Entry`` hands them back as aware UTC datetimes.
+
+Concurrency: one connection, opened with ``check_same_thread=False`` and guarded by a lock. SQLite
+serialises writers anyway; one connection means our own worker threads never meet SQLITE_BUSY,
+and a commit is short (WAL, one small row). Other processes (a second run, the ribbon and the CLI
+at once) wait up to ``busy_timeout``.
+
+Durability: WAL with ``synchronous=FULL`` — each commit reaches the disk before ``reserve``
+returns, so a reservation survives a process kill *and* a power cut. (``NORMAL`` would survive a
+kill only; on this project's test machine FULL still commits thousands of times a second.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from types import TracebackType
+
+from .errors import LedgerError
+from .oslock import try_lock, unlock
+from .paths import data_dir
+from .schema import Delivery, ResultCode
+
+LEDGER_ENV = "KUDEN_XL_LEDGER"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+DEFAULT_GUARD = timedelta(days=7)
+_IN_CHUNK = 500  # identities per IN (...) query: well under SQLite's variable limit
+
+
+class State(str, Enum):
+    RESERVED = "reserved"
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    REJECTED = "rejected"
+    FAILED = "failed"  # provably not sent: safe to send again
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The result code each settled state is written with (checked in `settle`).
+STATE_CODES: dict[State, ResultCode] = {
+    State.ACCEPTED: ResultCode.ACCEPTED,
+    State.SCHEDULED: ResultCode.SCHEDULED,
+    State.REJECTED: ResultCode.REJECTED,
+    State.FAILED: ResultCode.GATEWAY_ERROR,
+    State.UNKNOWN: ResultCode.UNKNOWN,
+}
+SENT_STATES = (State.ACCEPTED, State.SCHEDULED, State.UNKNOWN)
+# For the recently-sent guard a reservation counts too: it may be in flight in another process.
+GUARD_STATES = (*SENT_STATES, State.RESERVED)
+OPEN_STATES = (State.RESERVED, State.UNKNOWN)
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE sends (
+    seq INTEGER PRIMARY KEY,            -- insertion order: 'newest' even under a fixed clock
+    send_id TEXT NOT NULL UNIQUE,       -- ours: the idempotency key at the provider
+    number_hash TEXT NOT NULL,          -- HMAC-SHA256(secret, 'n:' + number), hex
+    body_hash TEXT NOT NULL,            -- HMAC-SHA256(secret, 'b:' + body), hex
+    segments INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN
+        ('reserved', 'accepted', 'scheduled', 'rejected', 'failed', 'unknown')),
+    code TEXT,                          -- ResultCode once settled
+    message_id TEXT,                    -- the provider's
+    reason TEXT,
+    reserved_at TEXT NOT NULL,          -- UTC ISO-8601: when the request was about to leave
+    settled_at TEXT,
+    scheduled_at TEXT,                  -- UTC ISO-8601: the provider delivers then
+    os_user TEXT NOT NULL,
+    holder TEXT,                        -- the Ledger instance that reserved it (liveness)
+    workbook TEXT NOT NULL,
+    sheet TEXT NOT NULL,
+    row INTEGER,
+    delivery TEXT,                      -- Delivery value (配信結果)
+    delivery_reason TEXT,
+    delivery_checked_at TEXT
+);
+CREATE INDEX sends_identity ON sends (number_hash, body_hash);
+CREATE INDEX sends_open ON sends (state) WHERE state IN ('reserved', 'unknown');
+CREATE INDEX sends_message_id ON sends (message_id) WHERE message_id IS NOT NULL;
+"""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A message's identity (number, body) as this ledger's keyed hashes."""
+
+    number_hash: str
+    body_hash: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger row, read back. Times are aware UTC datetimes."""
+
+    send_id: str
+    identity: Identity
+    segments: int
+    provider: str
+    state: State
+    code: ResultCode | None
+    message_id: str | None
+    reason: str | None
+    reserved_at: datetime
+    settled_at: datetime | None
+    scheduled_at: datetime | None
+    os_user: str
+    workbook: str
+    sheet: str
+    row: int | None
+    delivery: Delivery | None
+    delivery_reason: str | None
+    delivery_checked_at: datetime | None
+    holder: str | None = None  # which open Ledger reserved it: see Ledger.in_flight_elsewhere
+
+    @property
+    def sent_at(self) -> datetime:
+        """When the resident gets it: the scheduled time, else when the request left."""
+        return self.scheduled_at or self.reserved_at
+
+
+def default_ledger_path(sandbox: bool) -> Path:
+    """The ledger file: ``KUDEN_XL_LEDGER`` if set, else in the user's data directory
+    (``paths.data_dir``: platformdirs, or ``KUDEN_XL_DATA_DIR``).
+
+    Sandbox sends use their own file (``ledger-sandbox.sqlite3``) so practice never blocks a real
+    send. With the environment override, the sandbox file sits beside the named one.
+    """
+    override = os.environ.get(LEDGER_ENV, "").strip()
+    if override:
+        path = Path(override).expanduser()
+        return path.with_name(f"{path.stem}-sandbox{path.suffix}") if sandbox else path
+    return data_dir() / ("ledger-sandbox.sqlite3" if sandbox else "ledger.sqlite3")
+
+
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("ledger times must be aware datetimes")
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _utc_or_none(value: datetime | None) -> str | None:
+    return None if value is None else _utc_text(value)
+
+
+_DIGIT_RUN = re.compile(r"(?<!\d)(\d{3})[-\d]{4,}?(\d{4})(?!\d)")
+
+
+def scrub_reason(reason: str | None) -> str | None:
+    """Mask phone-number-like digit runs a provider may echo back in its reason."""
+    if reason is None:
+        return None
+    return _DIGIT_RUN.sub(r"\1-****-\2", reason)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (service account, odd env): the audit field stays empty
+        return ""
+
+
+class Ledger:
+    """The send ledger in one SQLite file. Thread-safe; use as a context manager."""
+
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, secret: bytes, holder: _Holder
+    ) -> None:
+        self.path = path
+        self._holder = holder
+        self._conn = conn
+        self._secret = secret
+        self._lock = threading.Lock()
+        self._user = _os_user()
+        self._closed = False
+        self._queue: list[_Job] = []  # writes waiting for the next group commit
+        self._queue_lock = threading.Lock()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> Ledger:
+        """Open (creating if missing) the ledger at ``path``.
+
+        ``busy_timeout_s``: how long a write waits for another process holding the file.
+
+        Raises:
+            LedgerError: the file cannot be created or read, is not a ledger, or is locked.
+        """
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerError(
+                f"送信記録（台帳）のフォルダ「{path.parent}」を作成できません（{exc.strerror}）。"
+                f" / Cannot create the ledger folder."
+            ) from exc
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(
+                str(path),
+                timeout=busy_timeout_s,
+                isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
+                check_same_thread=False,  # shared by worker threads, always under self._lock
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            conn.execute("PRAGMA synchronous = FULL")
+            secret = cls._prepare(conn, path)
+            holder = _Holder.create(_holders_dir(path))
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise _ledger_error(path, exc) from exc
+        except (LedgerError, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, LedgerError):
+                raise
+            raise LedgerError(
+                f"送信記録（台帳）のフォルダ「{path.parent}」に書き込めません（{exc.strerror}）。"
+                f" / Cannot write beside the ledger."
+            ) from exc
+        return cls(path, conn, secret, holder)
+
+    @staticmethod
+    def _prepare(conn: sqlite3.Connection, path: Path) -> bytes:
+        """Create the schema on a new file, check it on an existing one; return the secret."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if tables:
+                    raise LedgerError(
+                        f"「{path}」は送信記録（台帳）ではないデータベースです。"
+                        f" / Not a kuden_xl ledger: an unrelated SQLite database."
+                    )
+                for statement in _SCHEMA.split(";\n"):  # no ";" inside the comments
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_bytes(32),)
+                )
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version > SCHEMA_VERSION:
+                raise LedgerError(
+                    f"送信記録（台帳）「{path}」は新しい版の kuden_xl で作られています。"
+                    f"kuden_xl を更新してください。 / Ledger schema v{version} is newer than"
+                    f" this kuden_xl (v{SCHEMA_VERSION})."
+                )
+            row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+            if row is None or len(row[0]) != 32:
+                raise LedgerError(
+                    f"送信記録（台帳）「{path}」が壊れています（鍵がありません）。"
+                    f" / Ledger has no secret."
+                )
+            conn.execute("COMMIT")
+            return bytes(row[0])
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._holder.release()
+            try:
+                self._conn.close()
+            except sqlite3.Error as exc:
+                raise _ledger_error(self.path, exc) from exc
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock; sqlite3 errors become LedgerError."""
+        with self._lock:
+            if self._closed:
+                raise LedgerError(
+                    f"送信記録（台帳）のファイル「{self.path}」は閉じられています。"
+                    f" / Ledger is closed."
+                )
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise _ledger_error(self.path, exc) from exc
+
+    @contextmanager
+    def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """One explicit transaction (for several statements that must agree)."""
+        with self._locked() as conn:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the original error is the one worth reporting
+                raise
+            conn.execute("COMMIT")
+
+    def _write(self, sql: str, args: tuple[object, ...]) -> int:
+        """Run one write statement, committed (to disk) when this returns; its row count.
+
+        Group commit: the write is queued, then whoever next holds the connection commits
+        *every* queued write in one transaction — one fsync for many worker threads instead of
+        one each. A write still returns only after the transaction holding it committed, so
+        reserve-before-send is untouched; only the fsyncs are shared.
+        """
+        job = _Job(sql, args)
+        with self._queue_lock:
+            self._queue.append(job)
+        with self._locked() as conn:
+            if not job.done:  # nobody took it yet: commit it and whatever queued meanwhile
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                _commit(conn, batch)
+        if job.error is not None:
+            raise _ledger_error(self.path, job.error) from job.error
+        return job.rowcount
+
+    def _hash(self, prefix: bytes, text: str) -> str:
+        return hmac.new(self._secret, prefix + text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def identity(self, number: str, body: str) -> Identity:
+        """This ledger's identity of (number, body). ``number`` is the national 11-digit form."""
+        return Identity(self._hash(b"n:", number), self._hash(b"b:", body))
+
+    def reserve(
+        self,
+        identity: Identity,
+        *,
+        send_id: str,
+        provider: str,
+        segments: int,
+        workbook: str = "",
+        sheet: str = "",
+        row: int | None = None,
+        scheduled_at: datetime | None = None,
+        at: datetime | None = None,
+        guard_within: timedelta | None = None,
+    ) -> Entry:
+        """Record that ``send_id`` is about to leave; committed to disk when this returns.
+
+        ``at`` is the reservation time (default: now). With ``guard_within``, the check for a
+        recent send of the same identity and the insert are one transaction: if an entry in
+        ``GUARD_STATES`` exists whose ``sent_at`` is at or after ``at - guard_within``, nothing
+        is written and *that* entry is returned (its ``send_id`` differs from the one asked for).
+        This closes the gap between planning and sending, e.g. another process sending the same
+        message meanwhile.
+        """
+        reserved_at = at or datetime.now(timezone.utc)
+        values = (
+            send_id,
+            identity.number_hash,
+            identity.body_hash,
+            segments,
+            provider,
+            State.RESERVED.value,
+            _utc_text(reserved_at),
+            _utc_or_none(scheduled_at),
+            self._user,
+            workbook,
+            sheet,
+            row,
+            self._holder.id,
+        )
+        insert = (
+            "INSERT INTO sends (send_id, number_hash, body_hash, segments, provider, state,"
+            " reserved_at, scheduled_at, os_user, workbook, sheet, row, holder)"
+            " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+        )
+        args: tuple[object, ...] = values
+        since = None
+        if guard_within is not None:
+            # Check and insert in one statement, so one transaction: no gap for another process.
+            since = reserved_at - guard_within
+            insert += (
+                " WHERE NOT EXISTS (SELECT 1 FROM sends WHERE number_hash = ? AND body_hash = ?"
+                f" AND state IN ({', '.join('?' * len(GUARD_STATES))})"
+                " AND coalesce(scheduled_at, reserved_at) >= ?)"
+            )
+            args += (
+                identity.number_hash,
+                identity.body_hash,
+                *(s.value for s in GUARD_STATES),
+                _utc_text(since),
+            )
+        if self._write(insert, args) == 0:
+            with self._tx(write=False) as conn:
+                found = self._newest(conn, [identity], GUARD_STATES, since)
+            if identity in found:
+                return found[identity]
+            raise LedgerError(  # the guarding entry vanished meanwhile: cannot happen normally
+                f"送信記録（台帳）「{self.path}」に予約を書き込めませんでした。"
+                f" / Reservation not written."
+            )
+        return Entry(
+            send_id=send_id,
+            identity=identity,
+            segments=segments,
+            provider=provider,
+            state=State.RESERVED,
+            code=None,
+            message_id=None,
+            reason=None,
+            reserved_at=reserved_at.astimezone(timezone.utc),
+            settled_at=None,
+            scheduled_at=None if scheduled_at is None else scheduled_at.astimezone(timezone.utc),
+            os_user=self._user,
+            workbook=workbook,
+            sheet=sheet,
+            row=row,
+            delivery=None,
+            delivery_reason=None,
+            delivery_checked_at=None,
+            holder=self._holder.id,
+        )
+
+    def settle(
+        self,
+        send_id: str,
+        *,
+        state: State,
+        code: ResultCode,
+        message_id: str | None = None,
+        reason: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Record the answer for a reserved (or unknown, when reconciling) entry.
+
+        Raises:
+            ValueError: ``state`` is not a settled state or does not match ``code``.
+            LedgerError: no such entry, or it is already settled for good.
+        """
+        state = State(state)
+        if STATE_CODES.get(state) != code:
+            raise ValueError(f"state {state} cannot be settled with code {code}")
+        settled_at = _utc_text(at or datetime.now(timezone.utc))
+        changed = self._write(
+            "UPDATE sends SET state = ?, code = ?, message_id = coalesce(?, message_id),"
+            " reason = ?, settled_at = ? WHERE send_id = ? AND state IN (?, ?)",
+            (
+                state.value,
+                code.value,
+                message_id,
+                scrub_reason(reason),
+                settled_at,
+                send_id,
+                *(s.value for s in OPEN_STATES),
+            ),
+        )
+        if changed != 1:
+            held = self.get(send_id)
+            raise LedgerError(
+                f"送信記録（台帳）「{self.path}」を更新できません（送信ID {send_id} は"
+                f"{'ありません' if held is None else '確定済みです'}）。"
+                f" / Cannot settle {send_id}: "
+                f"{'no such entry' if held is None else 'already settled as ' + held.state}."
+            )
+
+    def set_delivery(
+        self, message_id: str, delivery: Delivery, reason: str | None, checked_at: datetime
+    ) -> int:
+        """Record a delivery status for the entry with the provider's ``message_id``; count."""
+        return self._write(
+            "UPDATE sends SET delivery = ?, delivery_reason = ?, delivery_checked_at = ?"
+            " WHERE message_id = ?",
+            (delivery.value, scrub_reason(reason), _utc_text(checked_at), message_id),
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def in_flight_elsewhere(self, entry: Entry) -> bool:
+        """True when ``entry`` is reserved by a Ledger still open — maybe sending it right now.
+
+        Each open Ledger holds an OS lock on its own file in ``<ledger>.holders/``; the OS drops
+        it when the process dies, SIGKILL included. So a reserved entry whose holder's lock can
+        be taken was left by a crash (reconcile it now), while one whose holder is alive — in
+        another process, or this very instance — must be left alone: calling it failed could
+        let it be sent twice.
+        """
+        if entry.state is not State.RESERVED or entry.holder is None:
+            return False
+        if entry.holder == self._holder.id:
+            return True
+        if not _HOLDER_ID.fullmatch(entry.holder):
+            return False
+        return _Holder.alive(_holders_dir(self.path) / f"{entry.holder}.lock")
+
+    def get(self, send_id: str) -> Entry | None:
+        with self._locked() as conn:
+            row = conn.execute("SELECT * FROM sends WHERE send_id = ?", (send_id,)).fetchone()
+            return None if row is None else _entry(row)
+
+    def find_settled(self, identity: Identity) -> Entry | None:
+        """The newest entry for (number, body) in a sent state (accepted / scheduled / unknown)."""
+        return self.find_many([identity]).get(identity)
+
+    def find_many(self, identities: Iterable[Identity]) -> dict[Identity, Entry]:
+        """``find_settled`` for many identities at once (a few queries per 500, not one per row)."""
+        with self._tx(write=False) as conn:
+            return self._newest(conn, list(identities), SENT_STATES, None)
+
+    def recent(
+        self, identity: Identity, within: timedelta = DEFAULT_GUARD, now: datetime | None = None
+    ) -> Entry | None:
+        """The newest send of (number, body) whose ``sent_at`` is at or after ``now - within``.
+
+        Counts accepted, scheduled and unknown entries, and reserved ones (maybe in flight). The
+        window is inclusive: an entry exactly ``within`` old is still recent.
+        """
+        return self.recent_many([identity], within, now).get(identity)
+
+    def recent_many(
+        self,
+        identities: Iterable[Identity],
+        within: timedelta = DEFAULT_GUARD,
+        now: datetime | None = None,
+    ) -> dict[Identity, Entry]:
+        """``recent`` for many identities at once."""
+        since = (now or datetime.now(timezone.utc)) - within
+        with self._tx(write=False) as conn:
+            return self._newest(conn, list(identities), GUARD_STATES, since)
+
+    def unsettled(self) -> list[Entry]:
+        """Entries left reserved or unknown (a crash, a timeout), oldest first."""
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                "SELECT * FROM sends WHERE state IN (?, ?) ORDER BY seq",
+                tuple(s.value for s in OPEN_STATES),
+            ).fetchall()
+            return [_entry(r) for r in rows]
+
+    def count(self) -> int:
+        with self._tx(write=False) as conn:
+            return int(conn.execute("SELECT count(*) FROM sends").fetchone()[0])
+
+    @staticmethod
+    def _newest(
+        conn: sqlite3.Connection,
+        identities: list[Identity],
+        states: tuple[State, ...],
+        since: datetime | None,
+    ) -> dict[Identity, Entry]:
+        """Newest entry per identity in ``states`` (and with sent_at >= since, when given)."""
+        wanted = set(identities)
+        numbers = sorted({i.number_hash for i in wanted})
+        best: dict[Identity, tuple[int, Entry]] = {}
+        state_marks = ", ".join("?" * len(states))
+        time_clause = ""
+        time_args: tuple[str, ...] = ()
+        if since is not None:
+            time_clause = " AND coalesce(scheduled_at, reserved_at) >= ?"
+            time_args = (_utc_text(since),)
+        for start in range(0, len(numbers), _IN_CHUNK):
+            chunk = numbers[start : start + _IN_CHUNK]
+            rows = conn.execute(
+                f"SELECT * FROM sends"
+                f" WHERE number_hash IN ({', '.join('?' * len(chunk))})"
+                f" AND state IN ({state_marks}){time_clause}",
+                (*chunk, *(s.value for s in states), *time_args),
+            ).fetchall()
+            for row in rows:
+                entry = _entry(row)
+                if entry.identity in wanted:
+                    held = best.get(entry.identity)
+                    if held is None or row["seq"] > held[0]:
+                        best[entry.identity] = (row["seq"], entry)
+        return {identity: entry for identity, (_, entry) in best.items()}
+
+
+_HOLDER_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _holders_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".holders")
+
+
+class _Holder:
+    """An open Ledger's liveness mark: a file it keeps OS-locked until it closes or dies."""
+
+    def __init__(self, holder_id: str, path: Path, fd: int) -> None:
+        self.id, self.path, self._fd = holder_id, path, fd
+
+    @classmethod
+    def create(cls, folder: Path) -> _Holder:
+        folder.mkdir(exist_ok=True)
+        holder_id = uuid.uuid4().hex
+        path = folder / f"{holder_id}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if not try_lock(fd):  # a fresh random name: nobody else can hold it
+            os.close(fd)
+            raise OSError(0, "cannot lock a new holder file")
+        return cls(holder_id, path, fd)
+
+    def release(self) -> None:
+        try:
+            unlock(self._fd)
+        finally:
+            os.close(self._fd)
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+    @staticmethod
+    def alive(path: Path) -> bool:
+        """Whether someone holds the lock file at ``path``; a dead holder's file is removed."""
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return False  # closed cleanly (or already cleaned up): nothing in flight
+        except OSError:
+            return True  # cannot tell: the safe answer
+        try:
+            if not try_lock(fd):
+                return True
+            unlock(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return False
+
+
+@dataclass
+class _Job:
+    """One queued write; ``done`` and the results are set under the connection lock."""
+
+    sql: str
+    args: tuple[object, ...]
+    rowcount: int = 0
+    error: sqlite3.Error | None = None
+    done: bool = False
+
+
+def _commit(conn: sqlite3.Connection, batch: list[_Job]) -> None:
+    """Run ``batch`` in one transaction. A statement's own error (a duplicate send id) fails
+    that job only; an error that ends the transaction fails every job in it."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for job in batch:
+            try:
+                job.rowcount = conn.execute(job.sql, job.args).rowcount
+            except sqlite3.Error as exc:
+                job.error = exc
+                if not conn.in_transaction:  # SQLite rolled the whole transaction back
+                    raise
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the original error is the one worth reporting
+        for job in batch:
+            job.error = job.error or exc
+    finally:
+        for job in batch:
+            job.done = True
+
+
+def _entry(r: sqlite3.Row) -> Entry:
+    def time(name: str) -> datetime | None:
+        return None if r[name] is None else datetime.fromisoformat(r[name])
+
+    return Entry(
+        send_id=r["send_id"],
+        identity=Identity(r["number_hash"], r["body_hash"]),
+        segments=r["segments"],
+        provider=r["provider"],
+        state=State(r["state"]),
+        code=None if r["code"] is None else ResultCode(r["code"]),
+        message_id=r["message_id"],
+        reason=r["reason"],
+        reserved_at=datetime.fromisoformat(r["reserved_at"]),
+        settled_at=time("settled_at"),
+        scheduled_at=time("scheduled_at"),
+        os_user=r["os_user"],
+        workbook=r["workbook"],
+        sheet=r["sheet"],
+        row=r["row"],
+        delivery=None if r["delivery"] is None else Delivery(r["delivery"]),
+        delivery_reason=r["delivery_reason"],
+        delivery_checked_at=time("delivery_checked_at"),
+        holder=r["holder"],
+    )
+
+
+# What SQLite said -> what the user reads (after "送信記録（台帳）のファイル「path」").
+_ERROR_TEXTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("locked", "busy"), "は他の処理が使用中です。しばらく待ってからやり直してください", "locked"),
+    (
+        ("not a database", "malformed", "encrypted"),
+        "は送信記録のファイルではないか、壊れています",
+        "not a ledger, or damaged",
+    ),
+    (("full",), "に書き込めません。ディスクの空き容量が足りません", "disk full"),
+    (("readonly", "read-only"), "は読み取り専用のため書き込めません", "read-only"),
+    (("unable to open",), "を開けません", "cannot open"),
+    (("disk i/o",), "の読み書きでディスクのエラーが起きました", "disk I/O error"),
+)
+
+
+def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
+    """A Japanese message naming the file, chosen by what SQLite said."""
+    text = str(exc).lower()
+    what, gloss = "の読み書きに失敗しました", "database error"
+    for needles, what_ja, gloss_en in _ERROR_TEXTS:
+        if any(n in text for n in needles):
+            what, gloss = what_ja, gloss_en
+            break
+    return LedgerError(f"送信記録（台帳）のファイル「{path}」{what}。 / Ledger {gloss}: {exc}")

@@ -1,0 +1,33 @@
+"""``python -m kuden_xl.sandbox``: run the sandbox alone; prints its URL, stops on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .server import DEFAULT_SLOW_S, DEFAULT_TOKEN, serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m kuden_xl.sandbox", description="kuden-xl sandbox SMS provider"
+    )
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--state", type=Path, default=None, help="SQLite state file")
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--deliver-after-s", type=float, default=0.0)
+    parser.add_argument("--slow-s", type=float, default=DEFAULT_SLOW_S)
+    parser.add_argument("--token", default=DEFAULT_TOKEN)
+    args = parser.parse_args(argv)
+    serve(
+        args.port,
+        args.state,
+        args.latency_ms,
+        args.deliver_after_s,
+        slow_s=args.slow_s,
+        token=args.token,
+    )
+
+
+if __name__ == "__main__":
+    main()

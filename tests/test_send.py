@@ -1,0 +1,270 @@
+"""`kuden-xl send` / `status` / `demo` end to end: real processes, real files, the real sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from conftest import MakeBook, StandaloneSandbox, mobile
+
+from kuden_xl.cli import cli
+from kuden_xl.workbook_templates import SAMPLE
+
+IN_WINDOW = "2026-11-27T10:00:00"  # a Friday morning, Japan time
+AT_NIGHT = "2026-11-27T22:30:00"
+BODY = "【○○市】{氏名}様 お知らせです"
+
+
+def kuden(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kuden_xl", *args], capture_output=True, text=True,
+        encoding="utf-8", env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+    )
+
+
+def results(path: Path) -> dict[int, dict[str, Any]]:
+    ws = openpyxl.load_workbook(path)["送信リスト"] if "送信リスト" in openpyxl.load_workbook(
+        path).sheetnames else openpyxl.load_workbook(path).active
+    header = [c.value for c in ws[1]]
+    return {
+        r: dict(zip(header, values, strict=False))
+        for r, values in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2)
+    }
+
+
+def plain_tail(i: int) -> int:
+    """The i-th number tail whose last two digits (10–99) trigger no sandbox fault."""
+    return 1000 + (i // 90) * 100 + 10 + i % 90
+
+
+def recipients(n: int) -> list[list[Any]]:
+    return [["氏名", "電話番号"]] + [[f"住民{i}", mobile(plain_tail(i))] for i in range(n)]
+
+
+def test_sample_sent_once_results_beside_rows(tmp_path: Path,
+                                              standalone_sandbox: StandaloneSandbox) -> None:
+    book = tmp_path / "sample.xlsx"
+    shutil.copyfile(SAMPLE, book)
+    env = {"KUDEN_XL_NOW": IN_WINDOW}
+    run = kuden("send", str(book), "--all", "--yes", "--json", "--base-url", standalone_sandbox.url,
+                env=env)
+    assert run.returncode == 0, run.stderr
+    rows = {r["row"]: r for r in json.loads(run.stdout)}
+    assert rows[2]["code"] == "ACCEPTED" and rows[2]["message_id"]
+    assert rows[7]["code"] == "ERR_INVALID_NUMBER" and rows[7]["message_id"] is None
+    assert rows[22]["code"] == "REJECTED"  # …01: the sandbox refuses it
+    for row in (23, 24, 25):  # …02 accepted; …03 429 once; …04 500 once: retried, one message
+        assert rows[row]["code"] == "ACCEPTED"
+    sent = standalone_sandbox.messages()
+    counts = Counter(m["to"] for m in sent)
+    assert set(counts.values()) == {1}
+    assert len(sent) == sum(1 for r in rows.values() if r["code"] == "ACCEPTED")
+    written = results(book)
+    assert written[2]["結果コード"] == "ACCEPTED" and written[2]["結果"] == "送信受付"
+    assert written[2]["送信本文"] == next(m["body"] for m in sent if m["to"] == mobile(5610))
+    assert written[2]["通数"] == 1
+    assert written[2]["送信日時"].date().isoformat() == "2026-11-27"
+    assert written[7]["結果コード"] == "ERR_INVALID_NUMBER" and written[7]["送信本文"] is None
+    assert written[11]["結果コード"] == "SKIP_EXCLUDED"
+
+    status = kuden("status", str(book), "--json", "--base-url", standalone_sandbox.url, env=env)
+    assert status.returncode == 0, status.stderr
+    after = results(book)
+    assert after[2]["配信結果"] == "配信済"
+    assert after[23]["配信結果"] == "不達（圏外）"
+    assert after[2]["配信確認日時"] is not None
+
+    again = kuden("send", str(book), "--all", "--yes", "--json", "--base-url",
+                  standalone_sandbox.url, env=env)
+    assert again.returncode == 0, again.stderr
+    codes = {r["row"]: r["code"] for r in json.loads(again.stdout)}
+    assert codes[2] == "SKIP_ALREADY_SENT"
+    assert len(standalone_sandbox.messages()) == len(sent)  # nothing sent twice
+    assert results(book)[2]["配信結果"] == "配信済"  # a record is never overwritten
+
+
+def test_sigkill_mid_batch_then_rerun_sends_every_number_once(
+        tmp_path: Path, make_book: MakeBook) -> None:
+    sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "20")
+    try:
+        book = make_book(recipients(500), {"本文": BODY})
+        args = [sys.executable, "-m", "kuden_xl", "send", str(book), "--all", "--yes",
+                "--base-url", sandbox.url]
+        env = {**os.environ, "KUDEN_XL_NOW": IN_WINDOW}
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while len(sandbox.messages()) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        first = len(sandbox.messages())
+        assert 150 <= first < 500, "the kill must land mid-batch"
+
+        rerun = subprocess.run(args, env=env, capture_output=True, text=True, encoding="utf-8",
+                               stdin=subprocess.DEVNULL)
+        assert rerun.returncode == 0, rerun.stderr
+        sent = Counter(m["to"] for m in sandbox.messages())
+        assert len(sent) == 500 and set(sent.values()) == {1}
+        written = results(book)
+        assert all(written[r]["結果コード"] == "ACCEPTED" for r in range(2, 502)), Counter(
+            written[r]["結果コード"] for r in range(2, 502))
+        by_number = {m["to"]: m["id"] for m in sandbox.messages()}
+        assert all(written[r]["メッセージID"] == by_number[written[r]["電話番号"]]
+                   for r in range(2, 502))
+    finally:
+        sandbox.stop()
+
+
+def test_faults_end_with_one_message_or_a_clear_code(
+        make_book: MakeBook, standalone_sandbox: StandaloneSandbox) -> None:
+    rows = [["氏名", "電話番号"]] + [[f"住民{d}", mobile(5600 + d)] for d in range(1, 8)]
+    book = make_book(rows, {"本文": BODY})
+    run = kuden("send", str(book), "--all", "--yes", "--json", "--base-url",
+                standalone_sandbox.url, env={"KUDEN_XL_NOW": IN_WINDOW})
+    assert run.returncode == 0, run.stderr
+    codes = [r["code"] for r in json.loads(run.stdout)]
+    assert codes == ["REJECTED", "ACCEPTED", "ACCEPTED", "ACCEPTED", "ACCEPTED", "ACCEPTED",
+                     "ACCEPTED"]
+    sent = Counter(m["to"] for m in standalone_sandbox.messages())
+    assert set(sent) == {mobile(5600 + d) for d in range(2, 8)} and set(sent.values()) == {1}
+
+
+def test_at_night_messages_are_scheduled_for_the_window(
+        make_book: MakeBook, standalone_sandbox: StandaloneSandbox) -> None:
+    book = make_book(recipients(3), {"本文": BODY, "1時間あたり上限": 2})
+    run = kuden("send", str(book), "--all", "--yes", "--json", "--base-url",
+                standalone_sandbox.url, env={"KUDEN_XL_NOW": AT_NIGHT})
+    assert run.returncode == 0, run.stderr
+    assert [r["code"] for r in json.loads(run.stdout)] == ["SCHEDULED"] * 3
+    times = sorted(m["scheduled_at"] for m in standalone_sandbox.messages())
+    assert times[0].startswith("2026-11-28T09:00") and times[1].startswith("2026-11-28T09:00")
+    assert times[2].startswith("2026-11-28T10:00")  # the hourly cap moves the third
+
+
+def test_dry_run_sends_and_writes_nothing(make_book: MakeBook,
+                                          standalone_sandbox: StandaloneSandbox) -> None:
+    book = make_book(recipients(2), {"本文": BODY})
+    before = book.read_bytes()
+    run = kuden("send", str(book), "--all", "--dry-run", "--base-url", standalone_sandbox.url,
+                env={"KUDEN_XL_NOW": IN_WINDOW})
+    assert run.returncode == 0, run.stderr
+    assert "住民0様 お知らせです" in run.stdout and "090-****-1010" in run.stdout
+    assert mobile(1010) not in run.stdout  # masked
+    assert book.read_bytes() == before and standalone_sandbox.messages() == []
+
+
+def test_no_terminal_and_no_yes_refuses(make_book: MakeBook,
+                                        standalone_sandbox: StandaloneSandbox) -> None:
+    book = make_book(recipients(2), {"本文": BODY})
+    before = book.read_bytes()
+    run = kuden("send", str(book), "--all", "--base-url", standalone_sandbox.url,
+                env={"KUDEN_XL_NOW": IN_WINDOW})
+    assert run.returncode == 2 and "--yes" in run.stderr
+    assert book.read_bytes() == before and standalone_sandbox.messages() == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "settings", "args", "expected"),
+    [
+        (recipients(2), {"本文": BODY}, ["--rows", "50-60"], "範囲外"),
+        (recipients(2), {"本文": BODY}, [], "--rows"),
+        (recipients(2), {"本文": BODY}, ["--rows", ","], "指定されていません"),
+        ([["氏名", "TEL"], ["山田", mobile(1)]], {"本文": BODY}, ["--all"], "電話番号"),
+        (recipients(2), {"用途": "督促"}, ["--all"], "本文がありません"),
+    ],
+    ids=["rows-outside", "no-selection", "empty-selection", "no-phone-header", "no-body"],
+)
+def test_bad_input_clear_message_workbook_unchanged(
+        make_book: MakeBook, standalone_sandbox: StandaloneSandbox, rows: list[list[Any]],
+        settings: dict[str, Any], args: list[str], expected: str) -> None:
+    book = make_book(rows, settings)
+    before = book.read_bytes()
+    run = kuden("send", str(book), "--yes", *args, "--base-url", standalone_sandbox.url,
+                env={"KUDEN_XL_NOW": IN_WINDOW})
+    assert run.returncode == 2, run.stdout
+    assert expected in run.stderr and "Traceback" not in run.stderr
+    assert book.read_bytes() == before and standalone_sandbox.messages() == []
+
+
+@pytest.mark.parametrize("lock_name", ["~$book.xlsx", ".~lock.book.xlsx#"])
+def test_workbook_open_in_excel_or_libreoffice_is_refused(
+        make_book: MakeBook, standalone_sandbox: StandaloneSandbox, lock_name: str) -> None:
+    book = make_book(recipients(2), {"本文": BODY})
+    (book.parent / lock_name).write_text("")
+    before = book.read_bytes()
+    run = kuden("send", str(book), "--all", "--yes", "--base-url", standalone_sandbox.url)
+    assert run.returncode == 2 and "開かれています" in run.stderr
+    assert book.read_bytes() == before and standalone_sandbox.messages() == []
+
+
+def test_sample_workbook_refused_with_a_real_provider(tmp_path: Path) -> None:
+    book = tmp_path / "sample.xlsx"
+    shutil.copyfile(SAMPLE, book)
+    run = kuden("send", str(book), "--all", "--yes", "--provider", "karaden")
+    assert run.returncode == 2 and "練習用" in run.stderr
+
+
+def test_second_run_on_the_same_workbook_refuses(
+        tmp_path: Path, make_book: MakeBook) -> None:
+    sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "30")
+    try:
+        book = make_book(recipients(200), {"本文": BODY})
+        env = {**os.environ, "KUDEN_XL_NOW": IN_WINDOW}
+        args = [sys.executable, "-m", "kuden_xl", "send", str(book), "--all", "--yes",
+                "--base-url", sandbox.url]
+        first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not sandbox.messages() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = subprocess.run(args, env=env, capture_output=True, text=True, encoding="utf-8",
+                                stdin=subprocess.DEVNULL)
+        assert first.wait(timeout=60) == 0
+        assert second.returncode == 2 and "使用中" in second.stderr
+        sent = Counter(m["to"] for m in sandbox.messages())
+        assert len(sent) == 200 and set(sent.values()) == {1}
+    finally:
+        sandbox.stop()
+
+
+def test_output_copy_leaves_the_original_untouched(
+        make_book: MakeBook, standalone_sandbox: StandaloneSandbox, tmp_path: Path) -> None:
+    book = make_book(recipients(2), {"本文": BODY})
+    before = book.read_bytes()
+    copy = tmp_path / "結果.xlsx"
+    run = kuden("send", str(book), "--all", "--yes", "--output", str(copy), "--base-url",
+                standalone_sandbox.url, env={"KUDEN_XL_NOW": IN_WINDOW})
+    assert run.returncode == 0, run.stderr
+    assert book.read_bytes() == before
+    assert results(copy)[2]["結果コード"] == "ACCEPTED"
+
+
+def test_body_starting_with_equals_stays_text(
+        make_book: MakeBook, standalone_sandbox: StandaloneSandbox) -> None:
+    book = make_book(recipients(1), {"本文": "=お知らせ {氏名}様"})
+    run = kuden("send", str(book), "--all", "--yes", "--base-url", standalone_sandbox.url,
+                env={"KUDEN_XL_NOW": IN_WINDOW})
+    assert run.returncode == 0, run.stderr
+    ws = openpyxl.load_workbook(book).active
+    body = next(c for c in ws[2] if c.value == "=お知らせ 住民0様")
+    assert body.data_type == "s"
+
+
+def test_demo_from_any_directory(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "配信結果" in result.output
+    written = results(tmp_path / "demo.xlsx")
+    assert written[2]["結果コード"] == "ACCEPTED" and written[2]["配信結果"] == "配信済"
