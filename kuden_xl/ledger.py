@@ -17,28 +17,21 @@ anyone confirm by guessing.) Provider reasons are stored with long digit runs ma
 Timestamps are stored as UTC ISO-8601 text with microseconds (``2026-11-27T01:00:00.000000+00:00``)
 so text order is time order; ``Entry`` hands them back as aware UTC datetimes.
 
-Concurrency: one connection, opened with ``check_same_thread=False`` and guarded by a lock. SQLite
-serialises writers anyway; one connection means our own worker threads never meet SQLITE_BUSY,
-and a commit is short (WAL, one small row). Other processes (a second run, the ribbon and the CLI
-at once) wait up to ``busy_timeout``.
-
-Durability: WAL with ``synchronous=FULL`` — each commit reaches the disk before ``reserve``
-returns, so a reservation survives a process kill *and* a power cut. (``NORMAL`` would survive a
-kill only; on this project's test machine FULL still commits thousands of times a second.)
+Concurrency and durability (details in ``ledger_sqlite``): one connection shared by the worker
+threads under a lock, WAL with ``synchronous=FULL`` (a reservation is on disk before ``reserve``
+returns: it survives a process kill and a power cut), and group commit so that many threads
+share one fsync. Other processes wait up to the busy timeout.
 """
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import hashlib
 import hmac
 import os
 import re
-import secrets
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,13 +41,20 @@ from pathlib import Path
 from types import TracebackType
 
 from .errors import LedgerError
-from .oslock import try_lock, unlock
+from .ledger_sqlite import (
+    BUSY_TIMEOUT_S,
+    HOLDER_ID,
+    Holder,
+    Job,
+    commit,
+    connect,
+    holders_dir,
+    ledger_error,
+)
 from .paths import data_dir
 from .schema import Delivery, ResultCode
 
 LEDGER_ENV = "KUDEN_XL_LEDGER"
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 10_000
 DEFAULT_GUARD = timedelta(days=7)
 _IN_CHUNK = 500  # identities per IN (...) query: well under SQLite's variable limit
 
@@ -83,37 +83,6 @@ SENT_STATES = (State.ACCEPTED, State.SCHEDULED, State.UNKNOWN)
 # For the recently-sent guard a reservation counts too: it may be in flight in another process.
 GUARD_STATES = (*SENT_STATES, State.RESERVED)
 OPEN_STATES = (State.RESERVED, State.UNKNOWN)
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE sends (
-    seq INTEGER PRIMARY KEY,            -- insertion order: 'newest' even under a fixed clock
-    send_id TEXT NOT NULL UNIQUE,       -- ours: the idempotency key at the provider
-    number_hash TEXT NOT NULL,          -- HMAC-SHA256(secret, 'n:' + number), hex
-    body_hash TEXT NOT NULL,            -- HMAC-SHA256(secret, 'b:' + body), hex
-    segments INTEGER NOT NULL,
-    provider TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN
-        ('reserved', 'accepted', 'scheduled', 'rejected', 'failed', 'unknown')),
-    code TEXT,                          -- ResultCode once settled
-    message_id TEXT,                    -- the provider's
-    reason TEXT,
-    reserved_at TEXT NOT NULL,          -- UTC ISO-8601: when the request was about to leave
-    settled_at TEXT,
-    scheduled_at TEXT,                  -- UTC ISO-8601: the provider delivers then
-    os_user TEXT NOT NULL,
-    holder TEXT,                        -- the Ledger instance that reserved it (liveness)
-    workbook TEXT NOT NULL,
-    sheet TEXT NOT NULL,
-    row INTEGER,
-    delivery TEXT,                      -- Delivery value (配信結果)
-    delivery_reason TEXT,
-    delivery_checked_at TEXT
-);
-CREATE INDEX sends_identity ON sends (number_hash, body_hash);
-CREATE INDEX sends_open ON sends (state) WHERE state IN ('reserved', 'unknown');
-CREATE INDEX sends_message_id ON sends (message_id) WHERE message_id IS NOT NULL;
-"""
 
 
 @dataclass(frozen=True)
@@ -198,9 +167,7 @@ def _os_user() -> str:
 class Ledger:
     """The send ledger in one SQLite file. Thread-safe; use as a context manager."""
 
-    def __init__(
-        self, path: Path, conn: sqlite3.Connection, secret: bytes, holder: _Holder
-    ) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, secret: bytes, holder: Holder) -> None:
         self.path = path
         self._holder = holder
         self._conn = conn
@@ -208,13 +175,13 @@ class Ledger:
         self._lock = threading.Lock()
         self._user = _os_user()
         self._closed = False
-        self._queue: list[_Job] = []  # writes waiting for the next group commit
+        self._queue: list[Job] = []  # writes waiting for the next group commit
         self._queue_lock = threading.Lock()
 
     # -- opening -------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> Ledger:
+    def open(cls, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Ledger:
         """Open (creating if missing) the ledger at ``path``.
 
         ``busy_timeout_s``: how long a write waits for another process holding the file.
@@ -223,91 +190,28 @@ class Ledger:
             LedgerError: the file cannot be created or read, is not a ledger, or is locked.
         """
         path = Path(path)
+        conn, secret = connect(path, busy_timeout_s)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            holder = Holder.create(holders_dir(path))
         except OSError as exc:
-            raise LedgerError(
-                f"送信記録（台帳）のフォルダ「{path.parent}」を作成できません（{exc.strerror}）。"
-                f" / Cannot create the ledger folder."
-            ) from exc
-        conn: sqlite3.Connection | None = None
-        try:
-            conn = sqlite3.connect(
-                str(path),
-                timeout=busy_timeout_s,
-                isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
-                check_same_thread=False,  # shared by worker threads, always under self._lock
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            conn.execute("PRAGMA synchronous = FULL")
-            secret = cls._prepare(conn, path)
-            holder = _Holder.create(_holders_dir(path))
-        except sqlite3.Error as exc:
-            if conn is not None:
-                conn.close()
-            raise _ledger_error(path, exc) from exc
-        except (LedgerError, OSError) as exc:
-            if conn is not None:
-                conn.close()
-            if isinstance(exc, LedgerError):
-                raise
+            conn.close()
             raise LedgerError(
                 f"送信記録（台帳）のフォルダ「{path.parent}」に書き込めません（{exc.strerror}）。"
                 f" / Cannot write beside the ledger."
             ) from exc
         return cls(path, conn, secret, holder)
 
-    @staticmethod
-    def _prepare(conn: sqlite3.Connection, path: Path) -> bytes:
-        """Create the schema on a new file, check it on an existing one; return the secret."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-                if tables:
-                    raise LedgerError(
-                        f"「{path}」は送信記録（台帳）ではないデータベースです。"
-                        f" / Not a kuden_xl ledger: an unrelated SQLite database."
-                    )
-                for statement in _SCHEMA.split(";\n"):  # no ";" inside the comments
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_bytes(32),)
-                )
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version > SCHEMA_VERSION:
-                raise LedgerError(
-                    f"送信記録（台帳）「{path}」は新しい版の kuden_xl で作られています。"
-                    f"kuden_xl を更新してください。 / Ledger schema v{version} is newer than"
-                    f" this kuden_xl (v{SCHEMA_VERSION})."
-                )
-            row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
-            if row is None or len(row[0]) != 32:
-                raise LedgerError(
-                    f"送信記録（台帳）「{path}」が壊れています（鍵がありません）。"
-                    f" / Ledger has no secret."
-                )
-            conn.execute("COMMIT")
-            return bytes(row[0])
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
     def close(self) -> None:
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._holder.release()
             try:
                 self._conn.close()
             except sqlite3.Error as exc:
-                raise _ledger_error(self.path, exc) from exc
+                raise ledger_error(self.path, exc) from exc
+            finally:
+                self._holder.release()  # after the connection: nothing of ours is in flight now
 
     def __enter__(self) -> Ledger:
         return self
@@ -334,7 +238,7 @@ class Ledger:
             try:
                 yield self._conn
             except sqlite3.Error as exc:
-                raise _ledger_error(self.path, exc) from exc
+                raise ledger_error(self.path, exc) from exc
 
     @contextmanager
     def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
@@ -359,16 +263,16 @@ class Ledger:
         one each. A write still returns only after the transaction holding it committed, so
         reserve-before-send is untouched; only the fsyncs are shared.
         """
-        job = _Job(sql, args)
+        job = Job(sql, args)
         with self._queue_lock:
             self._queue.append(job)
         with self._locked() as conn:
             if not job.done:  # nobody took it yet: commit it and whatever queued meanwhile
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
-                _commit(conn, batch)
+                commit(conn, batch)
         if job.error is not None:
-            raise _ledger_error(self.path, job.error) from job.error
+            raise ledger_error(self.path, job.error) from job.error
         return job.rowcount
 
     def _hash(self, prefix: bytes, text: str) -> str:
@@ -538,9 +442,9 @@ class Ledger:
             return False
         if entry.holder == self._holder.id:
             return True
-        if not _HOLDER_ID.fullmatch(entry.holder):
+        if not HOLDER_ID.fullmatch(entry.holder):
             return False
-        return _Holder.alive(_holders_dir(self.path) / f"{entry.holder}.lock")
+        return Holder.alive(holders_dir(self.path) / f"{entry.holder}.lock")
 
     def get(self, send_id: str) -> Entry | None:
         with self._locked() as conn:
@@ -624,95 +528,6 @@ class Ledger:
         return {identity: entry for identity, (_, entry) in best.items()}
 
 
-_HOLDER_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def _holders_dir(path: Path) -> Path:
-    return path.with_name(path.name + ".holders")
-
-
-class _Holder:
-    """An open Ledger's liveness mark: a file it keeps OS-locked until it closes or dies."""
-
-    def __init__(self, holder_id: str, path: Path, fd: int) -> None:
-        self.id, self.path, self._fd = holder_id, path, fd
-
-    @classmethod
-    def create(cls, folder: Path) -> _Holder:
-        folder.mkdir(exist_ok=True)
-        holder_id = uuid.uuid4().hex
-        path = folder / f"{holder_id}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        if not try_lock(fd):  # a fresh random name: nobody else can hold it
-            os.close(fd)
-            raise OSError(0, "cannot lock a new holder file")
-        return cls(holder_id, path, fd)
-
-    def release(self) -> None:
-        try:
-            unlock(self._fd)
-        finally:
-            os.close(self._fd)
-        with contextlib.suppress(OSError):
-            self.path.unlink()
-
-    @staticmethod
-    def alive(path: Path) -> bool:
-        """Whether someone holds the lock file at ``path``; a dead holder's file is removed."""
-        try:
-            fd = os.open(path, os.O_RDWR)
-        except FileNotFoundError:
-            return False  # closed cleanly (or already cleaned up): nothing in flight
-        except OSError:
-            return True  # cannot tell: the safe answer
-        try:
-            if not try_lock(fd):
-                return True
-            unlock(fd)
-        finally:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            path.unlink()
-        return False
-
-
-@dataclass
-class _Job:
-    """One queued write; ``done`` and the results are set under the connection lock."""
-
-    sql: str
-    args: tuple[object, ...]
-    rowcount: int = 0
-    error: sqlite3.Error | None = None
-    done: bool = False
-
-
-def _commit(conn: sqlite3.Connection, batch: list[_Job]) -> None:
-    """Run ``batch`` in one transaction. A statement's own error (a duplicate send id) fails
-    that job only; an error that ends the transaction fails every job in it."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        for job in batch:
-            try:
-                job.rowcount = conn.execute(job.sql, job.args).rowcount
-            except sqlite3.Error as exc:
-                job.error = exc
-                if not conn.in_transaction:  # SQLite rolled the whole transaction back
-                    raise
-        conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        if conn.in_transaction:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the original error is the one worth reporting
-        for job in batch:
-            job.error = job.error or exc
-    finally:
-        for job in batch:
-            job.done = True
-
-
 def _entry(r: sqlite3.Row) -> Entry:
     def time(name: str) -> datetime | None:
         return None if r[name] is None else datetime.fromisoformat(r[name])
@@ -738,29 +553,3 @@ def _entry(r: sqlite3.Row) -> Entry:
         delivery_checked_at=time("delivery_checked_at"),
         holder=r["holder"],
     )
-
-
-# What SQLite said -> what the user reads (after "送信記録（台帳）のファイル「path」").
-_ERROR_TEXTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (("locked", "busy"), "は他の処理が使用中です。しばらく待ってからやり直してください", "locked"),
-    (
-        ("not a database", "malformed", "encrypted"),
-        "は送信記録のファイルではないか、壊れています",
-        "not a ledger, or damaged",
-    ),
-    (("full",), "に書き込めません。ディスクの空き容量が足りません", "disk full"),
-    (("readonly", "read-only"), "は読み取り専用のため書き込めません", "read-only"),
-    (("unable to open",), "を開けません", "cannot open"),
-    (("disk i/o",), "の読み書きでディスクのエラーが起きました", "disk I/O error"),
-)
-
-
-def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
-    """A Japanese message naming the file, chosen by what SQLite said."""
-    text = str(exc).lower()
-    what, gloss = "の読み書きに失敗しました", "database error"
-    for needles, what_ja, gloss_en in _ERROR_TEXTS:
-        if any(n in text for n in needles):
-            what, gloss = what_ja, gloss_en
-            break
-    return LedgerError(f"送信記録（台帳）のファイル「{path}」{what}。 / Ledger {gloss}: {exc}")

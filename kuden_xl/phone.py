@@ -443,10 +443,11 @@ def check_many(values: Iterable[object], *, allow_m2m: bool = False) -> list[Pho
     except TypeError:  # an unhashable cell value: no caching
         return [check(v, allow_m2m=allow_m2m) for v in values]
     # Whole-column stages as comprehensions: much cheaper per value than one loop with branches.
-    cleaned = [_clean_text(k) if k.__class__ is str else _clean(k[1]) for k in distinct]  # type: ignore[index, arg-type]
-    nationals = dict.fromkeys(c for c in cleaned if c.__class__ is str)
-    by_national = {n: _classify(n, allow_m2m=allow_m2m) for n in nationals}  # type: ignore[arg-type]
-    by_key = dict(zip(distinct, [by_national.get(c, c) for c in cleaned]))  # type: ignore[call-overload]
+    cleaned = [_clean_text(k) if isinstance(k, str) else _clean(k[1]) for k in distinct]
+    nationals = dict.fromkeys(c for c in cleaned if isinstance(c, str))
+    by_national = {n: _classify(n, allow_m2m=allow_m2m) for n in nationals}
+    verdicts = [c if isinstance(c, PhoneCheck) else by_national[c] for c in cleaned]
+    by_key = dict(zip(distinct, verdicts, strict=True))
     return [by_key[k] for k in keys]
 
 

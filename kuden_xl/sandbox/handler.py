@@ -138,11 +138,13 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         sandbox = self.server.sandbox
         url = urlsplit(self.path)
+        payload: object = None
+        invalid: Invalid | None = None
         try:
+            # Read the body first, always: a keep-alive connection must stay in step.
             payload = self._read_json()
         except Invalid as exc:
-            self._error(400, exc.error, exc.reason)
-            return
+            invalid = exc
         if url.path.startswith("/v1/"):
             if sandbox.latency_s:
                 time.sleep(sandbox.latency_s)  # in this request's own thread: no serialising
@@ -150,6 +152,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(401, "unauthorized", "APIトークンが正しくありません")
                 return
         try:
+            if invalid is not None:
+                raise invalid
             self._dispatch(method, url.path, url.query, payload)
         except Invalid as exc:
             self._error(400, exc.error, exc.reason)

@@ -99,6 +99,8 @@ def test_v1_needs_the_token_but_sandbox_endpoints_do_not(
         )
         assert answer.status_code == 401
     assert http.get(server.url + "/v1/messages/sbx-1", timeout=5).status_code == 401
+    garbage = http.post(server.url + "/v1/messages", data=b"{not json", timeout=5)
+    assert garbage.status_code == 401  # the token is checked before the body is judged
     assert http.get(server.url + "/_sandbox/messages", timeout=5).status_code == 200
 
 

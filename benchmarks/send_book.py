@@ -1,0 +1,97 @@
+"""End to end: a 10,000-row workbook planned, sent to a standalone sandbox, saved progressively.
+
+Measures wall time (read → plan → dispatch → progressive saves → final save) and peak RSS of
+this process (the sender; the sandbox runs as its own process, as a provider would). The share of
+the run spent saving is printed too (DESIGN §6: under a tenth). Baseline = the targets: 60 s and
+400 MB. Run: ``python benchmarks/send_book.py [--rows N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_S = 60.0
+TARGET_MB = 400.0
+
+
+def make_book(path: Path, rows: int) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "送信リスト"
+    ws.append(["管理番号", "氏名", "電話番号", "金額"])
+    for i in range(rows):
+        # Fictional numbers 0X0-1234-NNNN whose last two digits (10-99) trigger no sandbox fault.
+        prefix = ("090", "080", "070")[i % 3]
+        tail = 1000 + (i // 90 % 90) * 100 + 10 + i % 90
+        ws.append([f"K{i:05d}", f"住民{i}", f"{prefix}-{1234 + i // 8100:04d}-{tail:04d}", 1000 + i])
+    s = wb.create_sheet("設定")
+    s.append(["本文", "【○○市】{氏名}様 保険料{金額}円が未納です。問合せ0120-000-000"])
+    wb.save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="kuden-bench-"))
+    os.environ["KUDEN_XL_DATA_DIR"] = str(tmp / "data")
+    os.environ["KUDEN_XL_LEDGER"] = str(tmp / "data" / "ledger.sqlite3")
+    os.environ["KUDEN_XL_NOW"] = "2026-11-27T10:00:00"
+    book = tmp / "book.xlsx"
+    make_book(book, args.rows)
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "kuden_xl.sandbox", "--port", "0", "--state",
+         str(tmp / "sandbox.sqlite3")], stdout=subprocess.PIPE, text=True)
+    assert sandbox.stdout is not None
+    url = sandbox.stdout.readline().strip()
+    try:
+        from kuden_xl import jobs
+        from kuden_xl.books.xlsx import XlsxTable
+        from kuden_xl.gateways.registry import open_gateway
+        from kuden_xl.ledger import Ledger, default_ledger_path
+
+        started = time.perf_counter()
+        table = XlsxTable(book)
+        saves: list[float] = []
+        flush = table.flush
+
+        def timed_flush() -> None:
+            t = time.perf_counter()
+            flush()
+            saves.append(time.perf_counter() - t)
+
+        table.flush = timed_flush  # type: ignore[method-assign]
+        with open_gateway("sandbox", base_url=url) as gateway, \
+                Ledger.open(default_ledger_path(sandbox=True)) as ledger:
+            outcome = jobs.send(table, gateway, ledger, rows=None, confirm=lambda plan: True)
+        wall = time.perf_counter() - started
+        import requests
+
+        received = requests.get(f"{url}/_sandbox/messages", timeout=30).json()
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    counts = outcome.counts()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert counts.get("ACCEPTED") == args.rows, counts
+    assert len(received) == len({m["to"] for m in received}) == args.rows, "duplicates"
+    print(f"rows={args.rows} accepted={counts.get('ACCEPTED')} wall={wall:.1f}s "
+          f"peak_rss={peak_mb:.0f}MB saves={len(saves)} save_time={sum(saves):.1f}s "
+          f"({sum(saves) / wall:.1%} of the run)")
+    print(f"RESULT name=send_book_time value={wall:.1f} unit=s baseline={TARGET_S:.0f} "
+          f"ratio={TARGET_S / wall:.2f}")
+    print(f"RESULT name=send_book_peak_rss value={peak_mb:.0f} unit=MB baseline={TARGET_MB:.0f} "
+          f"ratio={TARGET_MB / peak_mb:.2f}")
+
+
+if __name__ == "__main__":
+    main()
