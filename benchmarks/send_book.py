@@ -32,7 +32,9 @@ def make_book(path: Path, rows: int) -> None:
         # Fictional numbers 0X0-1234-NNNN whose last two digits (10-99) trigger no sandbox fault.
         prefix = ("090", "080", "070")[i % 3]
         tail = 1000 + (i // 90 % 90) * 100 + 10 + i % 90
-        ws.append([f"K{i:05d}", f"住民{i}", f"{prefix}-{1234 + i // 8100:04d}-{tail:04d}", 1000 + i])
+        ws.append(
+            [f"K{i:05d}", f"住民{i}", f"{prefix}-{1234 + i // 8100:04d}-{tail:04d}", 1000 + i]
+        )
     s = wb.create_sheet("設定")
     s.append(["本文", "【○○市】{氏名}様 保険料{金額}円が未納です。問合せ0120-000-000"])
     wb.save(path)
@@ -49,8 +51,18 @@ def main() -> None:
     book = tmp / "book.xlsx"
     make_book(book, args.rows)
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "kuden_xl.sandbox", "--port", "0", "--state",
-         str(tmp / "sandbox.sqlite3")], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "kuden_xl.sandbox",
+            "--port",
+            "0",
+            "--state",
+            str(tmp / "sandbox.sqlite3"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert sandbox.stdout is not None
     url = sandbox.stdout.readline().strip()
     try:
@@ -70,8 +82,10 @@ def main() -> None:
             saves.append(time.perf_counter() - t)
 
         table.flush = timed_flush  # type: ignore[method-assign]
-        with open_gateway("sandbox", base_url=url) as gateway, \
-                Ledger.open(default_ledger_path(sandbox=True)) as ledger:
+        with (
+            open_gateway("sandbox", base_url=url) as gateway,
+            Ledger.open(default_ledger_path(sandbox=True)) as ledger,
+        ):
             outcome = jobs.send(table, gateway, ledger, rows=None, confirm=lambda plan: True)
         wall = time.perf_counter() - started
         import requests
@@ -84,13 +98,19 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert counts.get("ACCEPTED") == args.rows, counts
     assert len(received) == len({m["to"] for m in received}) == args.rows, "duplicates"
-    print(f"rows={args.rows} accepted={counts.get('ACCEPTED')} wall={wall:.1f}s "
-          f"peak_rss={peak_mb:.0f}MB saves={len(saves)} save_time={sum(saves):.1f}s "
-          f"({sum(saves) / wall:.1%} of the run)")
-    print(f"RESULT name=send_book_time value={wall:.1f} unit=s baseline={TARGET_S:.0f} "
-          f"ratio={TARGET_S / wall:.2f}")
-    print(f"RESULT name=send_book_peak_rss value={peak_mb:.0f} unit=MB baseline={TARGET_MB:.0f} "
-          f"ratio={TARGET_MB / peak_mb:.2f}")
+    print(
+        f"rows={args.rows} accepted={counts.get('ACCEPTED')} wall={wall:.1f}s "
+        f"peak_rss={peak_mb:.0f}MB saves={len(saves)} save_time={sum(saves):.1f}s "
+        f"({sum(saves) / wall:.1%} of the run)"
+    )
+    print(
+        f"RESULT name=send_book_time value={wall:.1f} unit=s baseline={TARGET_S:.0f} "
+        f"ratio={TARGET_S / wall:.2f}"
+    )
+    print(
+        f"RESULT name=send_book_peak_rss value={peak_mb:.0f} unit=MB baseline={TARGET_MB:.0f} "
+        f"ratio={TARGET_MB / peak_mb:.2f}"
+    )
 
 
 if __name__ == "__main__":

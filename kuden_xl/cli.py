@@ -121,7 +121,9 @@ def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]
                 "確認の入力ができないため送信しませんでした。確認なしで送るには --yes を付けてください。"
                 " / No terminal to confirm on; pass --yes."
             )
-        return click.confirm(f"{len(send_plan.outgoing)}件を送信します。よろしいですか", default=False)
+        return click.confirm(
+            f"{len(send_plan.outgoing)}件を送信します。よろしいですか", default=False
+        )
 
     return confirm
 
@@ -140,9 +142,20 @@ def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]
 @click.option("--body", help="本文（設定シートの「本文」より優先）")
 @click.option("--json", "as_json", is_flag=True, help="行ごとの結果を JSON 配列で出力")
 @_friendly
-def send(book: Path, rows: str | None, all_rows: bool, sheet: str | None, provider: str | None,
-         base_url: str | None, dry_run: bool, yes: bool, allow_resend: bool,
-         output: Path | None, body: str | None, as_json: bool) -> None:
+def send(
+    book: Path,
+    rows: str | None,
+    all_rows: bool,
+    sheet: str | None,
+    provider: str | None,
+    base_url: str | None,
+    dry_run: bool,
+    yes: bool,
+    allow_resend: bool,
+    output: Path | None,
+    body: str | None,
+    as_json: bool,
+) -> None:
     """Send an SMS to each selected row and write the results beside it (選択行を送信).
 
     Example: kuden-xl send 送信リスト.xlsx --rows 2-40
@@ -154,21 +167,27 @@ def send(book: Path, rows: str | None, all_rows: bool, sheet: str | None, provid
     from .ledger import Ledger
 
     if bool(rows) == all_rows:
-        raise RowSpecError("--rows か --all のどちらかを指定してください。 / Pass --rows SPEC or --all.")
+        raise RowSpecError(
+            "--rows か --all のどちらかを指定してください。 / Pass --rows SPEC or --all."
+        )
     with workbook_lock(book):
         table = XlsxTable(book, sheet=sheet, output=output)
         name = provider_name(provider, _sheet_provider(table))
         cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
         jobs.refuse_sample(jobs.load_settings(table, cli_values), name)
-        with open_gateway(name, base_url=base_url) as gateway, \
-                Ledger.open(_ledger_path(gateway.name)) as ledger:
+        with (
+            open_gateway(name, base_url=base_url) as gateway,
+            Ledger.open(_ledger_path(gateway.name)) as ledger,
+        ):
             if dry_run:
-                send_plan, _ = jobs.prepare_send(table, gateway, ledger, rows=rows,
-                                                 cli=cli_values, allow_resend=allow_resend)
+                send_plan, _ = jobs.prepare_send(
+                    table, gateway, ledger, rows=rows, cli=cli_values, allow_resend=allow_resend
+                )
                 _print_preview(send_plan, as_json)
                 return
-            outcome = _run_send(table, gateway, ledger, rows, cli_values, allow_resend, yes,
-                                as_json)
+            outcome = _run_send(
+                table, gateway, ledger, rows, cli_values, allow_resend, yes, as_json
+            )
     _print_outcome(outcome, as_json)
     if outcome.incomplete:
         sys.exit(EXIT_INCOMPLETE)
@@ -179,9 +198,16 @@ def _sheet_provider(table: Any) -> str | None:
     return str(value) if value else None
 
 
-def _run_send(table: Any, gateway: Any, ledger: Any, rows: str | None,
-              cli_values: dict[str, object], allow_resend: bool, yes: bool,
-              as_json: bool) -> Any:
+def _run_send(
+    table: Any,
+    gateway: Any,
+    ledger: Any,
+    rows: str | None,
+    cli_values: dict[str, object],
+    allow_resend: bool,
+    yes: bool,
+    as_json: bool,
+) -> Any:
     from . import jobs
 
     bar: Any = None
@@ -196,8 +222,16 @@ def _run_send(table: Any, gateway: Any, ledger: Any, rows: str | None,
         bar.update(1)
 
     try:
-        return jobs.send(table, gateway, ledger, rows=rows, confirm=_confirm_on_terminal(yes, as_json),
-                         progress=progress, cli=cli_values, allow_resend=allow_resend)
+        return jobs.send(
+            table,
+            gateway,
+            ledger,
+            rows=rows,
+            confirm=_confirm_on_terminal(yes, as_json),
+            progress=progress,
+            cli=cli_values,
+            allow_resend=allow_resend,
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -207,11 +241,22 @@ def _print_preview(send_plan: SendPlan, as_json: bool) -> None:
     from .report_text import plan_summary, preview_lines
 
     if as_json:
-        click.echo(json.dumps([
-            {"row": r.row, "code": r.code.value if r.code else "OK", "message_id": None,
-             "segments": r.segments, "body": r.body, "scheduled_at":
-             r.scheduled_at.isoformat() if r.scheduled_at else None}
-            for r in send_plan.rows], ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "row": r.row,
+                        "code": r.code.value if r.code else "OK",
+                        "message_id": None,
+                        "segments": r.segments,
+                        "body": r.body,
+                        "scheduled_at": r.scheduled_at.isoformat() if r.scheduled_at else None,
+                    }
+                    for r in send_plan.rows
+                ],
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(plan_summary(send_plan))
     click.echo("\n".join(preview_lines(send_plan)))
@@ -228,8 +273,14 @@ def _print_outcome(outcome: Any, as_json: bool) -> None:
             got = sent.get(r.row)
             code = got.code.value if got else (r.code.value if r.code else "OK")
             message_id = got.message_id if got else (r.restored.message_id if r.restored else None)
-            out.append({"row": r.row, "code": code, "message_id": message_id,
-                        "segments": got.segments if got else r.segments})
+            out.append(
+                {
+                    "row": r.row,
+                    "code": code,
+                    "message_id": message_id,
+                    "segments": got.segments if got else r.segments,
+                }
+            )
         click.echo(json.dumps(out, ensure_ascii=False))
         return
     click.echo(outcome_text(outcome))
@@ -242,8 +293,9 @@ def _print_outcome(outcome: Any, as_json: bool) -> None:
 @click.option("--base-url", help="事業者の接続先 URL")
 @click.option("--json", "as_json", is_flag=True, help="件数を JSON で出力")
 @_friendly
-def status(book: Path, sheet: str | None, provider: str | None, base_url: str | None,
-           as_json: bool) -> None:
+def status(
+    book: Path, sheet: str | None, provider: str | None, base_url: str | None, as_json: bool
+) -> None:
     """Fill 配信結果 / 配信確認日時 for sent rows (配信結果を更新).
 
     Example: kuden-xl status 送信リスト.xlsx
@@ -257,12 +309,15 @@ def status(book: Path, sheet: str | None, provider: str | None, base_url: str | 
     with workbook_lock(book):
         table = XlsxTable(book, sheet=sheet)
         name = provider_name(provider, _sheet_provider(table))
-        with open_gateway(name, base_url=base_url) as gateway, \
-                Ledger.open(_ledger_path(gateway.name)) as ledger:
+        with (
+            open_gateway(name, base_url=base_url) as gateway,
+            Ledger.open(_ledger_path(gateway.name)) as ledger,
+        ):
             outcome = jobs.refresh_status(table, gateway, ledger)
     if as_json:
-        click.echo(json.dumps({"checked": outcome.checked, "counts": outcome.counts},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps({"checked": outcome.checked, "counts": outcome.counts}, ensure_ascii=False)
+        )
     else:
         counts = "、".join(f"{k} {v}件" for k, v in outcome.counts.items()) or "なし"
         click.echo(f"配信結果を確認しました: {outcome.checked}件（{counts}）")
@@ -284,30 +339,41 @@ def demo(path: Path) -> None:
     from .books.xlsx import XlsxTable
     from .gateways.registry import open_gateway
     from .ledger import Ledger
+    from .report_text import outcome_text
     from .workbook_templates import SAMPLE
 
     if path.exists():
-        raise WorkbookError(f"「{path}」は既にあります。別の名前を指定してください。 / {path} exists.")
+        raise WorkbookError(
+            f"「{path}」は既にあります。別の名前を指定してください。 / {path} exists."
+        )
     shutil.copyfile(SAMPLE, path)
-    click.echo(f"サンプルのブックを {path} にコピーしました。練習用の送信先（sandbox）に送信します。")
-    click.echo("デモのため送信時間帯の制限を外しています（実際の送信では 設定「送信時間帯」が守られます）。")
+    click.echo(
+        f"サンプルのブックを {path} にコピーしました。練習用の送信先（sandbox）に送信します。"
+    )
+    click.echo(
+        "デモのため送信時間帯の制限を外しています（実際の送信では 設定「送信時間帯」が守られます）。"
+    )
     with tempfile.TemporaryDirectory(prefix="kuden-demo-") as tmp:
-        with open_gateway("sandbox", state_path=Path(tmp) / "sandbox.sqlite3") as gateway, \
-                Ledger.open(Path(tmp) / "ledger.sqlite3") as ledger:
+        with (
+            open_gateway("sandbox", state_path=Path(tmp) / "sandbox.sqlite3") as gateway,
+            Ledger.open(Path(tmp) / "ledger.sqlite3") as ledger,
+        ):
             table = XlsxTable(path)
-            outcome = jobs.send(table, gateway, ledger, rows=None, confirm=lambda p: True,
-                                cli={"送信時間帯": "00:00-24:00"})
-            click.echo(outcome_text_for(outcome))
+            outcome = jobs.send(
+                table,
+                gateway,
+                ledger,
+                rows=None,
+                confirm=lambda p: True,
+                cli={"送信時間帯": "00:00-24:00"},
+            )
+            click.echo(outcome_text(outcome))
             status_outcome = jobs.refresh_status(XlsxTable(path), gateway, ledger)
     counts = "、".join(f"{k} {v}件" for k, v in status_outcome.counts.items())
     click.echo(f"配信結果: {counts}")
-    click.echo(f"結果は {path.resolve()} の「送信リスト」シート右側の列（送信日時〜配信確認日時）にあります。")
-
-
-def outcome_text_for(outcome: Any) -> str:
-    from .report_text import outcome_text
-
-    return str(outcome_text(outcome))
+    click.echo(
+        f"結果は {path.resolve()} の「送信リスト」シート右側の列（送信日時〜配信確認日時）にあります。"
+    )
 
 
 @cli.group()

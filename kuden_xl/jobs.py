@@ -100,8 +100,14 @@ class SavePacer:
     at most one interval of results in the workbook; the ledger restores them on the next run.
     """
 
-    def __init__(self, table: Table, *, budget: float = 0.06, min_interval_s: float = 2.0,
-                 expected_cost_s: float = 0.0):
+    def __init__(
+        self,
+        table: Table,
+        *,
+        budget: float = 0.06,
+        min_interval_s: float = 2.0,
+        expected_cost_s: float = 0.0,
+    ):
         self.table = table
         self.budget = budget
         self.min_interval_s = min_interval_s
@@ -129,8 +135,9 @@ class _LedgerRecords:
         entry = self.ledger.find_settled(self.ledger.identity(number, body))
         if entry is None or entry.code is None:
             return None
-        return LedgerRecord(entry.code, entry.message_id, entry.sent_at.astimezone(JST),
-                            entry.workbook, entry.sheet)
+        return LedgerRecord(
+            entry.code, entry.message_id, entry.sent_at.astimezone(JST), entry.workbook, entry.sheet
+        )
 
 
 def _excel_time(value: datetime) -> datetime:
@@ -138,21 +145,34 @@ def _excel_time(value: datetime) -> datetime:
     return value.astimezone(JST).replace(tzinfo=None, microsecond=0)
 
 
-def _row_output(row: int, code: ResultCode, *, reason: str = "", sent_at: datetime | None = None,
-                body: str | None = None, segments: int | None = None,
-                message_id: str | None = None) -> OutputRow:
-    label = code.label if not reason or code.is_send_record or code is ResultCode.ACCEPTED else (
-        f"{code.label}: {reason}")
-    return OutputRow(row, {
-        schema.SENT_AT: _excel_time(sent_at) if sent_at else None,
-        schema.BODY: body,
-        schema.CODE: code.value,
-        schema.RESULT: label,
-        schema.SEGMENTS: segments,
-        schema.MESSAGE_ID: message_id,
-        schema.DELIVERY: None,
-        schema.DELIVERY_CHECKED_AT: None,
-    })
+def _row_output(
+    row: int,
+    code: ResultCode,
+    *,
+    reason: str = "",
+    sent_at: datetime | None = None,
+    body: str | None = None,
+    segments: int | None = None,
+    message_id: str | None = None,
+) -> OutputRow:
+    label = (
+        code.label
+        if not reason or code.is_send_record or code is ResultCode.ACCEPTED
+        else (f"{code.label}: {reason}")
+    )
+    return OutputRow(
+        row,
+        {
+            schema.SENT_AT: _excel_time(sent_at) if sent_at else None,
+            schema.BODY: body,
+            schema.CODE: code.value,
+            schema.RESULT: label,
+            schema.SEGMENTS: segments,
+            schema.MESSAGE_ID: message_id,
+            schema.DELIVERY: None,
+            schema.DELIVERY_CHECKED_AT: None,
+        },
+    )
 
 
 def plan_outputs(send_plan: SendPlan) -> list[OutputRow]:
@@ -163,16 +183,31 @@ def plan_outputs(send_plan: SendPlan) -> list[OutputRow]:
             continue  # sent below, or a record that nothing may overwrite
         if r.restored is not None:
             rec = r.restored
-            outputs.append(_row_output(r.row, rec.code, sent_at=rec.sent_at, body=r.body,
-                                       segments=r.segments, message_id=rec.message_id))
+            outputs.append(
+                _row_output(
+                    r.row,
+                    rec.code,
+                    sent_at=rec.sent_at,
+                    body=r.body,
+                    segments=r.segments,
+                    message_id=rec.message_id,
+                )
+            )
         else:
             outputs.append(_row_output(r.row, r.code, reason=r.reason))
     return outputs
 
 
 def result_output(result: RowResult) -> OutputRow:
-    return _row_output(result.row, result.code, reason=result.reason, sent_at=result.sent_at,
-                       body=result.body, segments=result.segments, message_id=result.message_id)
+    return _row_output(
+        result.row,
+        result.code,
+        reason=result.reason,
+        sent_at=result.sent_at,
+        body=result.body,
+        segments=result.segments,
+        message_id=result.message_id,
+    )
 
 
 def refuse_sample(settings: CampaignSettings, provider: str) -> None:
@@ -207,9 +242,16 @@ def prepare_send(
     reconciled = reconcile(ledger, gateway)
     caps = gateway.capabilities
     scheduling = Scheduling(now(), settings.window, settings.hourly_cap, caps.can_schedule)
-    send_plan = plan(data, chosen, settings, max_length=caps.max_length,
-                     hidden=table.hidden_rows(chosen), ledger=_LedgerRecords(ledger),
-                     allow_resend=allow_resend, scheduling=scheduling)
+    send_plan = plan(
+        data,
+        chosen,
+        settings,
+        max_length=caps.max_length,
+        hidden=table.hidden_rows(chosen),
+        ledger=_LedgerRecords(ledger),
+        allow_resend=allow_resend,
+        scheduling=scheduling,
+    )
     return send_plan, reconciled.settled
 
 
@@ -234,17 +276,22 @@ def send(
 
     table.check_writable()
     started = time.monotonic()
-    send_plan, reconciled = prepare_send(table, gateway, ledger, rows=rows, cli=cli,
-                                         allow_resend=allow_resend)
+    send_plan, reconciled = prepare_send(
+        table, gateway, ledger, rows=rows, cli=cli, allow_resend=allow_resend
+    )
     # Pace the first save on an estimate: at least the read and plan time, and about 0.1 ms a
     # row (an openpyxl save of a 10,000-row sheet with results takes about 1 s).
     expected_save_s = max(time.monotonic() - started, len(send_plan.rows) * 1e-4)
     if not confirm(send_plan):
-        raise ConfirmationDeclined("送信を取り消しました。何も送信していません。 / Cancelled; nothing sent.")
+        raise ConfirmationDeclined(
+            "送信を取り消しました。何も送信していません。 / Cancelled; nothing sent."
+        )
     table.write(plan_outputs(send_plan))  # saved with the first results; the ledger holds them
     pacer = SavePacer(table, expected_cost_s=expected_save_s)
-    outgoing = [Outgoing(r.row, r.number or "", r.body or "", r.segments, r.scheduled_at)
-                for r in send_plan.outgoing]
+    outgoing = [
+        Outgoing(r.row, r.number or "", r.body or "", r.segments, r.scheduled_at)
+        for r in send_plan.outgoing
+    ]
     done = 0
 
     def on_result(result: RowResult) -> None:
@@ -257,9 +304,16 @@ def send(
 
     try:
         settings = settings or DispatchSettings(guard=None if allow_resend else DEFAULT_GUARD)
-        results = dispatch(outgoing, gateway, ledger, settings=settings,
-                           workbook=table.book_name, sheet=table.sheet_name,
-                           on_result=on_result, clock=now)
+        results = dispatch(
+            outgoing,
+            gateway,
+            ledger,
+            settings=settings,
+            workbook=table.book_name,
+            sheet=table.sheet_name,
+            on_result=on_result,
+            clock=now,
+        )
     finally:
         pacer.flush()  # whatever finished is saved, even when the run stops early
     return SendOutcome(send_plan, tuple(results), reconciled)
@@ -274,8 +328,13 @@ class StatusOutcome:
 STATUS_BATCH = 500
 
 
-def refresh_status(table: Table, gateway: Gateway, ledger: Ledger | None = None,
-                   *, progress: Progress | None = None) -> StatusOutcome:
+def refresh_status(
+    table: Table,
+    gateway: Gateway,
+    ledger: Ledger | None = None,
+    *,
+    progress: Progress | None = None,
+) -> StatusOutcome:
     """Fill 配信結果 / 配信確認日時 for rows with a メッセージID and no final delivery result."""
     table.check_writable()
     data = table.read()
@@ -290,15 +349,20 @@ def refresh_status(table: Table, gateway: Gateway, ledger: Ledger | None = None,
     counts: dict[str, int] = {}
     checked_at = now()
     for start in range(0, len(ids), STATUS_BATCH):
-        batch = ids[start:start + STATUS_BATCH]
+        batch = ids[start : start + STATUS_BATCH]
         outputs = []
         for status in gateway.status(batch):
             label = status.delivery.value + (f"（{status.reason}）" if status.reason else "")
             counts[status.delivery.value] = counts.get(status.delivery.value, 0) + 1
-            outputs.append(OutputRow(pending[status.message_id], {
-                schema.DELIVERY: label,
-                schema.DELIVERY_CHECKED_AT: _excel_time(checked_at),
-            }))
+            outputs.append(
+                OutputRow(
+                    pending[status.message_id],
+                    {
+                        schema.DELIVERY: label,
+                        schema.DELIVERY_CHECKED_AT: _excel_time(checked_at),
+                    },
+                )
+            )
             if ledger is not None:
                 ledger.set_delivery(status.message_id, status.delivery, status.reason, checked_at)
         table.write(outputs)

@@ -28,14 +28,21 @@ BODY = "【○○市】{氏名}様 お知らせです"
 
 def kuden(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kuden_xl", *args], capture_output=True, text=True,
-        encoding="utf-8", env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "kuden_xl", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
     )
 
 
 def results(path: Path) -> dict[int, dict[str, Any]]:
-    ws = openpyxl.load_workbook(path)["送信リスト"] if "送信リスト" in openpyxl.load_workbook(
-        path).sheetnames else openpyxl.load_workbook(path).active
+    ws = (
+        openpyxl.load_workbook(path)["送信リスト"]
+        if "送信リスト" in openpyxl.load_workbook(path).sheetnames
+        else openpyxl.load_workbook(path).active
+    )
     header = [c.value for c in ws[1]]
     return {
         r: dict(zip(header, values, strict=False))
@@ -52,13 +59,15 @@ def recipients(n: int) -> list[list[Any]]:
     return [["氏名", "電話番号"]] + [[f"住民{i}", mobile(plain_tail(i))] for i in range(n)]
 
 
-def test_sample_sent_once_results_beside_rows(tmp_path: Path,
-                                              standalone_sandbox: StandaloneSandbox) -> None:
+def test_sample_sent_once_results_beside_rows(
+    tmp_path: Path, standalone_sandbox: StandaloneSandbox
+) -> None:
     book = tmp_path / "sample.xlsx"
     shutil.copyfile(SAMPLE, book)
     env = {"KUDEN_XL_NOW": IN_WINDOW}
-    run = kuden("send", str(book), "--all", "--yes", "--json", "--base-url", standalone_sandbox.url,
-                env=env)
+    run = kuden(
+        "send", str(book), "--all", "--yes", "--json", "--base-url", standalone_sandbox.url, env=env
+    )
     assert run.returncode == 0, run.stderr
     rows = {r["row"]: r for r in json.loads(run.stdout)}
     assert rows[2]["code"] == "ACCEPTED" and rows[2]["message_id"]
@@ -85,8 +94,9 @@ def test_sample_sent_once_results_beside_rows(tmp_path: Path,
     assert after[23]["配信結果"] == "不達（圏外）"
     assert after[2]["配信確認日時"] is not None
 
-    again = kuden("send", str(book), "--all", "--yes", "--json", "--base-url",
-                  standalone_sandbox.url, env=env)
+    again = kuden(
+        "send", str(book), "--all", "--yes", "--json", "--base-url", standalone_sandbox.url, env=env
+    )
     assert again.returncode == 0, again.stderr
     codes = {r["row"]: r["code"] for r in json.loads(again.stdout)}
     assert codes[2] == "SKIP_ALREADY_SENT"
@@ -95,15 +105,30 @@ def test_sample_sent_once_results_beside_rows(tmp_path: Path,
 
 
 def test_sigkill_mid_batch_then_rerun_sends_every_number_once(
-        tmp_path: Path, make_book: MakeBook) -> None:
+    tmp_path: Path, make_book: MakeBook
+) -> None:
     sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "20")
     try:
         book = make_book(recipients(500), {"本文": BODY})
-        args = [sys.executable, "-m", "kuden_xl", "send", str(book), "--all", "--yes",
-                "--base-url", sandbox.url]
+        args = [
+            sys.executable,
+            "-m",
+            "kuden_xl",
+            "send",
+            str(book),
+            "--all",
+            "--yes",
+            "--base-url",
+            sandbox.url,
+        ]
         env = {**os.environ, "KUDEN_XL_NOW": IN_WINDOW}
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while len(sandbox.messages()) < 150 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -112,40 +137,73 @@ def test_sigkill_mid_batch_then_rerun_sends_every_number_once(
         first = len(sandbox.messages())
         assert 150 <= first < 500, "the kill must land mid-batch"
 
-        rerun = subprocess.run(args, env=env, capture_output=True, text=True, encoding="utf-8",
-                               stdin=subprocess.DEVNULL)
+        rerun = subprocess.run(
+            args,
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            stdin=subprocess.DEVNULL,
+        )
         assert rerun.returncode == 0, rerun.stderr
         sent = Counter(m["to"] for m in sandbox.messages())
         assert len(sent) == 500 and set(sent.values()) == {1}
         written = results(book)
         assert all(written[r]["結果コード"] == "ACCEPTED" for r in range(2, 502)), Counter(
-            written[r]["結果コード"] for r in range(2, 502))
+            written[r]["結果コード"] for r in range(2, 502)
+        )
         by_number = {m["to"]: m["id"] for m in sandbox.messages()}
-        assert all(written[r]["メッセージID"] == by_number[written[r]["電話番号"]]
-                   for r in range(2, 502))
+        assert all(
+            written[r]["メッセージID"] == by_number[written[r]["電話番号"]] for r in range(2, 502)
+        )
     finally:
         sandbox.stop()
 
 
 def test_faults_end_with_one_message_or_a_clear_code(
-        make_book: MakeBook, standalone_sandbox: StandaloneSandbox) -> None:
+    make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
     rows = [["氏名", "電話番号"]] + [[f"住民{d}", mobile(5600 + d)] for d in range(1, 8)]
     book = make_book(rows, {"本文": BODY})
-    run = kuden("send", str(book), "--all", "--yes", "--json", "--base-url",
-                standalone_sandbox.url, env={"KUDEN_XL_NOW": IN_WINDOW})
+    run = kuden(
+        "send",
+        str(book),
+        "--all",
+        "--yes",
+        "--json",
+        "--base-url",
+        standalone_sandbox.url,
+        env={"KUDEN_XL_NOW": IN_WINDOW},
+    )
     assert run.returncode == 0, run.stderr
     codes = [r["code"] for r in json.loads(run.stdout)]
-    assert codes == ["REJECTED", "ACCEPTED", "ACCEPTED", "ACCEPTED", "ACCEPTED", "ACCEPTED",
-                     "ACCEPTED"]
+    assert codes == [
+        "REJECTED",
+        "ACCEPTED",
+        "ACCEPTED",
+        "ACCEPTED",
+        "ACCEPTED",
+        "ACCEPTED",
+        "ACCEPTED",
+    ]
     sent = Counter(m["to"] for m in standalone_sandbox.messages())
     assert set(sent) == {mobile(5600 + d) for d in range(2, 8)} and set(sent.values()) == {1}
 
 
 def test_at_night_messages_are_scheduled_for_the_window(
-        make_book: MakeBook, standalone_sandbox: StandaloneSandbox) -> None:
+    make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
     book = make_book(recipients(3), {"本文": BODY, "1時間あたり上限": 2})
-    run = kuden("send", str(book), "--all", "--yes", "--json", "--base-url",
-                standalone_sandbox.url, env={"KUDEN_XL_NOW": AT_NIGHT})
+    run = kuden(
+        "send",
+        str(book),
+        "--all",
+        "--yes",
+        "--json",
+        "--base-url",
+        standalone_sandbox.url,
+        env={"KUDEN_XL_NOW": AT_NIGHT},
+    )
     assert run.returncode == 0, run.stderr
     assert [r["code"] for r in json.loads(run.stdout)] == ["SCHEDULED"] * 3
     times = sorted(m["scheduled_at"] for m in standalone_sandbox.messages())
@@ -153,24 +211,39 @@ def test_at_night_messages_are_scheduled_for_the_window(
     assert times[2].startswith("2026-11-28T10:00")  # the hourly cap moves the third
 
 
-def test_dry_run_sends_and_writes_nothing(make_book: MakeBook,
-                                          standalone_sandbox: StandaloneSandbox) -> None:
+def test_dry_run_sends_and_writes_nothing(
+    make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
     book = make_book(recipients(2), {"本文": BODY})
     before = book.read_bytes()
-    run = kuden("send", str(book), "--all", "--dry-run", "--base-url", standalone_sandbox.url,
-                env={"KUDEN_XL_NOW": IN_WINDOW})
+    run = kuden(
+        "send",
+        str(book),
+        "--all",
+        "--dry-run",
+        "--base-url",
+        standalone_sandbox.url,
+        env={"KUDEN_XL_NOW": IN_WINDOW},
+    )
     assert run.returncode == 0, run.stderr
     assert "住民0様 お知らせです" in run.stdout and "090-****-1010" in run.stdout
     assert mobile(1010) not in run.stdout  # masked
     assert book.read_bytes() == before and standalone_sandbox.messages() == []
 
 
-def test_no_terminal_and_no_yes_refuses(make_book: MakeBook,
-                                        standalone_sandbox: StandaloneSandbox) -> None:
+def test_no_terminal_and_no_yes_refuses(
+    make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
     book = make_book(recipients(2), {"本文": BODY})
     before = book.read_bytes()
-    run = kuden("send", str(book), "--all", "--base-url", standalone_sandbox.url,
-                env={"KUDEN_XL_NOW": IN_WINDOW})
+    run = kuden(
+        "send",
+        str(book),
+        "--all",
+        "--base-url",
+        standalone_sandbox.url,
+        env={"KUDEN_XL_NOW": IN_WINDOW},
+    )
     assert run.returncode == 2 and "--yes" in run.stderr
     assert book.read_bytes() == before and standalone_sandbox.messages() == []
 
@@ -187,12 +260,24 @@ def test_no_terminal_and_no_yes_refuses(make_book: MakeBook,
     ids=["rows-outside", "no-selection", "empty-selection", "no-phone-header", "no-body"],
 )
 def test_bad_input_clear_message_workbook_unchanged(
-        make_book: MakeBook, standalone_sandbox: StandaloneSandbox, rows: list[list[Any]],
-        settings: dict[str, Any], args: list[str], expected: str) -> None:
+    make_book: MakeBook,
+    standalone_sandbox: StandaloneSandbox,
+    rows: list[list[Any]],
+    settings: dict[str, Any],
+    args: list[str],
+    expected: str,
+) -> None:
     book = make_book(rows, settings)
     before = book.read_bytes()
-    run = kuden("send", str(book), "--yes", *args, "--base-url", standalone_sandbox.url,
-                env={"KUDEN_XL_NOW": IN_WINDOW})
+    run = kuden(
+        "send",
+        str(book),
+        "--yes",
+        *args,
+        "--base-url",
+        standalone_sandbox.url,
+        env={"KUDEN_XL_NOW": IN_WINDOW},
+    )
     assert run.returncode == 2, run.stdout
     assert expected in run.stderr and "Traceback" not in run.stderr
     assert book.read_bytes() == before and standalone_sandbox.messages() == []
@@ -200,7 +285,8 @@ def test_bad_input_clear_message_workbook_unchanged(
 
 @pytest.mark.parametrize("lock_name", ["~$book.xlsx", ".~lock.book.xlsx#"])
 def test_workbook_open_in_excel_or_libreoffice_is_refused(
-        make_book: MakeBook, standalone_sandbox: StandaloneSandbox, lock_name: str) -> None:
+    make_book: MakeBook, standalone_sandbox: StandaloneSandbox, lock_name: str
+) -> None:
     book = make_book(recipients(2), {"本文": BODY})
     (book.parent / lock_name).write_text("")
     before = book.read_bytes()
@@ -216,21 +302,40 @@ def test_sample_workbook_refused_with_a_real_provider(tmp_path: Path) -> None:
     assert run.returncode == 2 and "練習用" in run.stderr
 
 
-def test_second_run_on_the_same_workbook_refuses(
-        tmp_path: Path, make_book: MakeBook) -> None:
+def test_second_run_on_the_same_workbook_refuses(tmp_path: Path, make_book: MakeBook) -> None:
     sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "30")
     try:
         book = make_book(recipients(200), {"本文": BODY})
         env = {**os.environ, "KUDEN_XL_NOW": IN_WINDOW}
-        args = [sys.executable, "-m", "kuden_xl", "send", str(book), "--all", "--yes",
-                "--base-url", sandbox.url]
-        first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        args = [
+            sys.executable,
+            "-m",
+            "kuden_xl",
+            "send",
+            str(book),
+            "--all",
+            "--yes",
+            "--base-url",
+            sandbox.url,
+        ]
+        first = subprocess.Popen(
+            args,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while not sandbox.messages() and time.monotonic() < deadline:
             time.sleep(0.02)
-        second = subprocess.run(args, env=env, capture_output=True, text=True, encoding="utf-8",
-                                stdin=subprocess.DEVNULL)
+        second = subprocess.run(
+            args,
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            stdin=subprocess.DEVNULL,
+        )
         assert first.wait(timeout=60) == 0
         assert second.returncode == 2 and "使用中" in second.stderr
         sent = Counter(m["to"] for m in sandbox.messages())
@@ -240,22 +345,40 @@ def test_second_run_on_the_same_workbook_refuses(
 
 
 def test_output_copy_leaves_the_original_untouched(
-        make_book: MakeBook, standalone_sandbox: StandaloneSandbox, tmp_path: Path) -> None:
+    make_book: MakeBook, standalone_sandbox: StandaloneSandbox, tmp_path: Path
+) -> None:
     book = make_book(recipients(2), {"本文": BODY})
     before = book.read_bytes()
     copy = tmp_path / "結果.xlsx"
-    run = kuden("send", str(book), "--all", "--yes", "--output", str(copy), "--base-url",
-                standalone_sandbox.url, env={"KUDEN_XL_NOW": IN_WINDOW})
+    run = kuden(
+        "send",
+        str(book),
+        "--all",
+        "--yes",
+        "--output",
+        str(copy),
+        "--base-url",
+        standalone_sandbox.url,
+        env={"KUDEN_XL_NOW": IN_WINDOW},
+    )
     assert run.returncode == 0, run.stderr
     assert book.read_bytes() == before
     assert results(copy)[2]["結果コード"] == "ACCEPTED"
 
 
 def test_body_starting_with_equals_stays_text(
-        make_book: MakeBook, standalone_sandbox: StandaloneSandbox) -> None:
+    make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
     book = make_book(recipients(1), {"本文": "=お知らせ {氏名}様"})
-    run = kuden("send", str(book), "--all", "--yes", "--base-url", standalone_sandbox.url,
-                env={"KUDEN_XL_NOW": IN_WINDOW})
+    run = kuden(
+        "send",
+        str(book),
+        "--all",
+        "--yes",
+        "--base-url",
+        standalone_sandbox.url,
+        env={"KUDEN_XL_NOW": IN_WINDOW},
+    )
     assert run.returncode == 0, run.stderr
     ws = openpyxl.load_workbook(book).active
     body = next(c for c in ws[2] if c.value == "=お知らせ 住民0様")

@@ -21,8 +21,9 @@ SANDBOX = "sandbox"
 PROVIDERS = (SANDBOX,)
 
 
-def provider_name(cli: str | None, sheet: str | None = None,
-                  config: Mapping[str, Any] | None = None) -> str:
+def provider_name(
+    cli: str | None, sheet: str | None = None, config: Mapping[str, Any] | None = None
+) -> str:
     """CLI > 設定 sheet > environment > config file > sandbox."""
     file_value = ((config or {}).get("connection") or {}).get("provider")
     for value in (cli, sheet, os.environ.get("KUDEN_XL_PROVIDER"), file_value):
@@ -32,8 +33,9 @@ def provider_name(cli: str | None, sheet: str | None = None,
 
 
 @contextmanager
-def open_gateway(provider: str, *, base_url: str | None = None,
-                 state_path: Path | None = None) -> Iterator[Gateway]:
+def open_gateway(
+    provider: str, *, base_url: str | None = None, state_path: Path | None = None
+) -> Iterator[Gateway]:
     """Open the named provider's gateway (and stop anything started for it afterwards).
 
     Raises:
