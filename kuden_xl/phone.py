@@ -125,16 +125,9 @@ _ALLOWED = re.compile(r"\+?[\d\s().-]*", re.ASCII)
 _NOT_ALLOWED = re.compile(r"[^\d\s().-]", re.ASCII)
 _DIGIT = re.compile(r"\d", re.ASCII)
 _LOST_ZERO_TEXT = re.compile(r"[256789]0\d{8}", re.ASCII)
-# Speed only (a column is mostly these): full-width forms mapped exactly as NFKC + _DASHES
-# would, so an all-ASCII result skips NFKC; a plain '0…' number skips the general path.
-_NARROW = str.maketrans(
-    {
-        c: unicodedata.normalize("NFKC", c).translate(_DASHES)
-        for c in "０１２３４５６７８９－＋（）．\u3000ー−‐‑‒–—―⁃─━’‘"
-    }
-)
-_PLAIN = re.compile(r"'?0[1-9][\d().-]*", re.ASCII)
-_PLUS81 = re.compile(r"\+81[ -]?(?:\(0\)[ -]?)?([1-9][\d().-]*)", re.ASCII)
+# Shortcuts (speed only: a column is mostly these shapes); the general path gives the same.
+_PLAIN = re.compile(r"'?0[1-9][\d ().-]*", re.ASCII)
+_PLUS81 = re.compile(r"(?:\+81|0081)[ -]?(?:\(0\)[ -]?)?([1-9][\d().-]*)", re.ASCII)
 
 
 def _clean(value: object) -> str | PhoneCheck:
@@ -145,21 +138,15 @@ def _clean(value: object) -> str | PhoneCheck:
         return _clean_text(value)
     if isinstance(value, bool):
         return _invalid("TRUE/FALSE（論理値）が入っています。番号を入力してください")
+    if isinstance(value, (int, float)):  # the common cell numbers, before the slow ABC checks
+        return _clean_number(value)
     if isinstance(value, numbers.Integral):
-        return _clean_int(int(value))
+        return _clean_number(int(value))
     if isinstance(value, numbers.Number):  # float, Decimal, numpy scalars
         try:
-            number = float(value)  # type: ignore[arg-type]
+            return _clean_number(float(value))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return _invalid(f"番号として読めない値です（{value}）")
-        if not math.isfinite(number):
-            return _invalid(f"番号として読めない値です（{number}）")
-        if number.is_integer():
-            return _clean_int(int(number))
-        return _invalid(
-            f"数値が小数になっています（{number:.15g}）。"
-            "セルの書式を「文字列」にして番号を入力し直してください"
-        )
     if isinstance(value, (date, time, timedelta)):
         return _invalid(
             "日付・時刻が入っています。セルの書式を「文字列」にして番号を入力し直してください"
@@ -167,7 +154,16 @@ def _clean(value: object) -> str | PhoneCheck:
     return _invalid(f"番号として読めない値です（{type(value).__name__}）")
 
 
-def _clean_int(number: int) -> str | PhoneCheck:
+def _clean_number(number: int | float) -> str | PhoneCheck:
+    if isinstance(number, float):
+        if not math.isfinite(number):
+            return _invalid(f"番号として読めない値です（{number}）")
+        if not number.is_integer():
+            return _invalid(
+                f"数値が小数になっています（{number:.15g}）。"
+                "セルの書式を「文字列」にして番号を入力し直してください"
+            )
+        number = int(number)
     if number == 0:  # what a formula referring to an empty cell shows
         return _fail(ResultCode.ERR_NO_NUMBER, "番号がありません（セルの値が0です）")
     if number < 0:
@@ -184,15 +180,22 @@ def _after_country_code(rest: str) -> str:
 
 
 def _clean_text(raw: str) -> str | PhoneCheck:
-    text = raw if raw.isascii() else raw.translate(_NARROW)
+    text = raw
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", raw).translate(_DASHES)
-    # Shortcuts for the commonest shapes; the general path below gives the same for them.
-    if _PLAIN.fullmatch(text):
-        return _drop_marks(text)
-    if (plus81 := _PLUS81.fullmatch(text)) is not None:
-        return "0" + _drop_marks(plus81[1])
+        text = unicodedata.normalize("NFKC", raw).replace("ー", "-")  # the IME's usual dash
+        if not text.isascii():
+            text = text.translate(_DASHES)
     text = text.strip()
+    if _PLAIN.fullmatch(text):
+        digits = _drop_marks(text).replace(" ", "")
+        if len(digits) < 20:  # else: maybe two numbers, for the general path to say
+            return digits
+    elif (plus81 := _PLUS81.fullmatch(text)) is not None:
+        digits = "0" + _drop_marks(plus81[1])
+        if len(digits) < 20:
+            return digits
+    elif _LOST_ZERO_TEXT.fullmatch(text):
+        return "0" + text
     if text.startswith("'"):  # Excel's text mark, when it reaches us as a character
         text = text[1:].strip()
     if not text:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SettingsError
 from ..paths import data_dir
 from .base import Gateway
+
+if TYPE_CHECKING:
+    from .http import HttpSettings
 
 SANDBOX = "sandbox"
 PROVIDERS = (SANDBOX,)
@@ -30,6 +34,30 @@ def provider_name(
         if value and str(value).strip():
             return str(value).strip().lower()
     return SANDBOX
+
+
+def _seconds(env: str, default: float) -> float:
+    text = os.environ.get(env, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise SettingsError(
+            f"{env} は正の秒数で指定してください（例: 5）。 / {env} must be seconds > 0."
+        )
+    return value
+
+
+def with_client_timeouts(settings: HttpSettings) -> HttpSettings:
+    """Apply ``KUDEN_XL_CONNECT_TIMEOUT`` / ``KUDEN_XL_READ_TIMEOUT`` (seconds) when set."""
+    return replace(
+        settings,
+        connect_timeout_s=_seconds("KUDEN_XL_CONNECT_TIMEOUT", settings.connect_timeout_s),
+        read_timeout_s=_seconds("KUDEN_XL_READ_TIMEOUT", settings.read_timeout_s),
+    )
 
 
 @contextmanager
@@ -53,14 +81,16 @@ def open_gateway(
     base_url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or None
     if base_url:
         token = os.environ.get("KUDEN_XL_TOKEN") or DEFAULT_TOKEN
-        gateway = SandboxGateway(HttpSettings(base_url=base_url.rstrip("/"), token=token))
+        gateway = SandboxGateway(
+            with_client_timeouts(HttpSettings(base_url=base_url.rstrip("/"), token=token))
+        )
         try:
             yield gateway
         finally:
             gateway.close()
         return
     server = start_embedded(state_path or data_dir() / "sandbox-state.sqlite3")
-    gateway = SandboxGateway(settings_for(server))
+    gateway = SandboxGateway(with_client_timeouts(settings_for(server)))
     try:
         yield gateway
     finally:

@@ -119,6 +119,26 @@ def _real_decorators(fresh: Sequence[str]) -> Iterator[types.ModuleType]:
             _set_module(name, module)
 
 
+def _check_converters(module: str, meta: Mapping[str, Any]) -> None:
+    """Fail at build time on a type hint xlwings cannot convert (it would fail in every cell).
+
+    xlwings turns argument and return annotations into ``convert`` options; a type it has no
+    converter for (``object``, a custom class) raises on each call inside Excel.
+    """
+    from xlwings.conversion import accessors
+
+    options = [("return value", meta["ret"]["options"])]
+    options += [(f"argument {a['name']}", a["options"]) for a in meta["args"]]
+    for what, opts in options:
+        convert = opts.get("convert")
+        if convert is None or convert in accessors or hasattr(convert, "reader"):
+            continue
+        raise UdfImportError(
+            f"{module}.{meta['name']}: xlwings has no converter for the {what}'s type "
+            f"{convert!r}; annotate it with typing.Any or a type xlwings converts"
+        )
+
+
 def generate(module_names: Sequence[str], addin_name: str = "kuden_xl.xlam") -> UdfWrappers:
     """Source of the ``xlwings_udfs`` VBA module for ``module_names`` (dotted import names).
 
@@ -147,6 +167,7 @@ def generate(module_names: Sequence[str], addin_name: str = "kuden_xl.xlam") -> 
             if not found:
                 raise UdfImportError(f"UDF module {name} defines no @xw.func function")
             for meta in found:
+                _check_converters(name, meta)
                 if meta["name"] in functions:
                     raise UdfImportError(f"UDF {meta['name']} is defined twice")
                 functions[meta["name"]] = meta
