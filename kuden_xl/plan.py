@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from .books.base import SheetRows, Uncomputed
+from .clock import JST
 from .config import CampaignSettings, SendWindow
 from .errors import SettingsError
 from .message import BodyCheck, Template
@@ -249,7 +250,6 @@ def plan(
             _ledger_decision(
                 RowPlan(r, None, "", None, phone.national, body.body, body.segments),
                 data,
-                previous,
                 ledger,
                 guard,
                 allow_resend,
@@ -282,7 +282,6 @@ def _problem_column(body: BodyCheck, values: dict[str, object], settings: Campai
 def _ledger_decision(
     row: RowPlan,
     data: SheetRows,
-    previous: str,
     ledger: LedgerView | None,
     guard: timedelta | None,
     allow_resend: bool,
@@ -294,27 +293,31 @@ def _ledger_decision(
     record = ledger.sent_record(row.number, row.body)
     if record is None:
         return row
-    if previous == "" and (record.workbook, record.sheet) == (data.book, data.sheet):
-        # The row's record was lost (a crash before the save): write it back, never resend.
+    now = scheduling.now if scheduling else None
+    within = now is None or now - record.sent_at <= (guard or DEFAULT_GUARD)
+    if within and (record.workbook, record.sheet) == (data.book, data.sheet):
+        # This sheet's record of the send was lost (a crash before the save, a run whose result
+        # never reached the file): write it back, never resend. Past the guard window the same
+        # (number, body) on this sheet is a new campaign and is sent.
         return replace(
             row, code=record.code, reason="送信記録を台帳から復元しました", restored=record
         )
-    if allow_resend or guard is None:
+    if allow_resend or guard is None or not within:
         return row
-    now = scheduling.now if scheduling else None
-    if now is None or now - record.sent_at <= guard:
-        when = f"{record.sent_at:%Y年%m月%d日 %H:%M}"
-        return replace(
-            row,
-            code=ResultCode.SKIP_RECENT,
-            reason=f"同じ番号に同じ本文を{when}に送信済みです（再送は --allow-resend）",
-            column=None,
-        )
-    return row
+    when = f"{record.sent_at:%Y年%m月%d日 %H:%M}"
+    return replace(
+        row,
+        code=ResultCode.SKIP_RECENT,
+        reason=f"同じ番号に同じ本文を{when}に送信済みです（再送は --allow-resend）",
+        column=None,
+    )
 
 
 def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
     """Give each row to send a slot: now, a scheduled time, or HOLD_WINDOW."""
+    s = replace(
+        s, now=s.now.astimezone(JST)
+    )  # the window is Japan time, whatever the caller's zone
     slots = _slots(s)
     out: list[RowPlan] = []
     for row in rows:
