@@ -37,6 +37,14 @@ def kuden(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+def send_cmd(
+    book: Path, sandbox: StandaloneSandbox, *args: str, now: str | None = IN_WINDOW
+) -> subprocess.CompletedProcess[str]:
+    """`kuden-xl send BOOK ARGS --base-url SANDBOX` with the clock fixed at ``now``."""
+    env = {"KUDEN_XL_NOW": now} if now else None
+    return kuden("send", str(book), *args, "--base-url", sandbox.url, env=env)
+
+
 def results(path: Path) -> dict[int, dict[str, Any]]:
     ws = (
         openpyxl.load_workbook(path)["送信リスト"]
@@ -65,9 +73,7 @@ def test_sample_sent_once_results_beside_rows(
     book = tmp_path / "sample.xlsx"
     shutil.copyfile(SAMPLE, book)
     env = {"KUDEN_XL_NOW": IN_WINDOW}
-    run = kuden(
-        "send", str(book), "--all", "--yes", "--json", "--base-url", standalone_sandbox.url, env=env
-    )
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes", "--json")
     assert run.returncode == 0, run.stderr
     rows = {r["row"]: r for r in json.loads(run.stdout)}
     assert rows[2]["code"] == "ACCEPTED" and rows[2]["message_id"]
@@ -94,9 +100,7 @@ def test_sample_sent_once_results_beside_rows(
     assert after[23]["配信結果"] == "不達（圏外）"
     assert after[2]["配信確認日時"] is not None
 
-    again = kuden(
-        "send", str(book), "--all", "--yes", "--json", "--base-url", standalone_sandbox.url, env=env
-    )
+    again = send_cmd(book, standalone_sandbox, "--all", "--yes", "--json")
     assert again.returncode == 0, again.stderr
     codes = {r["row"]: r["code"] for r in json.loads(again.stdout)}
     assert codes[2] == "SKIP_ALREADY_SENT"
@@ -165,16 +169,7 @@ def test_faults_end_with_one_message_or_a_clear_code(
 ) -> None:
     rows = [["氏名", "電話番号"]] + [[f"住民{d}", mobile(5600 + d)] for d in range(1, 8)]
     book = make_book(rows, {"本文": BODY})
-    run = kuden(
-        "send",
-        str(book),
-        "--all",
-        "--yes",
-        "--json",
-        "--base-url",
-        standalone_sandbox.url,
-        env={"KUDEN_XL_NOW": IN_WINDOW},
-    )
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes", "--json", now=IN_WINDOW)
     assert run.returncode == 0, run.stderr
     codes = [r["code"] for r in json.loads(run.stdout)]
     assert codes == [
@@ -194,16 +189,7 @@ def test_at_night_messages_are_scheduled_for_the_window(
     make_book: MakeBook, standalone_sandbox: StandaloneSandbox
 ) -> None:
     book = make_book(recipients(3), {"本文": BODY, "1時間あたり上限": 2})
-    run = kuden(
-        "send",
-        str(book),
-        "--all",
-        "--yes",
-        "--json",
-        "--base-url",
-        standalone_sandbox.url,
-        env={"KUDEN_XL_NOW": AT_NIGHT},
-    )
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes", "--json", now=AT_NIGHT)
     assert run.returncode == 0, run.stderr
     assert [r["code"] for r in json.loads(run.stdout)] == ["SCHEDULED"] * 3
     times = sorted(m["scheduled_at"] for m in standalone_sandbox.messages())
@@ -216,15 +202,7 @@ def test_dry_run_sends_and_writes_nothing(
 ) -> None:
     book = make_book(recipients(2), {"本文": BODY})
     before = book.read_bytes()
-    run = kuden(
-        "send",
-        str(book),
-        "--all",
-        "--dry-run",
-        "--base-url",
-        standalone_sandbox.url,
-        env={"KUDEN_XL_NOW": IN_WINDOW},
-    )
+    run = send_cmd(book, standalone_sandbox, "--all", "--dry-run", now=IN_WINDOW)
     assert run.returncode == 0, run.stderr
     assert "住民0様 お知らせです" in run.stdout and "090-****-1010" in run.stdout
     assert mobile(1010) not in run.stdout  # masked
@@ -236,14 +214,7 @@ def test_no_terminal_and_no_yes_refuses(
 ) -> None:
     book = make_book(recipients(2), {"本文": BODY})
     before = book.read_bytes()
-    run = kuden(
-        "send",
-        str(book),
-        "--all",
-        "--base-url",
-        standalone_sandbox.url,
-        env={"KUDEN_XL_NOW": IN_WINDOW},
-    )
+    run = send_cmd(book, standalone_sandbox, "--all", now=IN_WINDOW)
     assert run.returncode == 2 and "--yes" in run.stderr
     assert book.read_bytes() == before and standalone_sandbox.messages() == []
 
@@ -269,15 +240,7 @@ def test_bad_input_clear_message_workbook_unchanged(
 ) -> None:
     book = make_book(rows, settings)
     before = book.read_bytes()
-    run = kuden(
-        "send",
-        str(book),
-        "--yes",
-        *args,
-        "--base-url",
-        standalone_sandbox.url,
-        env={"KUDEN_XL_NOW": IN_WINDOW},
-    )
+    run = send_cmd(book, standalone_sandbox, "--yes", *args)
     assert run.returncode == 2, run.stdout
     assert expected in run.stderr and "Traceback" not in run.stderr
     assert book.read_bytes() == before and standalone_sandbox.messages() == []
@@ -290,7 +253,7 @@ def test_workbook_open_in_excel_or_libreoffice_is_refused(
     book = make_book(recipients(2), {"本文": BODY})
     (book.parent / lock_name).write_text("")
     before = book.read_bytes()
-    run = kuden("send", str(book), "--all", "--yes", "--base-url", standalone_sandbox.url)
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes")
     assert run.returncode == 2 and "開かれています" in run.stderr
     assert book.read_bytes() == before and standalone_sandbox.messages() == []
 
@@ -350,17 +313,7 @@ def test_output_copy_leaves_the_original_untouched(
     book = make_book(recipients(2), {"本文": BODY})
     before = book.read_bytes()
     copy = tmp_path / "結果.xlsx"
-    run = kuden(
-        "send",
-        str(book),
-        "--all",
-        "--yes",
-        "--output",
-        str(copy),
-        "--base-url",
-        standalone_sandbox.url,
-        env={"KUDEN_XL_NOW": IN_WINDOW},
-    )
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes", "--output", str(copy), now=IN_WINDOW)
     assert run.returncode == 0, run.stderr
     assert book.read_bytes() == before
     assert results(copy)[2]["結果コード"] == "ACCEPTED"
@@ -370,15 +323,7 @@ def test_body_starting_with_equals_stays_text(
     make_book: MakeBook, standalone_sandbox: StandaloneSandbox
 ) -> None:
     book = make_book(recipients(1), {"本文": "=お知らせ {氏名}様"})
-    run = kuden(
-        "send",
-        str(book),
-        "--all",
-        "--yes",
-        "--base-url",
-        standalone_sandbox.url,
-        env={"KUDEN_XL_NOW": IN_WINDOW},
-    )
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes", now=IN_WINDOW)
     assert run.returncode == 0, run.stderr
     ws = openpyxl.load_workbook(book).active
     body = next(c for c in ws[2] if c.value == "=お知らせ 住民0様")
