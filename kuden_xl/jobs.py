@@ -155,11 +155,9 @@ def _row_output(
     segments: int | None = None,
     message_id: str | None = None,
 ) -> OutputRow:
-    label = (
-        code.label
-        if not reason or code.is_send_record or code is ResultCode.ACCEPTED
-        else (f"{code.label}: {reason}")
-    )
+    # 結果 is the label staff filter on; the reason follows where it tells them what to do.
+    plain = not reason or code in (ResultCode.ACCEPTED, ResultCode.SCHEDULED)
+    label = code.label if plain else f"{code.label}: {reason}"
     return OutputRow(
         row,
         {
@@ -199,6 +197,8 @@ def plan_outputs(send_plan: SendPlan) -> list[OutputRow]:
 
 
 def result_output(result: RowResult) -> OutputRow:
+    if result.code is ResultCode.SKIP_RECENT:  # the dispatcher's last-moment guard: not a send
+        return _row_output(result.row, result.code, reason=result.reason)
     return _row_output(
         result.row,
         result.code,

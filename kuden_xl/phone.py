@@ -442,16 +442,18 @@ def check_many(values: Iterable[object], *, allow_m2m: bool = False) -> list[Pho
     # A text is its own key; other values carry their class, which keeps True, 1 and 1.0 apart.
     keys = [v if v.__class__ is str else (v.__class__, v) for v in values]
     try:
-        distinct = list(dict.fromkeys(keys))
+        distinct = dict.fromkeys(keys)
     except TypeError:  # an unhashable cell value: no caching
         return [check(v, allow_m2m=allow_m2m) for v in values]
     # Whole-column stages as comprehensions: much cheaper per value than one loop with branches.
     cleaned = [_clean_text(k) if isinstance(k, str) else _clean(k[1]) for k in distinct]
     nationals = dict.fromkeys(c for c in cleaned if isinstance(c, str))
     by_national = {n: _classify(n, allow_m2m=allow_m2m) for n in nationals}
-    verdicts = [c if isinstance(c, PhoneCheck) else by_national[c] for c in cleaned]
-    by_key = dict(zip(distinct, verdicts, strict=True))
-    return [by_key[k] for k in keys]
+    by_key = {
+        k: c if isinstance(c, PhoneCheck) else by_national[c]
+        for k, c in zip(distinct, cleaned, strict=True)
+    }
+    return list(map(by_key.__getitem__, keys))
 
 
 def mask(number: str) -> str:
