@@ -113,11 +113,14 @@ def naive(values: Sequence[object]) -> list[PhoneCheck]:
         except phonenumbers.NumberParseException:
             out.append(phone._verdict(cleaned, cleaned[1:], None, allow_m2m=False))
             continue
-        if number.country_code != 81:
-            out.append(phone._foreign(""))
+        valid = phonenumbers.is_valid_number(number)
+        if number.country_code != 81:  # '010 1 …': a call abroad
+            out.append(
+                phone._foreign("") if valid else phone._invalid(phone._invalid_reason(cleaned))
+            )
             continue
         nsn = phonenumbers.national_significant_number(number)
-        if phonenumbers.is_valid_number(number):
+        if valid:
             pn_type = int(phonenumbers.number_type(number))
             national = nsn if nsn.startswith("0") else "0" + nsn
             out.append(phone._verdict(national, nsn, pn_type, allow_m2m=False))

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from .schema import ResultCode
 
 if TYPE_CHECKING:
-    import phonenumbers
+    import phonenumbers  # imported for real on first use (see _tables), not with this module
 
 
 class NumberKind(str, Enum):
@@ -187,7 +187,9 @@ def _clean_text(raw: str) -> str | PhoneCheck:
             text = text.translate(_DASHES)
     text = text.strip()
     if _PLAIN.fullmatch(text):
-        digits = _drop_marks(text).replace(" ", "")
+        digits = text.replace("-", "")
+        if not digits.isdigit():  # ASCII here: _PLAIN matched
+            digits = _drop_marks(digits).replace(" ", "")
         if len(digits) < 20:  # else: maybe two numbers, for the general path to say
             return digits
     elif (plus81 := _PLUS81.fullmatch(text)) is not None:
@@ -258,22 +260,19 @@ _SCI_REASON_CHECK = _invalid(_SCI_REASON)
 # phonenumbers.PhoneNumberType values (stable ints in its API), so the verdict table needs no import.
 _FIXED_LINE, _MOBILE, _FIXED_OR_MOBILE, _TOLL_FREE, _PREMIUM = 0, 1, 2, 3, 4
 _SHARED_COST, _VOIP, _PERSONAL, _PAGER, _UAN, _VOICEMAIL, _UNKNOWN = 5, 6, 7, 8, 9, 10, 99
-_KIND_OF_TYPE = {
-    _MOBILE: NumberKind.MOBILE,
-    _PAGER: NumberKind.M2M,
-    _FIXED_LINE: NumberKind.LANDLINE,
-    _FIXED_OR_MOBILE: NumberKind.OTHER,  # never in JP metadata; not provably mobile
-    _TOLL_FREE: NumberKind.TOLL_FREE,
-    _PREMIUM: NumberKind.PREMIUM,
-    _VOIP: NumberKind.IP,
-    _PERSONAL: NumberKind.PERSONAL,
-    _UAN: NumberKind.NAVI_DIAL,
-}
-# Per type: (kind, reason when refused), looked up once per number (enum access is slow).
+# Per phonenumbers type: (kind, reason when refused); looked up once per number.
 _OUTCOMES = {
-    t: (k, _M2M_REASON if t == _PAGER else f"{k.label}の番号です。{_ASK_MOBILE}")
+    t: (k, _M2M_REASON if k is NumberKind.M2M else f"{k.label}の番号です。{_ASK_MOBILE}")
     for t, k in {
-        **_KIND_OF_TYPE,
+        _MOBILE: NumberKind.MOBILE,
+        _PAGER: NumberKind.M2M,
+        _FIXED_LINE: NumberKind.LANDLINE,
+        _FIXED_OR_MOBILE: NumberKind.OTHER,  # never in JP metadata; not provably mobile
+        _TOLL_FREE: NumberKind.TOLL_FREE,
+        _PREMIUM: NumberKind.PREMIUM,
+        _VOIP: NumberKind.IP,
+        _PERSONAL: NumberKind.PERSONAL,
+        _UAN: NumberKind.NAVI_DIAL,
         _SHARED_COST: NumberKind.OTHER,
         _VOICEMAIL: NumberKind.OTHER,
     }.items()
@@ -308,6 +307,8 @@ def _invalid_reason(national: str) -> str:
 
 _Table = dict[int, tuple[re.Pattern[str], tuple[int, ...], re.Pattern[str] | None]]
 _TABLES: _Table = {}  # filled on first use: phonenumbers is imported then, not with this module
+# National length → a pattern matching exactly the nationals the fast path calls MOBILE.
+_MOBILE_EXACT: dict[int, re.Pattern[str]] = {}
 
 
 def _tables() -> _Table:
@@ -360,6 +361,14 @@ def _tables() -> _Table:
         for name, index in compiled.groupindex.items():
             types[index] = int(name[1:])
         tables[n] = (compiled, tuple(types), re.compile(either) if either else None)
+        # MOBILE iff: eligible for the fast path (see _classify), the general description
+        # matches, no type before mobile matches, mobile matches.
+        earlier = [p for t, d in order[:-1] if (p := pattern(d, n))]
+        mobile = pattern(order[-1][1], n)
+        if mobile:
+            _MOBILE_EXACT[n + 1] = re.compile(
+                f"0(?!0|10)(?=(?:{general})\\Z)(?!(?:{'|'.join(earlier) or '(?!)'})\\Z)(?:{mobile})"
+            )
     _TABLES.update(tables)
     return _TABLES
 
@@ -390,25 +399,23 @@ def _slow_check(national: str, *, allow_m2m: bool) -> PhoneCheck:
         number = phonenumbers.parse(national, "JP")
     except phonenumbers.NumberParseException:
         return _verdict(national, national[1:], None, allow_m2m=allow_m2m)
-    return _verdict_from_number(national, number, allow_m2m=allow_m2m)
-
-
-def _verdict_from_number(
-    national: str, number: phonenumbers.PhoneNumber, *, allow_m2m: bool
-) -> PhoneCheck:
-    """The verdict for a parsed number (shared with the benchmark's naive baseline)."""
-    import phonenumbers
-
-    if number.country_code != 81:  # '010 1 …' dialled abroad from Japan
-        return _foreign("")
-    nsn = phonenumbers.national_significant_number(number)
     valid = phonenumbers.is_valid_number(number)
-    pn_type = int(phonenumbers.number_type(number)) if valid else None
-    canonical = nsn if nsn.startswith("0") else "0" + nsn
-    return _verdict(canonical if valid else national, nsn, pn_type, allow_m2m=allow_m2m)
+    if number.country_code != 81:  # '010 1 …' dialled abroad from Japan
+        return _foreign("") if valid else _invalid(_invalid_reason(national))
+    nsn = phonenumbers.national_significant_number(number)
+    if not valid:
+        return _verdict(national, nsn, None, allow_m2m=allow_m2m)
+    canonical = nsn if nsn.startswith("0") else "0" + nsn  # '0037…' keeps its zeros in nsn
+    return _verdict(canonical, nsn, int(phonenumbers.number_type(number)), allow_m2m=allow_m2m)
 
 
 def _classify(national: str, *, allow_m2m: bool) -> PhoneCheck:
+    # The common case first, in one match (this runs once per distinct number of a column).
+    if not _TABLES:
+        _tables()
+    mobile = _MOBILE_EXACT.get(len(national))
+    if mobile is not None and mobile.fullmatch(national):
+        return PhoneCheck(True, None, "", national, "+81" + national[1:], _MOBILE_KIND)
     # For '0' + a non-zero digit, phonenumbers strips exactly that '0' and classifies the rest
     # (or, for lengths it cannot hold, keeps '0…', which is never valid either). '00…' (toll-free
     # 00xx, national-prefix transforms) and '010…' (the international call prefix) go the slow way.
@@ -417,11 +424,6 @@ def _classify(national: str, *, allow_m2m: bool) -> PhoneCheck:
     if len(national) > 18:  # longer than any number plan; phonenumbers would refuse it too
         return _invalid(_invalid_reason(national))
     nsn = national[1:]
-    # The common case inlined (this runs once per distinct number of a column): a mobile number.
-    entry = (_TABLES or _tables()).get(len(nsn))
-    match = entry[0].fullmatch(nsn) if entry else None
-    if match is not None and entry[1][match.lastindex or 0] == _MOBILE:  # type: ignore[index]
-        return PhoneCheck(True, None, "", national, "+81" + nsn, _MOBILE_KIND)
     return _verdict(national, nsn, _fast_type(nsn), allow_m2m=allow_m2m)
 
 

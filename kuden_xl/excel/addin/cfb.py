@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 FREESECT = 0xFFFFFFFF
@@ -84,7 +85,7 @@ def read(data: bytes) -> dict[str, bytes]:
     mini_stream = b"".join(sector(s) for s in chain(root[11], fat))[: root[12]]
     minifat = _words(b"".join(sector(s) for s in chain(first_minifat, fat)))
 
-    def content(entry: tuple[object, ...]) -> bytes:
+    def content(entry: tuple[Any, ...]) -> bytes:
         start, length = int(entry[11]), int(entry[12]) & 0xFFFFFFFF  # v3: high word unused
         if length < cutoff:
             sectors = chain(start, minifat)
@@ -256,11 +257,11 @@ def write(streams: Mapping[str, bytes]) -> bytes:
     )  # fmt: skip
     difat = list(range(fat_start, fat_start + n_fat)) + [FREESECT] * (109 - n_fat)
     header += struct.pack("<109I", *difat)
-    body = [
-        big,
-        mini.ljust(n_mini * SECTOR, b"\0"),
+    body: list[bytes] = [
+        bytes(big),
+        bytes(mini.ljust(n_mini * SECTOR, b"\0")),
         struct.pack(f"<{len(minifat)}I", *minifat),
-        directory,
+        bytes(directory),
         struct.pack(f"<{len(fat)}I", *fat),
     ]
     return header + b"".join(body)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import re
 import sys
 import types
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ from typing import Any
 
 MODULE_NAME = "xlwings_udfs"
 _PYWIN32 = ("pythoncom", "pywintypes", "win32com", "win32com.client")
+_VBA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,254}")
 _DECORATORS = {"func": "xlfunc", "arg": "xlarg", "ret": "xlret", "sub": "xlsub", "script": "xlsub"}
 
 
@@ -68,11 +70,12 @@ def _stub(name: str) -> types.ModuleType:
     """An empty stand-in with the few names ``xlwings.udfs`` touches at import time."""
     module = types.ModuleType(name)
     # The executor's initializer (never run here), the import_udfs error type, the COM factory.
-    attrs: dict[str, Any] = {
+    stand_ins: dict[str, dict[str, Any]] = {
         "pythoncom": {"CoInitialize": lambda: None},
         "pywintypes": {"com_error": Exception},
         "win32com.client": {"Dispatch": lambda *a, **k: None},
-    }.get(name, {})
+    }
+    attrs = stand_ins.get(name, {})
     for attr, value in attrs.items():
         setattr(module, attr, value)
     return module
@@ -105,18 +108,68 @@ def _real_decorators(fresh: Sequence[str]) -> Iterator[types.ModuleType]:
             _set_module(name, _MISSING)
         yield udfs
     finally:
+        # Anything of xlwings first imported in the scope may hold the stubs: drop it.
+        for name in [k for k in sys.modules if k.startswith("xlwings.")]:
+            if name not in xlwings_before:
+                _set_module(name, _MISSING)
         for attr, value in saved_attrs.items():
             if value is _MISSING:
                 if hasattr(xlwings, attr):
                     delattr(xlwings, attr)
             else:
                 setattr(xlwings, attr, value)
-        # Anything of xlwings first imported in the scope may hold the stubs: drop it.
-        for name in [k for k in sys.modules if k.startswith("xlwings.")]:
-            if name not in xlwings_before:
-                sys.modules.pop(name, None)
         for name, module in touched.items():
             _set_module(name, module)
+
+
+# Words a VBA parameter or function name cannot be (MS-VBAL 3.3.5.2, reserved identifiers),
+# lower-cased: VBA ignores case. A clash breaks compilation of the whole module, in Excel only.
+_VBA_RESERVED = frozenset(
+    """abs addressof and any array as attribute boolean byref byte byval call case cbool cbyte
+    ccur cdate cdbl cdec cint circle clng clnglng clngptr close const csng cstr currency cvar
+    cverr date debug declare defbool defbyte defcur defdate defdbl defint deflng deflnglng
+    deflngptr defobj defsng defstr defvar dim do double doevents each else elseif empty end endif
+    enum eqv erase error event exit false fix for friend function get global gosub goto if imp
+    implements in input inputb int integer is lbound len lenb let like lock long longlong longptr
+    loop lset me mod new next not nothing null on open option optional or paramarray preserve
+    print private pset public put raiseevent redim rem resume return rset scale seek select set
+    sgn shared single spc static stop string sub tab then to true type typeof ubound unlock until
+    variant wend while with withevents write xor""".split()
+)
+# Names xlwings' wrapper itself uses inside each function.
+_WRAPPER_LOCALS = frozenset({"k", "argsarray", "failed"})
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]+)|[Rr][0-9]*[Cc][0-9]*")
+
+
+def _looks_like_a_cell(name: str) -> bool:
+    """``ABC1`` or ``R1C1``: Excel reads such a formula name as a reference, not a function."""
+    m = _CELL_REF.fullmatch(name)
+    if m is None or m[1] is None:
+        return m is not None
+    column = 0
+    for ch in m[1].upper():
+        column = column * 26 + ord(ch) - 64
+    return column <= 16384 and 0 < int(m[2]) <= 1048576
+
+
+def _check_vba_names(module: str, meta: Mapping[str, Any]) -> None:
+    """Function and argument names must be usable in VBA and in an Excel formula."""
+    name = meta["name"]
+    problems = []
+    if not _VBA_NAME.fullmatch(name):
+        problems.append(f"{name!r} is not an ASCII VBA name (letters, digits, _)")
+    elif name.lower() in _VBA_RESERVED or _looks_like_a_cell(name):
+        problems.append(f"{name!r} is a VBA keyword or an Excel cell reference")
+    for arg in meta["args"]:
+        arg_name = arg["name"]
+        if arg.get("vba"):  # passed as a VBA expression (e.g. caller), not a parameter
+            continue
+        if not _VBA_NAME.fullmatch(arg_name):
+            problems.append(f"argument {arg_name!r} is not an ASCII VBA name")
+        elif arg_name.lower() in _VBA_RESERVED | _WRAPPER_LOCALS | {name.lower()}:
+            problems.append(f"argument {arg_name!r} clashes with a VBA keyword or name")
+    if problems:
+        raise UdfImportError(f"{module}.{name}: " + "; ".join(problems))
 
 
 def _check_converters(module: str, meta: Mapping[str, Any]) -> None:
@@ -167,6 +220,7 @@ def generate(module_names: Sequence[str], addin_name: str = "kuden_xl.xlam") -> 
             if not found:
                 raise UdfImportError(f"UDF module {name} defines no @xw.func function")
             for meta in found:
+                _check_vba_names(name, meta)
                 _check_converters(name, meta)
                 if meta["name"] in functions:
                     raise UdfImportError(f"UDF {meta['name']} is defined twice")
