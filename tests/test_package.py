@@ -38,3 +38,33 @@ def test_console_script_help_lists_commands() -> None:
 
 def test_all_matches_the_export_table() -> None:
     assert set(kuden_xl.__all__) == set(kuden_xl._EXPORTS)
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    from pathlib import Path
+
+    import click
+
+    from kuden_xl.cli import cli
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+    def walk(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+        found = []
+        for name, command in group.commands.items():
+            found.append((f"{prefix} {name}", command))
+            if isinstance(command, click.Group):
+                found += walk(command, f"{prefix} {name}")
+        return found
+
+    for name, command in walk(cli, "kuden-xl"):
+        assert command.help, name
+        assert f"`{name}" in readme, f"{name} is missing from the README's CLI reference"
+
+
+def test_readme_first_lines_are_the_two_commands() -> None:
+    from pathlib import Path
+
+    lines = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8").splitlines()
+    assert lines[1].endswith("pip install . && kuden-xl demo")
+    assert lines[2].endswith('pip install ".[test]" && pytest')

@@ -178,7 +178,7 @@ def excel_confirm(book: Any) -> Confirm:
         answer = book.app.alert(
             confirmation_text(plan), title=TITLE, buttons="ok_cancel", mode="info"
         )
-        return answer == "ok"  # None (an engine that cannot ask) is a Cancel
+        return bool(answer == "ok")  # None (an engine that cannot ask) is a Cancel
 
     return confirm
 

@@ -26,6 +26,7 @@ reach the function wizard through ``doc``.
 from __future__ import annotations
 
 import functools
+import importlib
 import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -58,12 +59,12 @@ def excel_error(text: str) -> Any:
 
     On Windows: ``win32com.client.VARIANT(VT_ERROR, scode)``; elsewhere the text itself.
     """
-    try:
-        import pythoncom
-        from win32com.client import VARIANT
+    try:  # pywin32: present in the Windows COM server, absent on Linux
+        pythoncom = importlib.import_module("pythoncom")
+        client = importlib.import_module("win32com.client")
     except ImportError:
         return text
-    return VARIANT(pythoncom.VT_ERROR, XL_ERRORS[text])
+    return client.VARIANT(pythoncom.VT_ERROR, XL_ERRORS[text])
 
 
 # --- shapes ----------------------------------------------------------------------------------
@@ -202,7 +203,10 @@ def KUDEN_BADCHARS(body: Any) -> Any:
 
 @functools.lru_cache(maxsize=10_000)
 def _render_one(
-    template: str, headers: tuple[Any, ...], row: tuple[Any, ...], types: tuple[type, ...],
+    template: str,
+    headers: tuple[Any, ...],
+    row: tuple[Any, ...],
+    types: tuple[type, ...],
     style: str,
 ) -> str:
     # ``types`` is part of the cache key only: TRUE and 1 are equal keys but render differently.
@@ -247,7 +251,5 @@ def KUDEN_RENDER(template: Any, headers: Any, row: Any, date_style: Any = None) 
     rows = _rows(row)
     if any(len(r) != len(head) for r in rows):
         return "見出し範囲と行範囲の列数が違います。同じ列数の範囲を指定してください。"
-    bodies = [
-        _render_one(text, head, tuple(r), tuple(type(v) for v in r), style) for r in rows
-    ]
+    bodies = [_render_one(text, head, tuple(r), tuple(type(v) for v in r), style) for r in rows]
     return bodies[0] if len(bodies) == 1 else [[b] for b in bodies]
