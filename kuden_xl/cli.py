@@ -397,5 +397,35 @@ def sandbox_serve(port: int, state: Path | None, latency_ms: int, deliver_after_
     serve(port, state, latency_ms, deliver_after_s)
 
 
+@cli.group()
+def addin() -> None:
+    """The Excel add-in (Excel アドイン)."""
+
+
+@addin.command("build")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("dist/kuden_xl.xlam"),
+    show_default=True,
+    help="作るアドインのファイル",
+)
+@_friendly
+def addin_build(output: Path) -> None:
+    """Build kuden_xl.xlam from the installed xlwings' add-in template (no Excel needed).
+
+    Example: kuden-xl addin build -o dist/kuden_xl.xlam
+    """
+    from .excel.addin.build import build_addin
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    report = build_addin(output)
+    click.echo(
+        f"{report.output} を作りました（{report.size:,} バイト、xlwings {report.xlwings_version}、"
+        f"ボタン {len(report.buttons)} 個、ワークシート関数 {len(report.udf_functions)} 個）。"
+    )
+
+
 def main() -> None:
     cli(prog_name="kuden-xl")

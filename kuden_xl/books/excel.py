@@ -185,7 +185,7 @@ def visible_rows(sheet: Any, first: int, last: int) -> frozenset[int] | None:
 _FORMULA_OR_PREFIX = set("=+-@'#")
 _NUMBER_START = set("0123456789.(¥$€£")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_ERA = re.compile(r"(明治|大正|昭和|平成|令和|午前|午後|[MTSHR]\d)", re.IGNORECASE)
+_ERA = re.compile(r"(明治|大正|昭和|平成|令和|午前|午後|[MTSHR]\d{1,2}[/.-]\d)", re.IGNORECASE)
 
 
 def excel_text(text: str) -> str:

@@ -1,0 +1,300 @@
+"""books/excel.py: the live-Excel Table over xlwings' remote engine (no Excel on Linux).
+
+The remote engine carries no row visibility, so hidden rows are tested through the parser of
+the address Windows Excel's ``SpecialCells(xlCellTypeVisible)`` returns; the COM call itself
+can only be confirmed in Excel.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import xlharness as xh
+from conftest import mobile
+
+from kuden_xl import schema
+from kuden_xl.books.base import OutputRow
+from kuden_xl.books.excel import (
+    DATETIME_FORMAT,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    Area,
+    ExcelTable,
+    cell_value,
+    excel_text,
+    parse_address,
+    rows_in,
+    visible_rows,
+)
+from kuden_xl.errors import HeaderError, WorkbookError
+
+HEADER = ["管理番号", "氏名", "電話番号"]
+
+
+def sheet_rows(n: int, start: int = 0) -> list[list[Any]]:
+    return [HEADER] + [[f"K{i:04d}", f"住民{i}", mobile(1010 + i)] for i in range(start, start + n)]
+
+
+def table_for(values: list[list[Any]], selection: str | None = "A1", **sheets: Any) -> Any:
+    payload = xh.make_payload({"送信リスト": values, **sheets}, selection=selection)
+    book = xh.open_book(payload)
+    return book, ExcelTable(book)
+
+
+# --- addresses -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "areas"),
+    [
+        ("$A$2", [Area(2, 2, 1, 1)]),
+        ("A2:C9", [Area(2, 9, 1, 3)]),
+        ("C9:A2", [Area(2, 9, 1, 3)]),
+        ("$C:$C", [Area(1, MAX_ROWS, 3, 3)]),
+        ("$B:$D", [Area(1, MAX_ROWS, 2, 4)]),
+        ("$2:$5", [Area(2, 5, 1, MAX_COLUMNS)]),
+        ("$A$2:$A$3,$A$5", [Area(2, 3, 1, 1), Area(5, 5, 1, 1)]),
+        ("'送信リスト'!$A$2:$B$3", [Area(2, 3, 1, 2)]),
+        ("$A$2:$A$3, $C$7:$D$8", [Area(2, 3, 1, 1), Area(7, 8, 3, 4)]),
+        ("$XFD$1048576", [Area(MAX_ROWS, MAX_ROWS, MAX_COLUMNS, MAX_COLUMNS)]),
+    ],
+)
+def test_parse_address(address: str, areas: list[Area]) -> None:
+    assert list(parse_address(address)) == areas
+
+
+@pytest.mark.parametrize("address", ["送信", "A2:$$", "A1B2", "$A$2:#"])
+def test_parse_address_refuses_what_is_not_an_address(address: str) -> None:
+    with pytest.raises(WorkbookError, match="選択範囲"):
+        parse_address(address)
+
+
+@pytest.mark.parametrize(
+    ("visible_address", "expected"),
+    [
+        # What SpecialCells(xlCellTypeVisible).Address gives for the entire rows 2..12 with
+        # rows 4, 10 and 11 hidden (a filter), and the same with column B hidden.
+        ("$2:$3,$5:$9,$12:$12", {2, 3, 5, 6, 7, 8, 9, 12}),
+        ("$A$2:$A$3,$C$2:$XFD$3,$A$5:$A$9,$C$5:$XFD$9,$A$12,$C$12:$XFD$12",
+         {2, 3, 5, 6, 7, 8, 9, 12}),
+        ("$1:$20", set(range(2, 13))),  # clipped to the rows asked about
+    ],
+)  # fmt: skip
+def test_rows_of_a_visible_cells_address(visible_address: str, expected: set[int]) -> None:
+    assert rows_in(parse_address(visible_address), 2, 12) == expected
+
+
+def test_remote_engine_has_no_row_visibility_so_no_row_is_hidden() -> None:
+    book, table = table_for(sheet_rows(5), "$A$2:$A$6")
+    assert visible_rows(book.sheets[0], 2, 6) is None
+    assert table.hidden_rows([2, 3, 4]) == frozenset()
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("送信受付", "送信受付"),
+        ("【○○市】山田様 お知らせです", "【○○市】山田様 お知らせです"),
+        ("ACCEPTED", "ACCEPTED"),
+        ("sbx-1a2b", "sbx-1a2b"),
+        ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+        ("+81 90", "'+81 90"),
+        ("-残高", "'-残高"),
+        ("@mention", "'@mention"),
+        ("'quoted", "''quoted"),
+        ("#N/A", "'#N/A"),
+        ("＝全角", "'＝全角"),  # NFKC: Excel reads a full-width = as a formula too
+        ("0120000000", "'0120000000"),
+        ("１２３", "'１２３"),
+        ("12345678901234567890", "'12345678901234567890"),
+        ("10月31日", "'10月31日"),
+        ("令和8年10月31日", "'令和8年10月31日"),
+        ("R8/10/31", "'R8/10/31"),
+        ("m2", "m2"),
+        ("午前10時", "'午前10時"),
+        ("(123)", "'(123)"),
+        ("¥1,000", "'¥1,000"),
+        ("true", "'true"),
+        ("Jan-26", "'Jan-26"),
+        (" =1", "' =1"),
+        ("", ""),
+        ("   ", "   "),
+    ],
+)
+def test_excel_text_protects_what_excel_would_not_keep_as_text(text: str, written: str) -> None:
+    assert excel_text(text) == written
+
+
+def test_cell_value_types() -> None:
+    aware = datetime(2026, 11, 27, 10, 0, tzinfo=timezone(timedelta(hours=9)))
+    assert cell_value(schema.SENT_AT, aware) == datetime(2026, 11, 27, 10, 0)
+    assert cell_value(schema.SEGMENTS, 2.0) == 2 and isinstance(cell_value(schema.SEGMENTS, 2.0), int)
+    assert cell_value(schema.SEGMENTS, None) is None
+    assert cell_value(schema.BODY, "=1+1") == "'=1+1"
+    assert cell_value(None, 3.5) == 3.5
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def test_read_finds_the_header_below_title_rows_and_skips_empty_rows() -> None:
+    values: list[list[Any]] = [
+        ["国保料 督促リスト", "", ""],
+        ["", "", ""],
+        HEADER,
+        ["K1", "山田", mobile(1010)],
+        ["", "", ""],
+        ["K2", "佐藤", 9012341011.0],
+        ["K3", "#N/A", "#N/A"],
+    ]
+    _, table = table_for(values)
+    data = table.read()
+    assert data.header.row == 3
+    assert sorted(data.rows) == [4, 6, 7] and data.last_row == 7
+    assert data.value(6, schema.PHONE) == 9012341011.0  # a float, as Excel hands it over
+    assert data.value(7, schema.PHONE) == "#N/A"  # the check names the error
+    assert data.value(7, "氏名") is None  # an error never lands in a body
+    assert table.read() is data  # one bulk read per table
+
+
+def test_read_without_a_phone_column_names_the_accepted_headers() -> None:
+    _, table = table_for([["氏名", "住所"], ["山田", "市内"]])
+    with pytest.raises(HeaderError, match="電話番号・phone・携帯番号・携帯電話番号"):
+        table.read()
+
+
+def test_settings_sheet_is_read_as_key_value_rows() -> None:
+    _, table = table_for(
+        sheet_rows(1),
+        設定=[["項目", "値", "説明"], ["本文", "{氏名}様", "x"], ["単価", 8.0, ""], ["", "", ""]],
+    )
+    assert table.settings() == {"本文": "{氏名}様", "単価": 8.0}
+    _, no_settings = table_for(sheet_rows(1))
+    assert no_settings.settings() is None
+
+
+# --- the selection -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("selection", "rows"),
+    [
+        ("$B$3", [3]),
+        ("$A$2:$A$3,$A$5", [2, 3, 5]),  # multi-area: every area, not only the first
+        ("$A$5,$A$2:$A$3", [2, 3, 5]),  # sorted
+        ("$C:$C", [2, 3, 4, 5, 6, 8]),  # whole column: data rows only (7 is empty)
+        ("$A$1:$C$3", [2, 3]),  # the header is dropped
+        ("$3:$4", [3, 4]),  # whole rows
+        ("$A$6:$A$40", [6, 8]),  # rows past the last data row are dropped
+        ("$A$1", []),  # only the header
+        ("$A$7", []),  # an empty row
+        ("$A$20:$A$30", []),  # below the data
+        (None, []),  # a shape is selected
+    ],
+)
+def test_selected_rows(selection: str | None, rows: list[int]) -> None:
+    values = sheet_rows(5) + [["", "", ""], ["K9", "末尾", mobile(1099)]]
+    _, table = table_for(values, selection)
+    assert table.selected_rows() == rows
+
+
+# --- writing -------------------------------------------------------------------------------
+
+SENT = datetime(2026, 11, 27, 10, 0)
+
+
+def sent_row(row: int, body: str = "本文") -> OutputRow:
+    return OutputRow(row, {
+        schema.SENT_AT: SENT, schema.BODY: body, schema.CODE: "ACCEPTED", schema.RESULT: "送信受付",
+        schema.SEGMENTS: 1, schema.MESSAGE_ID: f"m{row}", schema.DELIVERY: None,
+        schema.DELIVERY_CHECKED_AT: None,
+    })  # fmt: skip
+
+
+def actions_of(book: Any, since: int = 0) -> list[dict[str, Any]]:
+    actions: list[dict[str, Any]] = book.json()["actions"]
+    return actions[since:]
+
+
+def test_flush_writes_one_block_per_contiguous_run_of_rows() -> None:
+    book, table = table_for(sheet_rows(1100))
+    blocks = [range(2, 335), range(340, 674), range(700, 1033)]  # 1,000 rows in 3 blocks
+    assert sum(len(b) for b in blocks) == 1000
+    table.write([sent_row(r) for b in blocks for r in b])
+    table.flush()
+    actions = actions_of(book)
+    values = [a for a in actions if a["func"] == "setValues"]
+    formats = [a for a in actions if a["func"] == "setNumberFormat"]
+    header, blocks_written = values[0], values[1:]
+    assert header["start_row"] == 0 and header["values"] == [list(schema.OUTPUT_COLUMNS)]
+    assert header["start_column"] == 3  # right of the last input column (C)
+    assert len(blocks_written) == 3 and len(formats) == 1 and len(actions) == 5
+    assert [(a["start_row"] + 1, a["row_count"], a["column_count"]) for a in blocks_written] == [
+        (2, 333, 8), (340, 334, 8), (700, 333, 8)
+    ]  # fmt: skip
+    assert formats[0]["args"] == [DATETIME_FORMAT] and formats[0]["start_column"] == 3
+    first = blocks_written[0]["values"][0]
+    assert first == ["2026-11-27 10:00:00", "本文", "ACCEPTED", "送信受付", 1, "m2", "", ""]
+
+
+def test_a_record_row_inside_a_run_is_never_rewritten() -> None:
+    values = sheet_rows(6)
+    values[0] = HEADER + list(schema.OUTPUT_COLUMNS)
+    for row in values[1:]:
+        row.extend([""] * 8)
+    values[3][3:11] = ["2026-11-20T09:00:00.000Z", "前回", "ACCEPTED", "送信受付", 1.0, "old", "", ""]
+    book, table = table_for(values)
+    table.write([sent_row(r) for r in (2, 3, 5, 6)])  # row 4 holds a record: not written
+    table.flush()
+    writes = [a for a in actions_of(book) if a["func"] == "setValues"]
+    assert [(a["start_row"] + 1, a["row_count"]) for a in writes] == [(2, 2), (5, 2)]
+    written_rows = {a["start_row"] + 1 + i for a in writes for i in range(a["row_count"])}
+    assert 4 not in written_rows
+
+
+def test_partial_outputs_write_only_the_columns_touched_and_keep_the_rest() -> None:
+    values = sheet_rows(3)
+    values[0] = HEADER + list(schema.OUTPUT_COLUMNS)
+    for r, row in enumerate(values[1:], start=2):
+        row.extend(["2026-11-20T09:00:00.000Z", "本文", "ACCEPTED", "送信受付", 1.0, f"m{r}", "", ""])
+    book, table = table_for(values)
+    checked = datetime(2026, 11, 28, 9, 30)
+    table.write([OutputRow(r, {schema.DELIVERY: "配信済", schema.DELIVERY_CHECKED_AT: checked})
+                 for r in (2, 3, 4)])  # fmt: skip
+    table.flush()
+    writes = [a for a in actions_of(book) if a["func"] == "setValues"]
+    assert len(writes) == 1
+    assert (writes[0]["start_column"], writes[0]["column_count"]) == (9, 2)  # 配信結果, 確認日時
+    assert writes[0]["values"][0] == ["配信済", "2026-11-28 09:30:00"]
+    formats = [a for a in actions_of(book) if a["func"] == "setNumberFormat"]
+    assert [(f["start_column"], f["start_row"] + 1, f["row_count"]) for f in formats] == [(10, 2, 3)]
+
+
+def test_progressive_flushes_write_only_what_is_new() -> None:
+    book, table = table_for(sheet_rows(10))
+    table.write([sent_row(r) for r in (2, 3, 4)])
+    table.flush()
+    before = len(actions_of(book))
+    table.flush()  # nothing new: nothing written
+    assert len(actions_of(book)) == before
+    table.write([sent_row(5, "=危険"), sent_row(6)])
+    table.flush()
+    new = actions_of(book, before)
+    assert [a["func"] for a in new] == ["setValues", "setNumberFormat"]  # no second header
+    assert new[0]["start_row"] + 1 == 5 and new[0]["values"][0][1] == "'=危険"
+
+
+def test_skips_and_results_of_one_row_merge_into_one_write() -> None:
+    book, table = table_for(sheet_rows(3))
+    table.write([OutputRow(2, {schema.CODE: "SKIP_EXCLUDED", schema.RESULT: "除外"})])
+    table.write([OutputRow(3, {schema.CODE: "ERR_INVALID_NUMBER", schema.RESULT: "番号不正"})])
+    table.flush()
+    writes = [a for a in actions_of(book) if a["func"] == "setValues"]
+    assert len(writes) == 2  # the header, then rows 2-3 in one block
+    assert writes[1]["values"] == [["SKIP_EXCLUDED", "除外"], ["ERR_INVALID_NUMBER", "番号不正"]]
+    assert table.check_writable() is None
