@@ -34,28 +34,35 @@ from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
 
+from .charset import BadChar, bad_char_reason, bad_chars, normalise_newlines
 from .clock import JST
 from .errors import SettingsError
 from .schema import ResultCode, canonical_name, normalize_header
+
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "PART_LIMIT",
+    "SINGLE_LIMIT",
+    "BadChar",
+    "BodyCheck",
+    "DateStyle",
+    "Template",
+    "bad_chars",
+    "check_body",
+    "count",
+    "format_value",
+    "placeholders",
+    "render",
+]
 
 SINGLE_LIMIT = 70
 PART_LIMIT = 67
 DEFAULT_MAX_LENGTH = 660
 
-_LISTED_BAD_CHARS = 10  # more are summarised as ほかN件, so a reason stays readable in a cell
-
 
 class DateStyle(str, Enum):
     SEIREKI = "西暦"
     WAREKI = "和暦"
-
-
-@dataclass(frozen=True)
-class BadChar:
-    char: str
-    position: int  # 1-based, in code points of the (newline-normalised) body
-    codepoint: str  # 'U+2460'
-    replacement: str | None
 
 
 @dataclass(frozen=True)
@@ -75,141 +82,14 @@ class BodyCheck:
 # --- counting -------------------------------------------------------------------------------
 
 
-def _normalise_newlines(body: str) -> str:
-    if "\r" not in body:
-        return body
-    return body.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def count(body: str) -> tuple[int, int]:
     """(characters, segments): one per code point, a newline is 1; 70 fit one SMS, then 67 a part."""
-    length = len(_normalise_newlines(body))
+    length = len(normalise_newlines(body))
     if length == 0:
         return 0, 0
     if length <= SINGLE_LIMIT:
         return length, 1
     return length, -(-length // PART_LIMIT)
-
-
-# --- refused characters ---------------------------------------------------------------------
-
-_REFUSED_BYTE_RANGES = ((0x8740, 0x879C), (0xED40, 0xEEFC), (0xFA40, 0xFC4B), (0xF040, 0xF9FC))
-
-
-def _in_refused_range(encoded: bytes) -> bool:
-    if len(encoded) != 2:
-        return False
-    value = int.from_bytes(encoded, "big")
-    return any(lo <= value <= hi for lo, hi in _REFUSED_BYTE_RANGES)
-
-
-def _build_refused_encodable() -> frozenset[str]:
-    """Characters cp932 *can* encode that are still refused.
-
-    Built from the byte side (about 3,000 codes, cheap at import) and kept only where encoding
-    the decoded character gives bytes in a refused range again: ≒ decodes from 0x8790 but encodes
-    to 0x81E0, so it stays allowed.
-    """
-    found: set[str] = set()
-    for lo, hi in _REFUSED_BYTE_RANGES:
-        for value in range(lo, hi + 1):
-            try:
-                ch = value.to_bytes(2, "big").decode("cp932")
-            except UnicodeDecodeError:
-                continue
-            if _in_refused_range(ch.encode("cp932")):
-                found.add(ch)
-    controls = (chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
-    found.update(c for c in controls if c != "\n")
-    return frozenset(found)
-
-
-_REFUSED_ENCODABLE = _build_refused_encodable()
-
-
-@lru_cache(maxsize=8192)
-def _refused(ch: str) -> bool:
-    if ch in _REFUSED_ENCODABLE:
-        return True
-    try:
-        ch.encode("cp932")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _allowed_text(text: str) -> bool:
-    return bool(text) and not any(_refused(c) for c in text)
-
-
-# Replacements NFKC does not give (or gives worse): circled numbers keep their parentheses,
-# variant kanji (IBM extension, or beyond cp932) map to the common form, and a few symbols.
-_REPLACEMENTS: dict[str, str] = {chr(0x2460 + i): f"({i + 1})" for i in range(20)}  # ①..⑳
-_VARIANTS = (
-    "髙高 﨑崎 德徳 增増 敎教 橫横 淸清 綠緑 緖緒 賴頼 郞郎 鄕郷 靑青 黑黒 瀨瀬 寬寛 栁柳 桒桑 濵濱 "
-    "悅悦 羡羨 薰薫 甁瓶 \U00020bb7吉 \U00020b9f叱 剝剥 頰頬 塡填 俱倶"
-)
-_SYMBOLS = "№=No. 〝=“ 〟=” ∑=Σ ¥=￥ —=― –=－ ·=・ •=・ ⋯=… ‾=￣ ¦=｜ \u3099=゛ \u309a=゜"
-_REPLACEMENTS.update({pair[0]: pair[1] for pair in _VARIANTS.split()})
-_REPLACEMENTS.update({k: v for k, v in (pair.split("=") for pair in _SYMBOLS.split())})
-_REPLACEMENTS["\t"] = " "
-
-
-@lru_cache(maxsize=4096)
-def _replacement(ch: str) -> str | None:
-    if ch in _REPLACEMENTS:
-        return _REPLACEMENTS[ch]
-    if 0xD800 <= ord(ch) <= 0xDFFF:  # a lone surrogate: NFKC would fail on it
-        return None
-    folded = unicodedata.normalize("NFKC", ch)
-    if folded != ch and _allowed_text(folded):
-        return folded
-    return None
-
-
-def _has_refused(body: str) -> bool:
-    # Fast path for the usual all-allowed body: one C-level encode and one set scan.
-    try:
-        body.encode("cp932")
-    except UnicodeEncodeError:
-        return True
-    return not _REFUSED_ENCODABLE.isdisjoint(body)
-
-
-def bad_chars(body: str) -> tuple[BadChar, ...]:
-    """Every refused character with its 1-based position and a suggested replacement."""
-    body = _normalise_newlines(body)
-    if not _has_refused(body):
-        return ()
-    return tuple(
-        BadChar(ch, pos, f"U+{ord(ch):04X}", _replacement(ch))
-        for pos, ch in enumerate(body, 1)
-        if _refused(ch)
-    )
-
-
-def _shown(ch: str) -> str:
-    """How a refused character appears in a reason (invisible ones by name and code point)."""
-    code = f"U+{ord(ch):04X}"
-    if ch == "\t":
-        return f"タブ({code})"
-    if unicodedata.category(ch) == "Cc":
-        return f"制御文字({code})"
-    if 0xD800 <= ord(ch) <= 0xDFFF:
-        return f"不正な文字({code})"
-    if unicodedata.category(ch) in ("Co", "Cf", "Zs", "Mn"):
-        return f"「{ch}」({code})"
-    return f"「{ch}」"
-
-
-def _bad_char_reason(found: tuple[BadChar, ...]) -> str:
-    items = []
-    for bad in found[:_LISTED_BAD_CHARS]:
-        hint = f"→「{bad.replacement}」" if bad.replacement is not None else "（置き換え候補なし）"
-        items.append(f"{bad.position}文字目{_shown(bad.char)}{hint}")
-    more = len(found) - _LISTED_BAD_CHARS
-    tail = f"、ほか{more}件" if more > 0 else ""
-    return "使用できない文字があります: " + "、".join(items) + tail
 
 
 # --- checking a finished body ---------------------------------------------------------------
@@ -219,7 +99,7 @@ def check_body(body: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> BodyCheck:
     """Count a finished body and check it: not empty, not over ``max_length``, no refused chars."""
     if max_length < 1:
         raise ValueError(f"max_length must be positive, not {max_length}")
-    body = _normalise_newlines(body)
+    body = normalise_newlines(body)
     length, segments = count(body)
     if not body.strip():
         return BodyCheck(body, length, segments, ResultCode.ERR_TEMPLATE, "本文が空です")
@@ -227,7 +107,7 @@ def check_body(body: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> BodyCheck:
     too_long = length > max_length
     if not found and not too_long:
         return BodyCheck(body, length, segments, None, "")
-    reasons = [_bad_char_reason(found)] if found else []
+    reasons = [bad_char_reason(found)] if found else []
     if too_long:
         reasons.append(f"本文が{length}文字です。上限は{max_length}文字です")
     code = ResultCode.ERR_BAD_CHAR if found else ResultCode.ERR_TOO_LONG
@@ -455,7 +335,7 @@ class Template:
                 reasons.append(f"差し込み項目{_quoted(empty)}が空です")
             if invalid:
                 reasons.append(f"差し込み項目{_quoted(invalid)}の値が数値として不正です")
-            body = _normalise_newlines(body)
+            body = normalise_newlines(body)
             return BodyCheck(body, 0, 0, ResultCode.ERR_TEMPLATE, "。".join(reasons))
         return check_body(body, max_length=max_length)
 
