@@ -1,4 +1,4 @@
-"""Message bodies: templates (差し込み ``{氏名}``), counting, refused characters (DESIGN §3, §5).
+"""Message bodies: templates (差し込み ``{氏名}``), values, counting and checks (DESIGN §3, §5).
 
 Decisions (where the design left a choice):
 
@@ -15,10 +15,7 @@ Decisions (where the design left a choice):
 - Newlines: ``\\r\\n`` and a lone ``\\r`` become ``\\n`` before anything is counted or checked
   (``BodyCheck.body`` is the normalised body; positions refer to it). A tab or any other control
   character is refused (a tab suggests a space).
-- Refused: what cp932 cannot encode; what it encodes in the NEC row or the IBM extensions (by the
-  bytes Python's cp932 codec produces: ≒ ≡ ∫ √ ⊥ ∠ ∵ ∩ ∪ ￢ get standard bytes and are allowed;
-  ∮ ∟ ⊿ ∑ get NEC bytes and are refused; so are ＂ ＇ ￤, which land in the IBM area); and the
-  user-defined area 0xF040–0xF9FC (外字, U+E000–U+E757), which no handset shares.
+- Refused characters: see ``charset.py``.
 - When a body is both too long and has refused characters, the code is ERR_BAD_CHAR and the
   reason states both.
 """
