@@ -138,12 +138,17 @@ def KUDEN_NORMALIZE(number: Any) -> Any:
     """番号を 09012345678 の形（ハイフンなし）に整えます。読めない番号は #N/A、空欄は空欄。"""
     na = excel_error("#N/A")
 
-    def project(c: PhoneCheck) -> Any:
+    def project(value: Any, c: PhoneCheck) -> Any:
         if c.national:
             return c.national
-        return "" if c.code is not None and c.code.value == "ERR_NO_NUMBER" else na
+        blank = value is None or (isinstance(value, str) and not value.strip())
+        return "" if blank else na
 
-    return _phone(number, False, project)
+    return _shaped(
+        number,
+        lambda v: project(v, _check_one(v, False)),
+        lambda vs: [project(v, c) for v, c in zip(vs, check_many(vs), strict=True)],
+    )
 
 
 # --- bodies ----------------------------------------------------------------------------------
@@ -163,7 +168,8 @@ def _bad_list(body: str) -> str:
     items = []
     for b in bad_chars(body):
         shown = f"「{b.char}」" if b.char.isprintable() and not b.char.isspace() else b.codepoint
-        hint = f"→{b.replacement}" if b.replacement is not None else "（置き換え候補なし）"
+        r = b.replacement
+        hint = "（置き換え候補なし）" if r is None else f"→{r}" if r.strip() else f"→「{r}」"
         items.append(f"{b.position}文字目{shown}{hint}")
     return "、".join(items)
 

@@ -14,7 +14,7 @@ import pytest
 import xlharness as xh
 from conftest import mobile
 
-from kuden_xl import schema
+from kuden_xl import jobs, schema
 from kuden_xl.books.base import OutputRow
 from kuden_xl.books.excel import (
     DATETIME_FORMAT,
@@ -23,12 +23,13 @@ from kuden_xl.books.excel import (
     Area,
     ExcelTable,
     cell_value,
+    com_address,
     excel_text,
     parse_address,
     rows_in,
     visible_rows,
 )
-from kuden_xl.errors import HeaderError, WorkbookError
+from kuden_xl.errors import HeaderError, RowSpecError, WorkbookError
 
 HEADER = ["管理番号", "氏名", "電話番号"]
 
@@ -86,6 +87,32 @@ def test_rows_of_a_visible_cells_address(visible_address: str, expected: set[int
     assert rows_in(parse_address(visible_address), 2, 12) == expected
 
 
+class ComAreas:
+    """Stand-in for Excel's COM Areas collection (1-based Item)."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.addresses = addresses
+        self.Count = len(addresses)
+
+    def Item(self, i: int) -> Any:
+        return type("ComArea", (), {"Address": self.addresses[i - 1]})()
+
+
+class ComRange:
+    """Stand-in for a COM Range whose Address Excel cut at 255 characters."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.Address = ",".join(addresses)[:255]
+        self.Areas = ComAreas(addresses)
+
+
+def test_a_long_com_address_is_read_area_by_area() -> None:
+    areas = [f"$A${r}" for r in range(2, 400, 2)]  # a filter showing every other row
+    assert len(",".join(areas)) > 255
+    assert com_address(ComRange(areas)) == ",".join(areas)
+    assert com_address(ComRange(["$A$2:$A$9"])) == "$A$2:$A$9"
+
+
 def test_remote_engine_has_no_row_visibility_so_no_row_is_hidden() -> None:
     book, table = table_for(sheet_rows(5), "$A$2:$A$6")
     assert visible_rows(book.sheets[0], 2, 6) is None
@@ -102,7 +129,7 @@ def test_remote_engine_has_no_row_visibility_so_no_row_is_hidden() -> None:
         ("【○○市】山田様 お知らせです", "【○○市】山田様 お知らせです"),
         ("ACCEPTED", "ACCEPTED"),
         ("sbx-1a2b", "sbx-1a2b"),
-        ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
         ("+81 90", "'+81 90"),
         ("-残高", "'-残高"),
         ("@mention", "'@mention"),
@@ -133,7 +160,9 @@ def test_excel_text_protects_what_excel_would_not_keep_as_text(text: str, writte
 def test_cell_value_types() -> None:
     aware = datetime(2026, 11, 27, 10, 0, tzinfo=timezone(timedelta(hours=9)))
     assert cell_value(schema.SENT_AT, aware) == datetime(2026, 11, 27, 10, 0)
-    assert cell_value(schema.SEGMENTS, 2.0) == 2 and isinstance(cell_value(schema.SEGMENTS, 2.0), int)
+    assert cell_value(schema.SEGMENTS, 2.0) == 2 and isinstance(
+        cell_value(schema.SEGMENTS, 2.0), int
+    )
     assert cell_value(schema.SEGMENTS, None) is None
     assert cell_value(schema.BODY, "=1+1") == "'=1+1"
     assert cell_value(None, 3.5) == 3.5
@@ -247,7 +276,16 @@ def test_a_record_row_inside_a_run_is_never_rewritten() -> None:
     values[0] = HEADER + list(schema.OUTPUT_COLUMNS)
     for row in values[1:]:
         row.extend([""] * 8)
-    values[3][3:11] = ["2026-11-20T09:00:00.000Z", "前回", "ACCEPTED", "送信受付", 1.0, "old", "", ""]
+    values[3][3:11] = [
+        "2026-11-20T09:00:00.000Z",
+        "前回",
+        "ACCEPTED",
+        "送信受付",
+        1.0,
+        "old",
+        "",
+        "",
+    ]
     book, table = table_for(values)
     table.write([sent_row(r) for r in (2, 3, 5, 6)])  # row 4 holds a record: not written
     table.flush()
@@ -261,7 +299,9 @@ def test_partial_outputs_write_only_the_columns_touched_and_keep_the_rest() -> N
     values = sheet_rows(3)
     values[0] = HEADER + list(schema.OUTPUT_COLUMNS)
     for r, row in enumerate(values[1:], start=2):
-        row.extend(["2026-11-20T09:00:00.000Z", "本文", "ACCEPTED", "送信受付", 1.0, f"m{r}", "", ""])
+        row.extend(
+            ["2026-11-20T09:00:00.000Z", "本文", "ACCEPTED", "送信受付", 1.0, f"m{r}", "", ""]
+        )
     book, table = table_for(values)
     checked = datetime(2026, 11, 28, 9, 30)
     table.write([OutputRow(r, {schema.DELIVERY: "配信済", schema.DELIVERY_CHECKED_AT: checked})
@@ -272,7 +312,9 @@ def test_partial_outputs_write_only_the_columns_touched_and_keep_the_rest() -> N
     assert (writes[0]["start_column"], writes[0]["column_count"]) == (9, 2)  # 配信結果, 確認日時
     assert writes[0]["values"][0] == ["配信済", "2026-11-28 09:30:00"]
     formats = [a for a in actions_of(book) if a["func"] == "setNumberFormat"]
-    assert [(f["start_column"], f["start_row"] + 1, f["row_count"]) for f in formats] == [(10, 2, 3)]
+    assert [(f["start_column"], f["start_row"] + 1, f["row_count"]) for f in formats] == [
+        (10, 2, 3)
+    ]
 
 
 def test_progressive_flushes_write_only_what_is_new() -> None:
@@ -298,3 +340,19 @@ def test_skips_and_results_of_one_row_merge_into_one_write() -> None:
     assert len(writes) == 2  # the header, then rows 2-3 in one block
     assert writes[1]["values"] == [["SKIP_EXCLUDED", "除外"], ["ERR_INVALID_NUMBER", "番号不正"]]
     assert table.check_writable() is None
+
+
+# --- the jobs take the selection as row numbers --------------------------------------------
+
+
+def test_jobs_take_the_selected_row_numbers() -> None:
+    _, table = table_for(sheet_rows(6), "$A$3,$A$5:$A$6")
+    report = jobs.check(table, row_numbers=table.selected_rows())
+    assert [r.row for r in report.plan.rows] == [3, 5, 6]
+    with pytest.raises(RowSpecError, match="選択されていません"):
+        jobs.check(table, row_numbers=[])
+    with pytest.raises(RowSpecError, match="9行目はデータの範囲外"):
+        jobs.check(table, row_numbers=[3, 9])
+    with pytest.raises(ValueError):
+        jobs.check(table, rows="3", row_numbers=[3])
+    assert [r.row for r in jobs.check(table, rows="2-3").plan.rows] == [2, 3]  # the CLI's way
