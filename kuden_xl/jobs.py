@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from . import schema
@@ -18,6 +17,7 @@ from .clock import JST, now
 from .config import CampaignSettings, campaign_settings
 from .errors import ConfirmationDeclined, RowSpecError, SettingsError
 from .plan import DEFAULT_GUARD, LedgerRecord, Scheduling, SendPlan, plan
+from .results import excel_time, plan_outputs, result_output
 from .schema import Delivery, ResultCode
 
 if TYPE_CHECKING:
@@ -163,76 +163,6 @@ class _LedgerRecords:
         return LedgerRecord(
             entry.code, entry.message_id, entry.sent_at.astimezone(JST), entry.workbook, entry.sheet
         )
-
-
-def _excel_time(value: datetime) -> datetime:
-    """Japan time, naive (Excel has no zones), to the second."""
-    return value.astimezone(JST).replace(tzinfo=None, microsecond=0)
-
-
-def _row_output(
-    row: int,
-    code: ResultCode,
-    *,
-    reason: str = "",
-    sent_at: datetime | None = None,
-    body: str | None = None,
-    segments: int | None = None,
-    message_id: str | None = None,
-) -> OutputRow:
-    # 結果 is the label staff filter on; the reason follows where it tells them what to do.
-    plain = not reason or code in (ResultCode.ACCEPTED, ResultCode.SCHEDULED)
-    label = code.label if plain else f"{code.label}: {reason}"
-    return OutputRow(
-        row,
-        {
-            schema.SENT_AT: _excel_time(sent_at) if sent_at else None,
-            schema.BODY: body,
-            schema.CODE: code.value,
-            schema.RESULT: label,
-            schema.SEGMENTS: segments,
-            schema.MESSAGE_ID: message_id,
-            schema.DELIVERY: None,
-            schema.DELIVERY_CHECKED_AT: None,
-        },
-    )
-
-
-def plan_outputs(send_plan: SendPlan) -> list[OutputRow]:
-    """Cells for rows the plan settles without a send: skips, errors, restored records."""
-    outputs: list[OutputRow] = []
-    for r in send_plan.rows:
-        if r.code is None or r.code is ResultCode.SKIP_ALREADY_SENT:
-            continue  # sent below, or a record that nothing may overwrite
-        if r.restored is not None:
-            rec = r.restored
-            outputs.append(
-                _row_output(
-                    r.row,
-                    rec.code,
-                    sent_at=rec.sent_at,
-                    body=r.body,
-                    segments=r.segments,
-                    message_id=rec.message_id,
-                )
-            )
-        else:
-            outputs.append(_row_output(r.row, r.code, reason=r.reason))
-    return outputs
-
-
-def result_output(result: RowResult) -> OutputRow:
-    if result.code is ResultCode.SKIP_RECENT:  # the dispatcher's last-moment guard: not a send
-        return _row_output(result.row, result.code, reason=result.reason)
-    return _row_output(
-        result.row,
-        result.code,
-        reason=result.reason,
-        sent_at=result.sent_at,
-        body=result.body,
-        segments=result.segments,
-        message_id=result.message_id,
-    )
 
 
 def refuse_sample(settings: CampaignSettings, provider: str) -> None:
@@ -392,7 +322,7 @@ def refresh_status(
                     pending[status.message_id],
                     {
                         schema.DELIVERY: label,
-                        schema.DELIVERY_CHECKED_AT: _excel_time(checked_at),
+                        schema.DELIVERY_CHECKED_AT: excel_time(checked_at),
                     },
                 )
             )
