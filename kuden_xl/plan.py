@@ -19,7 +19,7 @@ from .config import CampaignSettings, SendWindow
 from .errors import SettingsError
 from .message import BodyCheck, Template
 from .phone import check_many
-from .schema import CODE, EXCLUDE, PHONE, ResultCode
+from .schema import BODY, CODE, EXCLUDE, PHONE, SEGMENTS, ResultCode
 
 DEFAULT_GUARD = timedelta(days=7)
 _FALSE_WORDS = {"false", "0", "いいえ", "no", "off"}
@@ -167,8 +167,14 @@ def plan(
         if previous in {c.value for c in ResultCode if c.is_send_record}:
             if phone.national:
                 claimed.add(phone.national)
+            resolved = (
+                _resolved_unknown(data, r, phone.national, ledger)
+                if previous == ResultCode.UNKNOWN.value
+                else None
+            )
             decided.append(
-                RowPlan(
+                resolved
+                or RowPlan(
                     r,
                     ResultCode.SKIP_ALREADY_SENT,
                     f"送信済みの行です（結果コード {previous}）",
@@ -277,6 +283,34 @@ def _problem_column(body: BodyCheck, values: dict[str, object], settings: Campai
             if value is not None and chars & set(str(value)):
                 return name
     return "本文"
+
+
+def _resolved_unknown(
+    data: SheetRows, row: int, number: str | None, ledger: LedgerView | None
+) -> RowPlan | None:
+    """An UNKNOWN row whose send the ledger has since settled (by reconciliation): its record.
+
+    The identity is the body the row records as sent (送信本文), not a fresh rendering.
+    """
+    body = data.value(row, BODY)
+    if ledger is None or number is None or not isinstance(body, str) or not body:
+        return None
+    record = ledger.sent_record(number, body)
+    if record is None or record.code is ResultCode.UNKNOWN:
+        return None
+    if (record.workbook, record.sheet) != (data.book, data.sheet):
+        return None
+    segments = data.value(row, SEGMENTS)
+    return RowPlan(
+        row,
+        record.code,
+        "結果不明だった送信を事業者に照会し、記録を更新しました",
+        CODE,
+        number,
+        body,
+        int(segments) if isinstance(segments, (int, float)) else 0,
+        restored=record,
+    )
 
 
 def _ledger_decision(

@@ -192,3 +192,20 @@ def test_same_sheet_past_the_guard_is_a_new_campaign(tmp_path: Path) -> None:
 def test_unknown_settings_keys_warn() -> None:
     p = plan(sheet([mobile(10)]), [2], settings(本分="typo"))
     assert any("本分" in w for w in p.warnings)
+
+
+def test_unknown_row_resolved_by_the_ledger_gets_its_record(tmp_path: Path) -> None:
+    header = find_header(
+        [["氏名", "電話番号", "送信本文", "結果コード", "通数"]], sheet="送信リスト"
+    )
+    rows = {
+        2: ["住民0", mobile(10), "前回の本文", "UNKNOWN", 1.0],
+        3: ["住民1", mobile(11), "前回の本文", "UNKNOWN", 1.0],
+    }
+    data = SheetRows("book.xlsx", "送信リスト", header, rows, 3)
+    with Ledger.open(tmp_path / "l.sqlite3") as ledger:
+        _sent(ledger, mobile(10), "前回の本文", workbook="book.xlsx", at=NOW - timedelta(hours=1))
+        p = plan(data, [2, 3], settings(), ledger=_LedgerRecords(ledger), scheduling=schedule(NOW))
+    assert codes(p) == ["ACCEPTED", "SKIP_ALREADY_SENT"]  # row 3: the ledger still can't tell
+    assert p.rows[0].restored is not None and p.rows[0].body == "前回の本文"
+    assert p.outgoing == []

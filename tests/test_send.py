@@ -336,3 +336,31 @@ def test_demo_from_any_directory(tmp_path: Path) -> None:
     assert "配信結果" in result.output
     written = results(tmp_path / "demo.xlsx")
     assert written[2]["結果コード"] == "ACCEPTED" and written[2]["配信結果"] == "配信済"
+
+
+def test_unknown_results_are_reconciled_never_resent(tmp_path: Path, make_book: MakeBook) -> None:
+    """Every answer slower than the client waits: UNKNOWN (exit 3); the next run asks the
+    provider by our send id and writes the record back instead of sending again."""
+    sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "400")
+    try:
+        book = make_book(recipients(3), {"本文": BODY})
+        env = {"KUDEN_XL_NOW": IN_WINDOW, "KUDEN_XL_READ_TIMEOUT": "0.1"}
+        args = ["send", str(book), "--all", "--yes", "--json", "--base-url", sandbox.url]
+        first = kuden(*args, env=env)
+        assert first.returncode == 3, first.stderr
+        assert [r["code"] for r in json.loads(first.stdout)] == ["UNKNOWN"] * 3
+        assert [results(book)[r]["結果コード"] for r in (2, 3, 4)] == ["UNKNOWN"] * 3
+        received = Counter(m["to"] for m in sandbox.messages())
+
+        second = kuden(*args, env={"KUDEN_XL_NOW": IN_WINDOW})
+        assert second.returncode == 0, second.stderr
+        assert [r["code"] for r in json.loads(second.stdout)] == ["ACCEPTED"] * 3
+        assert Counter(m["to"] for m in sandbox.messages()) == received  # nothing new sent
+        assert set(received.values()) == {1} and len(received) == 3
+        written = results(book)
+        by_number = {m["to"]: m["id"] for m in sandbox.messages()}
+        assert all(
+            written[r]["メッセージID"] == by_number[written[r]["電話番号"]] for r in (2, 3, 4)
+        )
+    finally:
+        sandbox.stop()
