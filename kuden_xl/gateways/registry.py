@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SettingsError
 from ..paths import data_dir
+from ..credentials import gateway_token
 from .base import Gateway
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def open_gateway(
 
     base_url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or None
     if base_url:
-        token = os.environ.get("KUDEN_XL_TOKEN") or DEFAULT_TOKEN
+        token = gateway_token(provider, default=DEFAULT_TOKEN)
         gateway = SandboxGateway(
             with_client_timeouts(HttpSettings(base_url=base_url.rstrip("/"), token=token))
         )

@@ -1,0 +1,49 @@
+"""Gateway secrets: from the environment or the OS keyring only, never from a workbook or file.
+
+On a staff PC the token lives in Windows Credential Manager, stored once by the person in
+charge: ``python -m keyring set kuden_xl <provider>``. ``KUDEN_XL_TOKEN`` wins when set (CI,
+a service account).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import SettingsError
+
+SERVICE = "kuden_xl"
+TOKEN_ENV = "KUDEN_XL_TOKEN"
+
+
+def gateway_token(provider: str, *, default: str | None = None) -> str:
+    """The provider's API token: ``KUDEN_XL_TOKEN``, else the keyring entry, else ``default``.
+
+    Raises:
+        SettingsError: no token anywhere and no default.
+    """
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return token
+    stored = _from_keyring(provider)
+    if stored:
+        return stored
+    if default is not None:
+        return default
+    raise SettingsError(
+        f"送信事業者「{provider}」の認証情報（トークン）がありません。情報担当者に、"
+        f"環境変数 {TOKEN_ENV} か Windows の資格情報マネージャー（python -m keyring set "
+        f"{SERVICE} {provider}）への登録を依頼してください。 / No token for {provider}."
+    )
+
+
+def _from_keyring(provider: str) -> str | None:
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:  # pragma: no cover - keyring is a dependency; tolerate a broken install
+        return None
+    try:
+        value = keyring.get_password(SERVICE, provider)
+    except (KeyringError, RuntimeError):  # no usable backend (a headless Linux box)
+        return None
+    return value or None
