@@ -364,3 +364,51 @@ def test_unknown_results_are_reconciled_never_resent(tmp_path: Path, make_book: 
         )
     finally:
         sandbox.stop()
+
+
+def test_xlsm_keeps_its_macros(tmp_path: Path, standalone_sandbox: StandaloneSandbox) -> None:
+    """xlwings' own quickstart.xlsm carries a VBA project; a send must keep it byte for byte."""
+    import zipfile
+
+    import xlwings
+
+    source = Path(xlwings.__file__).parent / "quickstart.xlsm"
+    wb = openpyxl.load_workbook(source, keep_vba=True)
+    ws = wb.create_sheet("送信リスト")
+    for row in recipients(2):
+        ws.append(row)
+    settings_sheet = wb.create_sheet("設定")
+    settings_sheet.append(["本文", BODY])
+    book = tmp_path / "macros.xlsm"
+    wb.save(book)
+    with zipfile.ZipFile(book) as z:
+        vba_before = z.read("xl/vbaProject.bin")
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes")
+    assert run.returncode == 0, run.stderr
+    with zipfile.ZipFile(book) as z:
+        assert z.read("xl/vbaProject.bin") == vba_before
+    written = openpyxl.load_workbook(book, keep_vba=True)["送信リスト"]
+    assert [c.value for c in written[1]][2:5] == ["送信日時", "送信本文", "結果コード"]
+    assert written.cell(row=2, column=5).value == "ACCEPTED"
+
+
+def test_workbook_with_a_chart_is_refused_unless_written_to_a_copy(
+    tmp_path: Path, make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
+    from openpyxl.chart import BarChart, Reference
+
+    book = make_book(recipients(2), {"本文": BODY})
+    wb = openpyxl.load_workbook(book)
+    ws = wb["送信リスト"]
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=1, min_row=1, max_row=3))
+    ws.add_chart(chart, "F2")
+    wb.save(book)
+    before = book.read_bytes()
+    refused = send_cmd(book, standalone_sandbox, "--all", "--yes")
+    assert refused.returncode == 2 and "グラフ" in refused.stderr and "--output" in refused.stderr
+    assert book.read_bytes() == before and standalone_sandbox.messages() == []
+    copy = tmp_path / "結果.xlsx"
+    done = send_cmd(book, standalone_sandbox, "--all", "--yes", "--output", str(copy))
+    assert done.returncode == 0, done.stderr
+    assert book.read_bytes() == before and results(copy)[2]["結果コード"] == "ACCEPTED"
