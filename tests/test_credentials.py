@@ -8,8 +8,8 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from kuden_xl.errors import SettingsError
 from kuden_xl.credentials import gateway_token
+from kuden_xl.errors import SettingsError
 
 
 class MemoryKeyring(KeyringBackend):

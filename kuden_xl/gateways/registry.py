@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..credentials import gateway_token
 from ..errors import SettingsError
 from ..paths import data_dir
-from ..credentials import gateway_token
 from .base import Gateway
 
 if TYPE_CHECKING:
