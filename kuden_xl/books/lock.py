@@ -45,5 +45,3 @@ def workbook_lock(workbook: Path) -> Iterator[None]:
             unlock(fd)
     finally:
         os.close(fd)
-
-
