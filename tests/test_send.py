@@ -45,6 +45,18 @@ def send_cmd(
     return kuden("send", str(book), *args, "--base-url", sandbox.url, env=env)
 
 
+def send_in_background(book: Path, sandbox: StandaloneSandbox) -> subprocess.Popen[bytes]:
+    """`kuden-xl send BOOK --all --yes` as a separate process, left running."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "kuden_xl", "send", str(book), "--all", "--yes"]
+        + ["--base-url", sandbox.url],
+        env={**os.environ, "KUDEN_XL_NOW": IN_WINDOW},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def results(path: Path) -> dict[int, dict[str, Any]]:
     ws = (
         openpyxl.load_workbook(path)["送信リスト"]
@@ -114,25 +126,7 @@ def test_sigkill_mid_batch_then_rerun_sends_every_number_once(
     sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "20")
     try:
         book = make_book(recipients(500), {"本文": BODY})
-        args = [
-            sys.executable,
-            "-m",
-            "kuden_xl",
-            "send",
-            str(book),
-            "--all",
-            "--yes",
-            "--base-url",
-            sandbox.url,
-        ]
-        env = {**os.environ, "KUDEN_XL_NOW": IN_WINDOW}
-        proc = subprocess.Popen(
-            args,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = send_in_background(book, sandbox)
         deadline = time.monotonic() + 60
         while len(sandbox.messages()) < 150 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -141,14 +135,7 @@ def test_sigkill_mid_batch_then_rerun_sends_every_number_once(
         first = len(sandbox.messages())
         assert 150 <= first < 500, "the kill must land mid-batch"
 
-        rerun = subprocess.run(
-            args,
-            env=env,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            stdin=subprocess.DEVNULL,
-        )
+        rerun = send_cmd(book, sandbox, "--all", "--yes")
         assert rerun.returncode == 0, rerun.stderr
         sent = Counter(m["to"] for m in sandbox.messages())
         assert len(sent) == 500 and set(sent.values()) == {1}
@@ -269,36 +256,11 @@ def test_second_run_on_the_same_workbook_refuses(tmp_path: Path, make_book: Make
     sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "30")
     try:
         book = make_book(recipients(200), {"本文": BODY})
-        env = {**os.environ, "KUDEN_XL_NOW": IN_WINDOW}
-        args = [
-            sys.executable,
-            "-m",
-            "kuden_xl",
-            "send",
-            str(book),
-            "--all",
-            "--yes",
-            "--base-url",
-            sandbox.url,
-        ]
-        first = subprocess.Popen(
-            args,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
+        first = send_in_background(book, sandbox)
         deadline = time.monotonic() + 30
         while not sandbox.messages() and time.monotonic() < deadline:
             time.sleep(0.02)
-        second = subprocess.run(
-            args,
-            env=env,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            stdin=subprocess.DEVNULL,
-        )
+        second = send_cmd(book, sandbox, "--all", "--yes")
         assert first.wait(timeout=60) == 0
         assert second.returncode == 2 and "使用中" in second.stderr
         sent = Counter(m["to"] for m in sandbox.messages())
