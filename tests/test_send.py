@@ -58,11 +58,9 @@ def send_in_background(book: Path, sandbox: StandaloneSandbox) -> subprocess.Pop
 
 
 def results(path: Path) -> dict[int, dict[str, Any]]:
-    ws = (
-        openpyxl.load_workbook(path)["送信リスト"]
-        if "送信リスト" in openpyxl.load_workbook(path).sheetnames
-        else openpyxl.load_workbook(path).active
-    )
+    """Each data row of the recipients sheet as {column name: value}, by sheet row number."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["送信リスト"] if "送信リスト" in wb.sheetnames else wb.active
     header = [c.value for c in ws[1]]
     return {
         r: dict(zip(header, values, strict=False))
