@@ -23,7 +23,7 @@ from .schema import Delivery, ResultCode
 if TYPE_CHECKING:
     from .dispatch import DispatchSettings, RowResult
     from .gateways.base import Gateway
-    from .ledger import Ledger
+    from .ledger import Entry, Ledger
 
 
 @dataclass(frozen=True)
@@ -157,11 +157,18 @@ class _LedgerRecords:
         self.ledger = ledger
 
     def sent_record(self, number: str, body: str) -> LedgerRecord | None:
-        entry = self.ledger.find_settled(self.ledger.identity(number, body))
+        return self._record(self.ledger.find_settled(self.ledger.identity(number, body)))
+
+    def latest_record(self, number: str, body: str) -> LedgerRecord | None:
+        return self._record(self.ledger.find_latest(self.ledger.identity(number, body)))
+
+    @staticmethod
+    def _record(entry: Entry | None) -> LedgerRecord | None:
         if entry is None or entry.code is None:
             return None
+        at = entry.sent_at.astimezone(JST)
         return LedgerRecord(
-            entry.code, entry.message_id, entry.sent_at.astimezone(JST), entry.workbook, entry.sheet
+            entry.code, entry.message_id, at, entry.workbook, entry.sheet, entry.reason or ""
         )
 
 

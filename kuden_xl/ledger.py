@@ -82,6 +82,7 @@ STATE_CODES: dict[State, ResultCode] = {
 SENT_STATES = (State.ACCEPTED, State.SCHEDULED, State.UNKNOWN)
 # For the recently-sent guard a reservation counts too: it may be in flight in another process.
 GUARD_STATES = (*SENT_STATES, State.RESERVED)
+SETTLED_STATES = (*SENT_STATES, State.REJECTED, State.FAILED)
 OPEN_STATES = (State.RESERVED, State.UNKNOWN)
 
 
@@ -454,6 +455,11 @@ class Ledger:
     def find_settled(self, identity: Identity) -> Entry | None:
         """The newest entry for (number, body) in a sent state (accepted / scheduled / unknown)."""
         return self.find_many([identity]).get(identity)
+
+    def find_latest(self, identity: Identity) -> Entry | None:
+        """The newest settled entry for (number, body), whatever its outcome (not reserved)."""
+        with self._tx(write=False) as conn:
+            return self._newest(conn, [identity], SETTLED_STATES, None).get(identity)
 
     def find_many(self, identities: Iterable[Identity]) -> dict[Identity, Entry]:
         """``find_settled`` for many identities at once (a few queries per 500, not one per row)."""

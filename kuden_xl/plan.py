@@ -34,6 +34,7 @@ class LedgerRecord:
     sent_at: datetime
     workbook: str
     sheet: str
+    reason: str = ""
 
 
 class LedgerView(Protocol):
@@ -41,6 +42,10 @@ class LedgerView(Protocol):
 
     def sent_record(self, number: str, body: str) -> LedgerRecord | None:
         """The newest accepted / scheduled / unknown send of this (number, body), if any."""
+        ...
+
+    def latest_record(self, number: str, body: str) -> LedgerRecord | None:
+        """The newest settled entry of this (number, body), whatever its outcome."""
         ...
 
 
@@ -288,18 +293,24 @@ def _problem_column(body: BodyCheck, values: dict[str, object], settings: Campai
 def _resolved_unknown(
     data: SheetRows, row: int, number: str | None, ledger: LedgerView | None
 ) -> RowPlan | None:
-    """An UNKNOWN row whose send the ledger has since settled (by reconciliation): its record.
+    """An UNKNOWN row whose send the ledger has since settled (by reconciliation).
 
-    The identity is the body the row records as sent (送信本文), not a fresh rendering.
+    Sent: its record is written back. Provably not sent (or refused): the row gets that code and
+    the reason, so the next run sends it again. The identity is the body the row records as
+    sent (送信本文), not a fresh rendering.
     """
     body = data.value(row, BODY)
     if ledger is None or number is None or not isinstance(body, str) or not body:
         return None
-    record = ledger.sent_record(number, body)
+    record = ledger.latest_record(number, body)
     if record is None or record.code is ResultCode.UNKNOWN:
         return None
     if (record.workbook, record.sheet) != (data.book, data.sheet):
         return None
+    if not record.code.is_send_record:
+        return RowPlan(
+            row, record.code, record.reason or "照会の結果、送信されていませんでした", CODE, number
+        )
     segments = data.value(row, SEGMENTS)
     return RowPlan(
         row,

@@ -209,3 +209,32 @@ def test_unknown_row_resolved_by_the_ledger_gets_its_record(tmp_path: Path) -> N
     assert codes(p) == ["ACCEPTED", "SKIP_ALREADY_SENT"]  # row 3: the ledger still can't tell
     assert p.rows[0].restored is not None and p.rows[0].body == "前回の本文"
     assert p.outgoing == []
+
+
+def test_unknown_row_found_never_sent_becomes_sendable_again(tmp_path: Path) -> None:
+    header = find_header([["氏名", "電話番号", "送信本文", "結果コード"]], sheet="送信リスト")
+    data = SheetRows(
+        "book.xlsx", "送信リスト", header, {2: ["住民0", mobile(10), "前回の本文", "UNKNOWN"]}, 2
+    )
+    with Ledger.open(tmp_path / "l.sqlite3") as ledger:
+        identity = ledger.identity(mobile(10), "前回の本文")
+        ledger.reserve(
+            identity,
+            send_id="s1",
+            provider="sandbox",
+            segments=1,
+            workbook="book.xlsx",
+            sheet="送信リスト",
+            row=2,
+            at=NOW,
+        )
+        ledger.settle(
+            "s1",
+            state=State.FAILED,
+            code=ResultCode.GATEWAY_ERROR,
+            reason="事業者に届いていないことを確認しました。もう一度送信できます",
+            at=NOW,
+        )
+        p = plan(data, [2], settings(), ledger=_LedgerRecords(ledger), scheduling=schedule(NOW))
+    assert codes(p) == ["GATEWAY_ERROR"] and "もう一度送信できます" in p.rows[0].reason
+    assert p.rows[0].restored is None and p.outgoing == []
