@@ -20,6 +20,7 @@ import click
 from .errors import ConfirmationDeclined, KudenError, RowSpecError, WorkbookError
 
 if TYPE_CHECKING:
+    from .jobs import SendOutcome
     from .plan import SendPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,22 +83,9 @@ def check(book: Path, sheet: str | None, rows: str | None, body: str | None, as_
     from .books.xlsx import XlsxTable
 
     report = jobs.check(XlsxTable(book, sheet=sheet), rows=rows, cli={"本文": body})
-    if as_json:
-        out = [
-            {
-                "row": r.row,
-                "code": r.code.value if r.code else "OK",
-                "reason": r.reason,
-                "number": r.number,
-                "segments": r.segments,
-            }
-            for r in report.plan.rows
-        ]
-        click.echo(json.dumps(out, ensure_ascii=False))
-        return
-    from .report_text import check_text
+    from .report_text import check_json, check_text
 
-    click.echo(check_text(report))
+    click.echo(_json(check_json(report)) if as_json else check_text(report))
 
 
 def _ledger_path(provider: str) -> Path:
@@ -237,53 +225,27 @@ def _run_send(
             bar.__exit__(None, None, None)
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _print_preview(send_plan: SendPlan, as_json: bool) -> None:
-    from .report_text import plan_summary, preview_lines
+    from .report_text import plan_summary, preview_json, preview_lines
 
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "row": r.row,
-                        "code": r.code.value if r.code else "OK",
-                        "message_id": None,
-                        "segments": r.segments,
-                        "body": r.body,
-                        "scheduled_at": r.scheduled_at.isoformat() if r.scheduled_at else None,
-                    }
-                    for r in send_plan.rows
-                ],
-                ensure_ascii=False,
-            )
-        )
+        click.echo(_json(preview_json(send_plan)))
         return
     click.echo(plan_summary(send_plan))
     click.echo("\n".join(preview_lines(send_plan)))
     click.echo("（プレビューです。送信もブックへの書き込みもしていません）")
 
 
-def _print_outcome(outcome: Any, as_json: bool) -> None:
+def _print_outcome(outcome: SendOutcome, as_json: bool) -> None:
+    from dataclasses import asdict
+
     from .report_text import outcome_text
 
-    if as_json:
-        sent = {r.row: r for r in outcome.results}
-        out = []
-        for r in outcome.plan.rows:
-            got = sent.get(r.row)
-            code = got.code.value if got else (r.code.value if r.code else "OK")
-            message_id = got.message_id if got else (r.restored.message_id if r.restored else None)
-            out.append(
-                {
-                    "row": r.row,
-                    "code": code,
-                    "message_id": message_id,
-                    "segments": got.segments if got else r.segments,
-                }
-            )
-        click.echo(json.dumps(out, ensure_ascii=False))
-        return
-    click.echo(outcome_text(outcome))
+    click.echo(_json([asdict(r) for r in outcome.rows()]) if as_json else outcome_text(outcome))
 
 
 @cli.command()
@@ -315,9 +277,7 @@ def status(
         ):
             outcome = jobs.refresh_status(table, gateway, ledger)
     if as_json:
-        click.echo(
-            json.dumps({"checked": outcome.checked, "counts": outcome.counts}, ensure_ascii=False)
-        )
+        click.echo(_json({"checked": outcome.checked, "counts": outcome.counts}))
     else:
         counts = "、".join(f"{k} {v}件" for k, v in outcome.counts.items()) or "なし"
         click.echo(f"配信結果を確認しました: {outcome.checked}件（{counts}）")

@@ -7,6 +7,7 @@ callbacks for confirmation and progress and turn ``KudenError`` into their own m
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -96,6 +97,16 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class RowOutcome:
+    """Where one selected row ended: its code ('OK' only if the run stopped before sending it)."""
+
+    row: int
+    code: str
+    message_id: str | None
+    segments: int
+
+
+@dataclass(frozen=True)
 class SendOutcome:
     """A finished send: the plan, what each sent row got, and the counts per code."""
 
@@ -103,13 +114,22 @@ class SendOutcome:
     results: tuple[RowResult, ...]
     reconciled: int = 0  # ledger entries from an earlier interrupted run settled first
 
+    def rows(self) -> list[RowOutcome]:
+        sent = {r.row: r for r in self.results}
+        out = []
+        for r in self.plan.rows:
+            got = sent.get(r.row)
+            if got is not None:
+                out.append(RowOutcome(r.row, got.code.value, got.message_id, got.segments))
+            else:
+                message_id = r.restored.message_id if r.restored else None
+                out.append(
+                    RowOutcome(r.row, r.code.value if r.code else "OK", message_id, r.segments)
+                )
+        return out
+
     def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        sent = {r.row: r.code.value for r in self.results}
-        for row in self.plan.rows:
-            code = sent.get(row.row) or (row.code.value if row.code else "OK")
-            counts[code] = counts.get(code, 0) + 1
-        return dict(sorted(counts.items()))
+        return dict(sorted(Counter(r.code for r in self.rows()).items()))
 
     @property
     def incomplete(self) -> bool:

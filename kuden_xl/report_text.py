@@ -1,4 +1,4 @@
-"""Plain-text summaries for the terminal (Japanese; staff read them)."""
+"""What the command line prints: Japanese text summaries for staff, and JSON rows for scripts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .schema import ResultCode
 
 if TYPE_CHECKING:
     from .jobs import CheckReport, SendOutcome
-    from .plan import SendPlan
+    from .plan import RowPlan, SendPlan
 
 
 def _width(text: str) -> int:
@@ -91,3 +91,36 @@ def outcome_text(outcome: SendOutcome) -> str:
             "送信エラーの行はもう一度送信できます。結果不明の行は次回の実行で照合します。"
         )
     return "\n".join(lines)
+
+
+def _code(plan_row: RowPlan) -> str:
+    return plan_row.code.value if plan_row.code else "OK"
+
+
+def check_json(report: CheckReport) -> list[dict[str, object]]:
+    """``check --json``: one object per row checked."""
+    return [
+        {
+            "row": r.row,
+            "code": _code(r),
+            "reason": r.reason,
+            "number": r.number,
+            "segments": r.segments,
+        }
+        for r in report.plan.rows
+    ]
+
+
+def preview_json(plan: SendPlan) -> list[dict[str, object]]:
+    """``send --dry-run --json``: one object per selected row, with the body it would get."""
+    return [
+        {
+            "row": r.row,
+            "code": _code(r),
+            "message_id": None,
+            "segments": r.segments,
+            "body": r.body,
+            "scheduled_at": r.scheduled_at.isoformat() if r.scheduled_at else None,
+        }
+        for r in plan.rows
+    ]
