@@ -251,7 +251,9 @@ def test_sample_workbook_refused_with_a_real_provider(tmp_path: Path) -> None:
 
 
 def test_second_run_on_the_same_workbook_refuses(tmp_path: Path, make_book: MakeBook) -> None:
-    sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "30")
+    # 200 messages at 100 ms each, 16 at a time: the first run lasts over a second, well past
+    # the second run's start-up, even on a loaded CI box.
+    sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "100")
     try:
         book = make_book(recipients(200), {"本文": BODY})
         first = send_in_background(book, sandbox)
