@@ -3,6 +3,19 @@
 Until real providers are configured, ``sandbox`` is the only one: without ``--base-url`` it is
 started in-process on a free port, its state in the user's data directory, so ``send``,
 ``status`` and a rerun after a crash see the same messages.
+
+Connection settings (never from a workbook): CLI > environment > ``[connection]`` in the user's
+config.toml > default. On LGWAN the gateway is reached through the municipality's proxy with its
+private CA certificates::
+
+    [connection]
+    provider = "sandbox"
+    proxy = "http://proxy.example.lg.jp:8080"     # KUDEN_XL_PROXY
+    ca_bundle = 'C:\\kuden\\lgwan-ca.pem'           # KUDEN_XL_CA_BUNDLE (PEM)
+    connect_timeout_s = 5                           # KUDEN_XL_CONNECT_TIMEOUT
+    read_timeout_s = 2                              # KUDEN_XL_READ_TIMEOUT
+
+A loopback address (the sandbox) never goes through the proxy.
 """
 
 from __future__ import annotations
@@ -26,19 +39,27 @@ SANDBOX = "sandbox"
 PROVIDERS = (SANDBOX,)
 
 
+def _connection(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    from ..config import read_config_file
+
+    data = read_config_file() if config is None else config
+    section = data.get("connection") or {}
+    return section if isinstance(section, Mapping) else {}
+
+
 def provider_name(
     cli: str | None, sheet: str | None = None, config: Mapping[str, Any] | None = None
 ) -> str:
     """CLI > 設定 sheet > environment > config file > sandbox."""
-    file_value = ((config or {}).get("connection") or {}).get("provider")
+    file_value = _connection(config).get("provider")
     for value in (cli, sheet, os.environ.get("KUDEN_XL_PROVIDER"), file_value):
         if value and str(value).strip():
             return str(value).strip().lower()
     return SANDBOX
 
 
-def _seconds(env: str, default: float) -> float:
-    text = os.environ.get(env, "").strip()
+def _seconds(env: str, file_value: object, default: float) -> float:
+    text = os.environ.get(env, "").strip() or str(file_value or "").strip()
     if not text:
         return default
     try:
@@ -47,17 +68,42 @@ def _seconds(env: str, default: float) -> float:
         value = -1.0
     if value <= 0:
         raise SettingsError(
-            f"{env} は正の秒数で指定してください（例: 5）。 / {env} must be seconds > 0."
+            f"{env}（設定ファイルの接続設定）は正の秒数で指定してください（例: 5）。"
+            f" / {env} must be seconds > 0."
         )
     return value
 
 
-def with_client_timeouts(settings: HttpSettings) -> HttpSettings:
-    """Apply ``KUDEN_XL_CONNECT_TIMEOUT`` / ``KUDEN_XL_READ_TIMEOUT`` (seconds) when set."""
+def with_connection_settings(
+    settings: HttpSettings, config: Mapping[str, Any] | None = None
+) -> HttpSettings:
+    """Apply proxy, CA bundle and timeouts from the environment or the config file.
+
+    Raises:
+        SettingsError: a CA bundle that is not a file, or a timeout that is not positive.
+    """
+    from urllib.parse import urlsplit
+
+    conn = _connection(config)
+    proxy = os.environ.get("KUDEN_XL_PROXY") or conn.get("proxy") or settings.proxy
+    if urlsplit(settings.base_url).hostname in ("127.0.0.1", "localhost", "::1"):
+        proxy = None  # the sandbox on this PC: never through the municipality's proxy
+    ca_bundle = os.environ.get("KUDEN_XL_CA_BUNDLE") or conn.get("ca_bundle") or settings.ca_bundle
+    if ca_bundle and not Path(str(ca_bundle)).is_file():
+        raise SettingsError(
+            f"証明書ファイル（CA バンドル）「{ca_bundle}」が見つかりません。情報担当者に、"
+            "庁内の証明書（PEM 形式）の場所を確認してください。 / CA bundle not found."
+        )
     return replace(
         settings,
-        connect_timeout_s=_seconds("KUDEN_XL_CONNECT_TIMEOUT", settings.connect_timeout_s),
-        read_timeout_s=_seconds("KUDEN_XL_READ_TIMEOUT", settings.read_timeout_s),
+        proxy=str(proxy) if proxy else None,
+        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        connect_timeout_s=_seconds(
+            "KUDEN_XL_CONNECT_TIMEOUT", conn.get("connect_timeout_s"), settings.connect_timeout_s
+        ),
+        read_timeout_s=_seconds(
+            "KUDEN_XL_READ_TIMEOUT", conn.get("read_timeout_s"), settings.read_timeout_s
+        ),
     )
 
 
@@ -79,11 +125,11 @@ def open_gateway(
     from .http import HttpSettings
     from .sandbox import SandboxGateway, settings_for, start_embedded
 
-    base_url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or None
+    base_url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or _connection(None).get("base_url")
     if base_url:
         token = gateway_token(provider, default=DEFAULT_TOKEN)
         gateway = SandboxGateway(
-            with_client_timeouts(HttpSettings(base_url=base_url.rstrip("/"), token=token))
+            with_connection_settings(HttpSettings(base_url=base_url.rstrip("/"), token=token))
         )
         try:
             yield gateway
@@ -91,7 +137,7 @@ def open_gateway(
             gateway.close()
         return
     server = start_embedded(state_path or data_dir() / "sandbox-state.sqlite3")
-    gateway = SandboxGateway(with_client_timeouts(settings_for(server)))
+    gateway = SandboxGateway(with_connection_settings(settings_for(server)))
     try:
         yield gateway
     finally:
