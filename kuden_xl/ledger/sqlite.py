@@ -24,8 +24,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LedgerError
-from .oslock import try_lock, unlock
+from ..errors import LedgerError
+from ..oslock import try_lock, unlock
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0

@@ -1,47 +1,33 @@
-"""The send ledger: one SQLite file that records every send before and after it leaves (DESIGN §6).
-
-Why it exists: the workbook is the record staff see, but a workbook can be closed unsaved, sorted,
-or copied. The ledger is the record the code trusts to never send twice:
-
-- ``reserve`` is committed *before* the request leaves (state ``reserved``, our send id);
-- ``settle`` records the answer (``accepted`` / ``scheduled`` / ``rejected`` / ``failed`` =
-  provably not sent / ``unknown``);
-- entries left ``reserved`` or ``unknown`` are reconciled before the next run sends anything.
-
-Privacy: the file never holds a phone number or a body in clear. Both are keyed hashes
-(HMAC-SHA256) under a random 32-byte secret created with the ledger and stored in it, so a copied
-file cannot be matched against a list of numbers without also having this ledger's secret. (The
-body is keyed too, not a bare SHA-256: bodies carry names and amounts that a plain hash would let
-anyone confirm by guessing.) Provider reasons are stored with long digit runs masked.
-
-Timestamps are stored as UTC ISO-8601 text with microseconds (``2026-11-27T01:00:00.000000+00:00``)
-so text order is time order; ``Entry`` hands them back as aware UTC datetimes.
-
-Concurrency and durability (details in ``ledger_sqlite``): one connection shared by the worker
-threads under a lock, WAL with ``synchronous=FULL`` (a reservation is on disk before ``reserve``
-returns: it survives a process kill and a power cut), and group commit so that many threads
-share one fsync. Other processes wait up to the busy timeout.
-"""
+"""``Ledger``: the SQLite store behind the send ledger (see the package docstring)."""
 
 from __future__ import annotations
 
 import getpass
 import hashlib
 import hmac
-import os
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from enum import Enum
 from pathlib import Path
 from types import TracebackType
 
-from .errors import LedgerError
-from .ledger_sqlite import (
+from ..errors import LedgerError
+from ..schema import Delivery, ResultCode
+from .entries import (
+    DEFAULT_GUARD,
+    GUARD_STATES,
+    OPEN_STATES,
+    SENT_STATES,
+    SETTLED_STATES,
+    STATE_CODES,
+    Entry,
+    Identity,
+    State,
+    scrub_reason,
+)
+from .sqlite import (
     BUSY_TIMEOUT_S,
     HOLDER_ID,
     Holder,
@@ -51,91 +37,8 @@ from .ledger_sqlite import (
     holders_dir,
     ledger_error,
 )
-from .paths import data_dir
-from .schema import Delivery, ResultCode
 
-LEDGER_ENV = "KUDEN_XL_LEDGER"
-DEFAULT_GUARD = timedelta(days=7)
 _IN_CHUNK = 500  # identities per IN (...) query: well under SQLite's variable limit
-
-
-class State(str, Enum):
-    RESERVED = "reserved"
-    ACCEPTED = "accepted"
-    SCHEDULED = "scheduled"
-    REJECTED = "rejected"
-    FAILED = "failed"  # provably not sent: safe to send again
-    UNKNOWN = "unknown"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-# The result code each settled state is written with (checked in `settle`).
-STATE_CODES: dict[State, ResultCode] = {
-    State.ACCEPTED: ResultCode.ACCEPTED,
-    State.SCHEDULED: ResultCode.SCHEDULED,
-    State.REJECTED: ResultCode.REJECTED,
-    State.FAILED: ResultCode.GATEWAY_ERROR,
-    State.UNKNOWN: ResultCode.UNKNOWN,
-}
-SENT_STATES = (State.ACCEPTED, State.SCHEDULED, State.UNKNOWN)
-# For the recently-sent guard a reservation counts too: it may be in flight in another process.
-GUARD_STATES = (*SENT_STATES, State.RESERVED)
-SETTLED_STATES = (*SENT_STATES, State.REJECTED, State.FAILED)
-OPEN_STATES = (State.RESERVED, State.UNKNOWN)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A message's identity (number, body) as this ledger's keyed hashes."""
-
-    number_hash: str
-    body_hash: str
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One ledger row, read back. Times are aware UTC datetimes."""
-
-    send_id: str
-    identity: Identity
-    segments: int
-    provider: str
-    state: State
-    code: ResultCode | None
-    message_id: str | None
-    reason: str | None
-    reserved_at: datetime
-    settled_at: datetime | None
-    scheduled_at: datetime | None
-    os_user: str
-    workbook: str
-    sheet: str
-    row: int | None
-    delivery: Delivery | None
-    delivery_reason: str | None
-    delivery_checked_at: datetime | None
-    holder: str | None = None  # which open Ledger reserved it: see Ledger.in_flight_elsewhere
-
-    @property
-    def sent_at(self) -> datetime:
-        """When the resident gets it: the scheduled time, else when the request left."""
-        return self.scheduled_at or self.reserved_at
-
-
-def default_ledger_path(sandbox: bool) -> Path:
-    """The ledger file: ``KUDEN_XL_LEDGER`` if set, else in the user's data directory
-    (``paths.data_dir``: platformdirs, or ``KUDEN_XL_DATA_DIR``).
-
-    Sandbox sends use their own file (``ledger-sandbox.sqlite3``) so practice never blocks a real
-    send. With the environment override, the sandbox file sits beside the named one.
-    """
-    override = os.environ.get(LEDGER_ENV, "").strip()
-    if override:
-        path = Path(override).expanduser()
-        return path.with_name(f"{path.stem}-sandbox{path.suffix}") if sandbox else path
-    return data_dir() / ("ledger-sandbox.sqlite3" if sandbox else "ledger.sqlite3")
 
 
 def _utc_text(value: datetime) -> str:
@@ -146,16 +49,6 @@ def _utc_text(value: datetime) -> str:
 
 def _utc_or_none(value: datetime | None) -> str | None:
     return None if value is None else _utc_text(value)
-
-
-_DIGIT_RUN = re.compile(r"(?<!\d)(\d{3})[-\d]{4,}?(\d{4})(?!\d)")
-
-
-def scrub_reason(reason: str | None) -> str | None:
-    """Mask phone-number-like digit runs a provider may echo back in its reason."""
-    if reason is None:
-        return None
-    return _DIGIT_RUN.sub(r"\1-****-\2", reason)
 
 
 def _os_user() -> str:
