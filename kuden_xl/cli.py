@@ -346,15 +346,26 @@ def sandbox() -> None:
 @click.option("--state", type=click.Path(path_type=Path), help="状態を保存するファイル")
 @click.option("--latency-ms", type=int, default=0, show_default=True)
 @click.option("--deliver-after-s", type=float, default=0.0, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="待ち受けるアドレス")
+@click.option("--tls-cert", type=click.Path(path_type=Path), help="HTTPS の証明書（PEM）")
+@click.option("--tls-key", type=click.Path(path_type=Path), help="HTTPS の秘密鍵（PEM）")
 @_friendly
-def sandbox_serve(port: int, state: Path | None, latency_ms: int, deliver_after_s: float) -> None:
-    """Run the sandbox gateway on 127.0.0.1 until Ctrl+C.
+def sandbox_serve(
+    port: int,
+    state: Path | None,
+    latency_ms: int,
+    deliver_after_s: float,
+    host: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+) -> None:
+    """Run the sandbox gateway on 127.0.0.1 (or --host) until Ctrl+C.
 
     Example: kuden-xl sandbox serve --port 8765 --state sandbox.sqlite3
     """
     from .sandbox import serve
 
-    serve(port, state, latency_ms, deliver_after_s)
+    serve(port, state, latency_ms, deliver_after_s, host=host, tls_cert=tls_cert, tls_key=tls_key)
 
 
 @cli.group()

@@ -236,8 +236,9 @@ class _Run:
                 receipt = self.gateway.send(message)
             except (GatewayAuthError, GatewayUnavailable) as exc:
                 self.stop.set()  # no message can succeed: stop the run
-                word = "認証エラー" if isinstance(exc, GatewayAuthError) else "接続できません"
-                return self._give_up(maybe, f"{word}のため送信を中止しました", exc)
+                auth = isinstance(exc, GatewayAuthError)
+                why = "認証エラーのため" if auth else "接続できないため"
+                return self._give_up(maybe, f"{why}送信を中止しました", exc)
             except Exception as exc:  # a gateway bug: the request may have left
                 self.stop.set()
                 return _Outcome(State.UNKNOWN, f"送信中に予期しないエラー: {exc}", fatal=exc)

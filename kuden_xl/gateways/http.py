@@ -15,6 +15,7 @@ MAYBE_PROCESSED, the safe side: it is reconciled, never resent blindly.
 from __future__ import annotations
 
 import http.cookiejar
+import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,9 @@ class HttpClient:
         self._session = make_session(settings)
         # Passed per request: a per-request value wins over REQUESTS_CA_BUNDLE in the env.
         self._verify: bool | str = settings.ca_bundle or settings.verify
+        # Likewise the proxy: requests lets HTTPS_PROXY (or Windows' Internet Options) override
+        # session.proxies, but not a per-request value, so KUDEN_XL_PROXY stays in charge.
+        self._proxies = dict(self._session.proxies)
 
     def request(
         self,
@@ -101,6 +105,7 @@ class HttpClient:
             headers=dict(headers or {}),
             timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s),
             verify=self._verify,
+            proxies=self._proxies,
         )
 
     def close(self) -> None:
@@ -144,7 +149,7 @@ def classify_transport(
         raise GatewayUnavailable(
             "SMS事業者とのTLS（SSL）接続を確立できません。LGWAN・プロキシ経由の場合は、"
             "設定の CA証明書（ca_bundle）に自治体の証明書ファイルを指定してください。"
-            f" / TLS failed; check the ca_bundle setting ({_first_line(exc)})"
+            f" / TLS failed; check the ca_bundle setting ({_first_line(_tls_cause(exc))})"
         ) from exc
     if isinstance(
         exc,
@@ -159,8 +164,14 @@ def classify_transport(
             f"SMS事業者の接続先設定が不正です: {_first_line(exc)} / invalid gateway URL or header"
         ) from exc
     if isinstance(exc, requests.exceptions.ProxyError):
-        # urllib3 raises it only before the proxy connection was made: nothing left our side.
-        return Receipt(send_id, Attempt.NOT_PROCESSED, reason="プロキシに接続できません")
+        # The proxy is down or refused the tunnel (407 login, 403 allow-list): nothing reached the
+        # gateway, and no message can until the proxy setting is fixed, so the run stops here
+        # rather than retrying every row.
+        raise GatewayUnavailable(
+            "プロキシ経由で SMS事業者に接続できません。プロキシの設定（KUDEN_XL_PROXY または"
+            "設定ファイルの proxy）と、プロキシの認証・許可リストを情報担当者に確認してください。"
+            f" / Proxy unreachable or refused the tunnel ({_first_line(exc)})"
+        ) from exc
     if isinstance(exc, requests.exceptions.ConnectTimeout) or _never_connected(exc):
         return Receipt(send_id, Attempt.NOT_PROCESSED, reason="事業者に接続できません")
     if isinstance(exc, requests.exceptions.Timeout):
@@ -225,6 +236,12 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             todo.append(reason)
         if link.__cause__ is not None:
             todo.append(link.__cause__)
+
+
+def _tls_cause(exc: BaseException) -> BaseException:
+    """The ssl module's own error inside the wrappers: its text names the cause (unknown
+    issuer, name mismatch, expiry), which the wrappers' long prefix would push past 200 chars."""
+    return next((link for link in _chain(exc) if isinstance(link, ssl.SSLError)), exc)
 
 
 def _retry_after(value: str | None) -> float | None:

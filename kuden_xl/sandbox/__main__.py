@@ -18,6 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deliver-after-s", type=float, default=0.0)
     parser.add_argument("--slow-s", type=float, default=DEFAULT_SLOW_S)
     parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="e.g. 127.0.0.2: not loopback to clients"
+    )
+    parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate: serve HTTPS")
+    parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key of --tls-cert")
     args = parser.parse_args(argv)
     serve(
         args.port,
@@ -26,6 +31,9 @@ def main(argv: list[str] | None = None) -> None:
         args.deliver_after_s,
         slow_s=args.slow_s,
         token=args.token,
+        host=args.host,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
 
 

@@ -53,6 +53,10 @@ class Handler(BaseHTTPRequestHandler):
     # -- plumbing ---------------------------------------------------------------------------
 
     def handle_one_request(self) -> None:
+        if self.server.tls is not None:  # decrypted bytes: nothing to sniff
+            self._started = time.perf_counter()
+            super().handle_one_request()
+            return
         # A TLS client on this plain port would otherwise wait for a line break that never
         # comes; closing at once gives it a prompt TLS error instead.
         try:

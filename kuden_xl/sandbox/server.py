@@ -2,16 +2,23 @@
 
 A ThreadingHTTPServer on 127.0.0.1, one thread per connection (keep-alive), so latency_ms and
 the slow-answer fault never serialise other clients. The protocol lives in ``handler.py``.
+
+With ``tls_cert``/``tls_key`` it speaks HTTPS, to rehearse an LGWAN gateway behind a private CA
+(bind ``host`` 127.0.0.2 so the client treats it as remote and goes through its proxy). The TLS
+handshake runs in the connection's own thread, never in the accept loop: a client that connects
+and stays silent holds only its own thread.
 """
 
 from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import sys
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from socketserver import TCPServer
 from types import FrameType
 from typing import Any
 
@@ -21,10 +28,15 @@ from .state import SandboxState
 
 DEFAULT_TOKEN = "sandbox-token"
 DEFAULT_SLOW_S = 3.0
+HANDSHAKE_TIMEOUT_S = 10.0  # a connection that has not finished its TLS handshake by then is cut
 
 
 class SandboxServer:
-    """The sandbox on 127.0.0.1:``port`` (0 = a free port); ``start()`` serves in a thread."""
+    """The sandbox on ``host``:``port`` (0 = a free port); ``start()`` serves in a thread.
+
+    Raises:
+        SettingsError: the address cannot be bound, or the certificate or key cannot be loaded.
+    """
 
     def __init__(
         self,
@@ -36,20 +48,25 @@ class SandboxServer:
         *,
         slow_s: float = DEFAULT_SLOW_S,
         log: bool = False,
+        host: str = "127.0.0.1",
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
     ) -> None:
         self.latency_s = latency_ms / 1000.0
         self.deliver_after_s = deliver_after_s
         self.slow_s = slow_s
         self.token = token
         self.log = log
+        self.host = host
+        tls = _tls_context(tls_cert, tls_key) if tls_cert or tls_key else None
         self.state = SandboxState(state_path)
         try:
-            self._http = HttpServer(("127.0.0.1", port), self)
+            self._http = HttpServer((host, port), self, tls)
         except OSError as exc:
             self.state.close()
             raise SettingsError(
-                f"サンドボックスをポート {port} で起動できません（使用中の可能性）: {exc}"
-                f" / cannot listen on port {port}"
+                f"サンドボックスを {host}:{port} で起動できません（使用中の可能性）: {exc}"
+                f" / cannot listen on {host}:{port}"
             ) from exc
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -59,8 +76,12 @@ class SandboxServer:
         return int(self._http.server_address[1])
 
     @property
+    def tls(self) -> bool:
+        return self._http.tls is not None
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def connections_accepted(self) -> int:
@@ -104,10 +125,22 @@ def serve(
     *,
     slow_s: float = DEFAULT_SLOW_S,
     token: str = DEFAULT_TOKEN,
+    host: str = "127.0.0.1",
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
 ) -> None:
     """Run the sandbox until SIGINT/SIGTERM; print its URL (one line, flushed) once listening."""
     server = SandboxServer(
-        port, state_path, latency_ms, deliver_after_s, token, slow_s=slow_s, log=True
+        port,
+        state_path,
+        latency_ms,
+        deliver_after_s,
+        token,
+        slow_s=slow_s,
+        log=True,
+        host=host,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
     done = threading.Event()
 
@@ -129,6 +162,23 @@ def serve(
             signal.signal(signum, handler)
 
 
+def _tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext:
+    if cert is None or key is None:
+        raise SettingsError(
+            "TLS には証明書と秘密鍵の両方を指定してください（--tls-cert と --tls-key）。"
+            " / pass both --tls-cert and --tls-key"
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SettingsError(
+            f"サンドボックスの証明書「{cert}」または秘密鍵「{key}」を読めません: {exc}"
+            " / cannot load the TLS certificate or key"
+        ) from exc
+    return context
+
+
 class HttpServer(ThreadingHTTPServer):
     # Handler threads are joined on close (after their sockets are shut), so stop() leaves
     # nothing running that could touch the closed state.
@@ -136,20 +186,46 @@ class HttpServer(ThreadingHTTPServer):
     block_on_close = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], sandbox: SandboxServer) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        sandbox: SandboxServer,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.sandbox = sandbox
+        self.tls = tls
         self.connections_accepted = 0
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, Handler)
 
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind asks reverse DNS for the host (getfqdn): slow or hanging for
+        # an address like 127.0.0.2 on some networks, and the name is never used here.
+        TCPServer.server_bind(self)
+        self.server_name = str(self.server_address[0])
+        self.server_port = int(self.server_address[1])
+
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = super().get_request()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            # Wrapping does no I/O; the handshake waits for the connection's thread.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         with self._open_lock:
             self._open.add(sock)
             self.connections_accepted += 1
         return sock, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # Runs in the connection's own thread (ThreadingMixIn.process_request_thread).
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(HANDSHAKE_TIMEOUT_S)
+                request.do_handshake()
+            except OSError:  # ssl.SSLError too: an untrusting or silent client; just close
+                return
+        super().finish_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._open_lock:

@@ -146,15 +146,14 @@ def test_an_earlier_refusal_being_handled_does_not_excuse_a_timeout(
     assert receipt is not None and receipt.attempt is Attempt.MAYBE_PROCESSED
 
 
-def test_unreachable_proxy_is_not_processed() -> None:
+def test_unreachable_proxy_stops_with_a_proxy_message() -> None:
     outcome = attempt_at(
         "http://gateway.example.invalid", proxy=f"http://127.0.0.1:{closed_port()}"
     )
 
-    receipt = classify_transport("s1", outcome)
-
     assert isinstance(outcome, requests.exceptions.ProxyError)
-    assert receipt is not None and receipt.attempt is Attempt.NOT_PROCESSED
+    with pytest.raises(GatewayUnavailable, match="KUDEN_XL_PROXY"):
+        classify_transport("s1", outcome)
 
 
 def test_429_is_not_processed_with_retry_after(raw: list[RawServer]) -> None:
