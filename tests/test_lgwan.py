@@ -141,7 +141,7 @@ def test_unknown_private_ca_stops_the_run_naming_the_ca_bundle_setting(
         assert run.returncode == 2, run.stdout
         assert run.stdout == "" and "Traceback" not in run.stderr
         assert "エラー: SMS事業者とのTLS（SSL）接続を確立できません。" in run.stderr
-        assert "CA証明書（ca_bundle）に自治体の証明書ファイルを指定してください" in run.stderr
+        assert "KUDEN_XL_CA_BUNDLE または設定ファイルの ca_bundle" in run.stderr
         assert "unable to get local issuer certificate" in run.stderr  # the cause, not cut off
         assert gateway.messages() == []
         # The tunnel was made; TLS failed inside it, and no message was tried twice.

@@ -148,7 +148,8 @@ def classify_transport(
     if isinstance(exc, requests.exceptions.SSLError):
         raise GatewayUnavailable(
             "SMS事業者とのTLS（SSL）接続を確立できません。LGWAN・プロキシ経由の場合は、"
-            "設定の CA証明書（ca_bundle）に自治体の証明書ファイルを指定してください。"
+            "CA証明書の設定（KUDEN_XL_CA_BUNDLE または設定ファイルの ca_bundle）に"
+            "自治体の証明書ファイルを指定してください。"
             f" / TLS failed; check the ca_bundle setting ({_first_line(_tls_cause(exc))})"
         ) from exc
     if isinstance(
