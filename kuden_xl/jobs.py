@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from . import schema
@@ -224,7 +225,11 @@ def prepare_send(
     chosen = selected_rows(data, rows, row_numbers)
     reconciled = reconcile(ledger, gateway)
     caps = gateway.capabilities
-    scheduling = Scheduling(now(), settings.window, settings.hourly_cap, caps.can_schedule)
+    at = now()
+    already: dict[datetime, int] = {}
+    if settings.hourly_cap is not None:
+        already = ledger.sends_per_hour(at.replace(minute=0, second=0, microsecond=0), JST)
+    scheduling = Scheduling(at, settings.window, settings.hourly_cap, caps.can_schedule, already)
     send_plan = plan(
         data,
         chosen,

@@ -8,7 +8,7 @@ body (template, length, characters) · duplicate number among the rows processed
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -57,6 +57,9 @@ class Scheduling:
     window: SendWindow
     hourly_cap: int | None = None
     can_schedule: bool = False
+    # Sends already made or scheduled per clock hour (Japan time, keyed by the hour's start):
+    # the cap paces call-backs, so earlier runs in the same hour count against it.
+    already: Mapping[datetime, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -411,9 +414,10 @@ def _slots(s: Scheduling) -> Iterator[datetime | None]:
         if s.hourly_cap is None:
             while True:
                 yield current
-        for _ in range(s.hourly_cap):
+        hour = t.replace(minute=0, second=0, microsecond=0)
+        for _ in range(max(0, s.hourly_cap - s.already.get(hour, 0))):
             yield current
-        t = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        t = hour + timedelta(hours=1)
         if not _in_window(t, s.window):
             t = _next_window_start(t, s.window)
         current = t

@@ -210,7 +210,7 @@ def test_attempts_run_out(sandbox: SandboxServer, gateway: SandboxGateway, ledge
 
 
 def test_scheduled_message(sandbox: SandboxServer, gateway: SandboxGateway, ledger: Ledger) -> None:
-    slot = T + timedelta(days=1)
+    slot = datetime(2099, 6, 2, 9, 0, tzinfo=JST)  # in the sandbox's real future, whenever run
     [result] = dispatch([out(7, scheduled_at=slot)], gateway, ledger, settings=FAST, clock=clock)
     assert result.code is ResultCode.SCHEDULED and result.sent_at == slot
     assert result.sent_at.utcoffset() == timedelta(hours=9)

@@ -238,3 +238,18 @@ def test_unknown_row_found_never_sent_becomes_sendable_again(tmp_path: Path) -> 
         p = plan(data, [2], settings(), ledger=_LedgerRecords(ledger), scheduling=schedule(NOW))
     assert codes(p) == ["GATEWAY_ERROR"] and "もう一度送信できます" in p.rows[0].reason
     assert p.rows[0].restored is None and p.outgoing == []
+
+
+def test_hourly_cap_counts_sends_already_made_this_hour() -> None:
+    at = datetime(2026, 11, 27, 10, 15, tzinfo=JST)
+    ten, eleven = (datetime(2026, 11, 27, h, 0, tzinfo=JST) for h in (10, 11))
+    scheduling = Scheduling(at, parse_window("09:00-19:00"), 3, True, {ten: 2, eleven: 1})
+    p = plan(
+        sheet([mobile(10 + i) for i in range(4)]), [2, 3, 4, 5], settings(), scheduling=scheduling
+    )
+    assert [r.scheduled_at for r in p.rows] == [
+        None,
+        eleven,
+        eleven,
+        datetime(2026, 11, 27, 12, 0, tzinfo=JST),
+    ]

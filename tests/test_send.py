@@ -22,7 +22,9 @@ from kuden_xl.cli import cli
 from kuden_xl.workbook_templates import SAMPLE
 
 IN_WINDOW = "2026-11-27T10:00:00"  # a Friday morning, Japan time
-AT_NIGHT = "2026-11-27T22:30:00"
+# Scheduled sends must lie in the sandbox's real future (it keeps real time): far-off dates.
+FUTURE_NIGHT = "2099-06-01T22:30:00"
+FUTURE_MORNING = "2099-06-01T10:00:00"
 BODY = "【○○市】{氏名}様 お知らせです"
 
 
@@ -174,12 +176,12 @@ def test_at_night_messages_are_scheduled_for_the_window(
     make_book: MakeBook, standalone_sandbox: StandaloneSandbox
 ) -> None:
     book = make_book(recipients(3), {"本文": BODY, "1時間あたり上限": 2})
-    run = send_cmd(book, standalone_sandbox, "--all", "--yes", "--json", now=AT_NIGHT)
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes", "--json", now=FUTURE_NIGHT)
     assert run.returncode == 0, run.stderr
     assert [r["code"] for r in json.loads(run.stdout)] == ["SCHEDULED"] * 3
     times = sorted(m["scheduled_at"] for m in standalone_sandbox.messages())
-    assert times[0].startswith("2026-11-28T09:00") and times[1].startswith("2026-11-28T09:00")
-    assert times[2].startswith("2026-11-28T10:00")  # the hourly cap moves the third
+    assert times[0].startswith("2099-06-02T09:00") and times[1].startswith("2099-06-02T09:00")
+    assert times[2].startswith("2099-06-02T10:00")  # the hourly cap moves the third
 
 
 def test_dry_run_sends_and_writes_nothing(
@@ -374,3 +376,18 @@ def test_workbook_with_a_chart_is_refused_unless_written_to_a_copy(
     done = send_cmd(book, standalone_sandbox, "--all", "--yes", "--output", str(copy))
     assert done.returncode == 0, done.stderr
     assert book.read_bytes() == before and results(copy)[2]["結果コード"] == "ACCEPTED"
+
+
+def test_hourly_cap_spans_runs_in_the_same_hour(
+    tmp_path: Path, make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
+    first = make_book(recipients(3), {"本文": BODY, "1時間あたり上限": 2}, name="first.xlsx")
+    run = send_cmd(first, standalone_sandbox, "--all", "--yes", "--json", now=FUTURE_MORNING)
+    assert [r["code"] for r in json.loads(run.stdout)] == ["ACCEPTED", "ACCEPTED", "SCHEDULED"]
+    rows = [["氏名", "電話番号"], ["別の住民0", mobile(2010)], ["別の住民1", mobile(2011)]]
+    second = make_book(rows, {"本文": BODY, "1時間あたり上限": 2}, name="second.xlsx")
+    run = send_cmd(second, standalone_sandbox, "--all", "--yes", "--json", now=FUTURE_MORNING)
+    assert [r["code"] for r in json.loads(run.stdout)] == ["SCHEDULED", "SCHEDULED"]
+    when = {m["to"]: m["scheduled_at"] for m in standalone_sandbox.messages()}
+    assert when[mobile(2010)].startswith("2099-06-01T11:00")  # 11:00 had one slot left
+    assert when[mobile(2011)].startswith("2099-06-01T12:00")

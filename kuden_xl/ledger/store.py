@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from types import TracebackType
 
@@ -379,6 +379,25 @@ class Ledger:
         since = (now or datetime.now(timezone.utc)) - within
         with self._tx(write=False) as conn:
             return self._newest(conn, list(identities), GUARD_STATES, since)
+
+    def sends_per_hour(self, since: datetime, zone: tzinfo) -> dict[datetime, int]:
+        """Sends (reserved, accepted, scheduled, unknown) from ``since`` on, per clock hour.
+
+        Keys are the hours' starts in ``zone``; a scheduled send counts in the hour it leaves.
+        """
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                "SELECT coalesce(scheduled_at, reserved_at) AS at FROM sends"
+                f" WHERE state IN ({', '.join('?' * len(GUARD_STATES))})"
+                " AND coalesce(scheduled_at, reserved_at) >= ?",
+                (*(s.value for s in GUARD_STATES), _utc_text(since)),
+            ).fetchall()
+        counts: dict[datetime, int] = {}
+        for row in rows:
+            at = datetime.fromisoformat(row["at"]).astimezone(zone)
+            hour = at.replace(minute=0, second=0, microsecond=0)
+            counts[hour] = counts.get(hour, 0) + 1
+        return counts
 
     def unsettled(self) -> list[Entry]:
         """Entries left reserved or unknown (a crash, a timeout), oldest first."""
