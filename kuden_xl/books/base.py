@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import RowSpecError, WorkbookError
 from ..schema import Header
+
+# Shared by both adapters, so a workbook reads the same in Excel and headless.
+HEADER_SCAN_ROWS = 20  # the header is looked for in the sheet's first rows
+DATETIME_FORMAT = "yyyy/mm/dd hh:mm"  # 送信日時 / 配信確認日時
+_SETTINGS_HEADER_KEYS = {"項目", "キー", "key", "設定項目"}
+
+
+def settings_from_rows(rows: Iterable[Sequence[object]]) -> dict[str, object]:
+    """The 設定 sheet's key/value rows (column A key, column B value) as a dict.
+
+    Empty keys and a heading row (項目 / キー …) are skipped; keys are trimmed.
+    """
+    result: dict[str, object] = {}
+    for row in rows:
+        key = row[0] if row else None
+        text = str(key).strip() if key is not None else ""
+        if text and text not in _SETTINGS_HEADER_KEYS:
+            result[text] = row[1] if len(row) > 1 else None
+    return result
 
 
 @dataclass(frozen=True)

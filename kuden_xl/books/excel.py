@@ -41,15 +41,18 @@ from ..schema import (
     Header,
     find_header,
 )
-from .base import OutputRow, SheetRows
+from .base import (
+    DATETIME_FORMAT,
+    HEADER_SCAN_ROWS,
+    OutputRow,
+    SheetRows,
+    settings_from_rows,
+)
 
-DATETIME_FORMAT = "yyyy/mm/dd hh:mm"  # as the headless adapter writes them
 DATE_COLUMNS = (SENT_AT, DELIVERY_CHECKED_AT)
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
 XL_CELL_TYPE_VISIBLE = 12
-_HEADER_SCAN_ROWS = 20
-_SETTINGS_HEADER_KEYS = {"項目", "キー", "key", "設定項目"}
 _ERROR_LITERALS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#DATA!"}
 # COM's Range.Address is cut at 255 characters for ranges of many areas; near that, read areas.
 _ADDRESS_LIMIT = 240
@@ -292,7 +295,7 @@ class ExcelTable:
         if self._data is not None:
             return self._data
         cells = self._used_values(self.sheet)
-        header = find_header(cells[:_HEADER_SCAN_ROWS], sheet=self.sheet_name)
+        header = find_header(cells[:HEADER_SCAN_ROWS], sheet=self.sheet_name)
         phone = header.columns.get(PHONE)
         width = len(header.names)
         rows: dict[int, list[object]] = {}
@@ -316,14 +319,9 @@ class ExcelTable:
         self._settings_read = True
         if SETTINGS_SHEET not in [s.name for s in self.book.sheets]:
             return None
-        result: dict[str, object] = {}
-        for row in self._used_values(self.book.sheets[SETTINGS_SHEET], max_columns=2):
-            key = row[0] if row else None
-            if key is None or str(key).strip() == "" or str(key).strip() in _SETTINGS_HEADER_KEYS:
-                continue
-            result[str(key).strip()] = row[1] if len(row) > 1 else None
-        self._settings = result
-        return result
+        rows = self._used_values(self.book.sheets[SETTINGS_SHEET], max_columns=2)
+        self._settings = settings_from_rows(rows)
+        return self._settings
 
     def selected_rows(self) -> list[int]:
         """Data rows under the current selection: sorted; the header, rows above it, empty

@@ -24,7 +24,14 @@ from ..schema import (
     find_header,
     is_phone_header,
 )
-from .base import OutputRow, SheetRows, Uncomputed
+from .base import (
+    DATETIME_FORMAT,
+    HEADER_SCAN_ROWS,
+    OutputRow,
+    SheetRows,
+    Uncomputed,
+    settings_from_rows,
+)
 
 # Zip parts openpyxl does not carry over on save: saving would silently lose them.
 _DAMAGED_PARTS = {
@@ -38,9 +45,6 @@ _DAMAGED_PARTS = {
     "xl/slicers/": "スライサー",
     "xl/timelines/": "タイムライン",
 }
-_SETTINGS_HEADER_KEYS = {"項目", "キー", "key", "設定項目"}
-DATETIME_FORMAT = "yyyy/mm/dd hh:mm"
-_HEADER_SCAN_ROWS = 20
 
 
 def open_locks(path: Path) -> list[Path]:
@@ -114,7 +118,7 @@ class XlsxTable:
             return wb[self._requested_sheet]
         # The first sheet whose top rows hold a phone column; else the active one (to fail clearly).
         for ws in wb.worksheets:
-            for row in ws.iter_rows(max_row=_HEADER_SCAN_ROWS, values_only=True):
+            for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
                 if any(is_phone_header(v) for v in row):
                     return ws
         return wb.active
@@ -130,7 +134,7 @@ class XlsxTable:
     # -- reading ----------------------------------------------------------------------------
     def read(self) -> SheetRows:
         ws = self._ws
-        header_rows = ws.iter_rows(max_row=_HEADER_SCAN_ROWS, values_only=True)
+        header_rows = ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)
         header = find_header(header_rows, sheet=self.sheet_name)
         self._header = header
         self._out_cols = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
@@ -183,14 +187,8 @@ class XlsxTable:
     def settings(self) -> dict[str, object] | None:
         if SETTINGS_SHEET not in self._wb.sheetnames:
             return None
-        ws = self._wb[SETTINGS_SHEET]
-        result: dict[str, object] = {}
-        for row in ws.iter_rows(max_col=2, values_only=True):
-            key = row[0] if row else None
-            if key is None or str(key).strip() == "" or str(key).strip() in _SETTINGS_HEADER_KEYS:
-                continue
-            result[str(key).strip()] = row[1] if len(row) > 1 else None
-        return result
+        rows = self._wb[SETTINGS_SHEET].iter_rows(max_col=2, values_only=True)
+        return settings_from_rows(rows)
 
     def hidden_rows(self, rows: Collection[int]) -> frozenset[int]:
         dims = self._ws.row_dimensions
