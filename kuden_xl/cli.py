@@ -88,12 +88,6 @@ def check(book: Path, sheet: str | None, rows: str | None, body: str | None, as_
     click.echo(_json(check_json(report)) if as_json else check_text(report))
 
 
-def _ledger_path(provider: str) -> Path:
-    from .ledger import default_ledger_path
-
-    return default_ledger_path(sandbox=provider == "sandbox")
-
-
 def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]:
     from .report_text import plan_summary
 
@@ -151,8 +145,6 @@ def send(
     from . import jobs
     from .books.lock import workbook_lock
     from .books.xlsx import XlsxTable
-    from .gateways.registry import open_gateway, provider_name
-    from .ledger import Ledger
 
     if bool(rows) == all_rows:
         raise RowSpecError(
@@ -160,12 +152,10 @@ def send(
         )
     with workbook_lock(book):
         table = XlsxTable(book, sheet=sheet, output=output)
-        name = provider_name(provider, _sheet_provider(table))
         cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
-        jobs.refuse_sample(jobs.load_settings(table, cli_values), name)
-        with (
-            open_gateway(name, base_url=base_url) as gateway,
-            Ledger.open(_ledger_path(gateway.name)) as ledger,
+        with jobs.connect(table, provider=provider, base_url=base_url, cli=cli_values) as (
+            gateway,
+            ledger,
         ):
             if dry_run:
                 send_plan, _ = jobs.prepare_send(
@@ -179,11 +169,6 @@ def send(
     _print_outcome(outcome, as_json)
     if outcome.incomplete:
         sys.exit(EXIT_INCOMPLETE)
-
-
-def _sheet_provider(table: Any) -> str | None:
-    value = (table.settings() or {}).get("プロバイダ")
-    return str(value) if value else None
 
 
 def _run_send(
@@ -265,16 +250,10 @@ def status(
     from . import jobs
     from .books.lock import workbook_lock
     from .books.xlsx import XlsxTable
-    from .gateways.registry import open_gateway, provider_name
-    from .ledger import Ledger
 
     with workbook_lock(book):
         table = XlsxTable(book, sheet=sheet)
-        name = provider_name(provider, _sheet_provider(table))
-        with (
-            open_gateway(name, base_url=base_url) as gateway,
-            Ledger.open(_ledger_path(gateway.name)) as ledger,
-        ):
+        with jobs.connect(table, provider=provider, base_url=base_url) as (gateway, ledger):
             outcome = jobs.refresh_status(table, gateway, ledger)
     if as_json:
         click.echo(_json({"checked": outcome.checked, "counts": outcome.counts}))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -204,6 +205,34 @@ def refuse_sample(settings: CampaignSettings, provider: str) -> None:
             "このブックは練習用（設定「サンプル」＝はい）です。練習用の送信先（sandbox）以外には送信できません。"
             " / A sample workbook may only be sent through the sandbox."
         )
+
+
+@contextmanager
+def connect(
+    table: Table,
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    cli: Mapping[str, object] | None = None,
+) -> Iterator[tuple[Gateway, Ledger]]:
+    """The gateway and the send ledger for a run on ``table``.
+
+    The provider comes by precedence (``provider`` > 設定 プロバイダ > environment > config file >
+    sandbox); a practice workbook is refused before a real provider is even opened; sandbox
+    sends use their own ledger file, so practice never blocks a real send.
+
+    Raises:
+        SettingsError: a practice workbook with a real provider, or an unknown provider.
+    """
+    from .gateways.registry import SANDBOX, open_gateway, provider_name
+    from .ledger import Ledger, default_ledger_path
+
+    settings = load_settings(table, cli)
+    name = provider_name(provider, settings.provider)
+    refuse_sample(settings, name)
+    with open_gateway(name, base_url=base_url) as gateway:
+        with Ledger.open(default_ledger_path(sandbox=gateway.name == SANDBOX)) as ledger:
+            yield gateway, ledger
 
 
 def prepare_send(

@@ -93,19 +93,11 @@ def _connection(book: Any, table: ExcelTable) -> Iterator[tuple[Gateway, Ledger]
     """The workbook lock, the gateway and the ledger, opened as the CLI opens them."""
     from .. import jobs
     from ..books.lock import workbook_lock
-    from ..gateways.registry import open_gateway, provider_name
-    from ..ledger import Ledger, default_ledger_path
 
     # Keyed on the workbook's full path: a ribbon click and a CLI run on the same file exclude
     # each other (an unsaved book's "Book1" gets its own key).
-    with workbook_lock(Path(str(book.fullname))):
-        sheet_provider = (table.settings() or {}).get("プロバイダ")
-        name = provider_name(None, str(sheet_provider) if sheet_provider else None)
-        jobs.refuse_sample(jobs.load_settings(table), name)
-        with open_gateway(name) as gateway:
-            path = default_ledger_path(sandbox=gateway.name == "sandbox")
-            with Ledger.open(path) as ledger:
-                yield gateway, ledger
+    with workbook_lock(Path(str(book.fullname))), jobs.connect(table) as connection:
+        yield connection
 
 
 class StatusBar:
