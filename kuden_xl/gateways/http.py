@@ -34,6 +34,11 @@ from .base import Attempt, Receipt
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
+def is_this_pc(base_url: str) -> bool:
+    """The gateway runs on this PC (the sandbox): no proxy of any kind applies to it."""
+    return urlsplit(base_url).hostname in _LOOPBACK
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     """How to reach one provider. ``token`` stays out of repr (and so out of logs)."""
@@ -62,7 +67,7 @@ def make_session(settings: HttpSettings) -> requests.Session:
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     if settings.proxy:
         session.proxies = {"http": settings.proxy, "https": settings.proxy}
-    if urlsplit(settings.base_url).hostname in _LOOPBACK:
+    if is_this_pc(settings.base_url):
         # The embedded sandbox: an HTTP(S)_PROXY from the environment must not capture it.
         session.trust_env = False
     return session

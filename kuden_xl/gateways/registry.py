@@ -82,11 +82,11 @@ def with_connection_settings(
     Raises:
         SettingsError: a CA bundle that is not a file, or a timeout that is not positive.
     """
-    from urllib.parse import urlsplit
+    from .http import is_this_pc
 
     conn = _connection(config)
     proxy = os.environ.get("KUDEN_XL_PROXY") or conn.get("proxy") or settings.proxy
-    if urlsplit(settings.base_url).hostname in ("127.0.0.1", "localhost", "::1"):
+    if is_this_pc(settings.base_url):
         proxy = None  # the sandbox on this PC: never through the municipality's proxy
     ca_bundle = os.environ.get("KUDEN_XL_CA_BUNDLE") or conn.get("ca_bundle") or settings.ca_bundle
     if ca_bundle and not Path(str(ca_bundle)).is_file():
