@@ -67,29 +67,30 @@ def make_book(tmp_path: Path) -> MakeBook:
 
 
 class StandaloneSandbox:
-    """``python -m kuden_xl.sandbox`` as a real separate process on 127.0.0.1."""
+    """``python -m kuden_xl.sandbox`` as a real separate process (``command`` may name the click
+    command instead); ``url`` is the address it printed once listening."""
 
-    def __init__(self, state: Path, *extra: str):
+    def __init__(
+        self,
+        state: Path,
+        *extra: str,
+        url_prefix: str = "http://127.0.0.1:",
+        command: tuple[str, ...] = ("-m", "kuden_xl.sandbox"),
+    ):
         import subprocess
         import sys
 
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kuden_xl.sandbox",
-                "--port",
-                "0",
-                "--state",
-                str(state),
-                *extra,
-            ],
+            [sys.executable, *command, "--port", "0", "--state", str(state), *extra],
             stdout=subprocess.PIPE,
             text=True,
         )
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
-        assert self.url.startswith("http://127.0.0.1:"), self.url
+        if not self.url.startswith(url_prefix):
+            self.stop()  # it printed no URL: it failed to start (its stderr says why)
+            raise AssertionError(f"the sandbox did not start: {self.url!r}")
+        self.port = int(self.url.rsplit(":", 1)[1])
 
     def messages(self) -> list[dict[str, Any]]:
         import requests

@@ -13,7 +13,6 @@ import selectors
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from conftest import StandaloneSandbox
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class TlsSandbox:
+class TlsSandbox(StandaloneSandbox):
     """The sandbox as a separate process serving HTTPS on 127.0.0.2 with ``pki``'s certificate.
 
     ``command`` is how it is started: ``python -m kuden_xl.sandbox`` by default, or e.g.
@@ -86,18 +86,8 @@ class TlsSandbox:
         command: tuple[str, ...] = ("-m", "kuden_xl.sandbox"),
     ) -> None:
         self.pki = pki
-        self.proc = subprocess.Popen(
-            [sys.executable, *command, "--port", "0", "--state", str(state)]
-            + ["--host", GATEWAY_IP, "--tls-cert", str(pki.cert), "--tls-key", str(pki.key)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith(f"https://{GATEWAY_IP}:"):
-            self.stop()  # it printed no URL: it failed to start (its stderr says why)
-            raise AssertionError(f"the TLS sandbox did not start: {self.url!r}")
-        self.port = int(self.url.rsplit(":", 1)[1])
+        tls = ("--host", GATEWAY_IP, "--tls-cert", str(pki.cert), "--tls-key", str(pki.key))
+        super().__init__(state, *tls, url_prefix=f"https://{GATEWAY_IP}:", command=command)
 
     def messages(self) -> list[dict[str, Any]]:
         """Every message the sandbox accepted: straight to it (no proxy), trusting the CA."""
@@ -109,12 +99,6 @@ class TlsSandbox:
         answer.raise_for_status()
         data: list[dict[str, Any]] = answer.json()
         return data
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        if self.proc.stdout:
-            self.proc.stdout.close()
 
 
 class ConnectProxy:
