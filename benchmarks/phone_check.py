@@ -84,6 +84,10 @@ def _other_forms(rng: random.Random) -> object:
         rng.choice([None, "", " ", "\u3000", "なし", "-"]),
         f"090-1234-{tail} / 080-1234-{tail}",
         f"090-0012-{tail}",  # unassigned 090-0 range
+        f"020-4123-{tail}",  # 0204 pager block
+        f"0600-123-{tail}",  # 11-digit FMC
+        f"+81 10-1234-{tail}",  # a national number starting 10, not the 010 prefix
+        f"(+81)90-1234-{tail}",
         f"0037-12-{tail}",  # 00xx toll-free (rare in household lists): the slow path
     ]
     weights = [1.0] * (len(table) - 1) + [0.1]
@@ -108,6 +112,10 @@ def naive(values: Sequence[object]) -> list[PhoneCheck]:
         if isinstance(cleaned, PhoneCheck):
             out.append(cleaned)
             continue
+        planned = phone._plan_verdict(cleaned)  # 総務省's blocks the metadata lumps together
+        if planned is not None:
+            out.append(planned)
+            continue
         try:
             number = phonenumbers.parse(cleaned, "JP")
         except phonenumbers.NumberParseException:
@@ -125,7 +133,9 @@ def naive(values: Sequence[object]) -> list[PhoneCheck]:
             national = nsn if nsn.startswith("0") else "0" + nsn
             out.append(phone._verdict(national, nsn, pn_type, allow_m2m=False))
         else:
-            out.append(phone._verdict(cleaned, nsn, None, allow_m2m=False))
+            # "+81…": a national number that followed a country code (never the 010 prefix)
+            national = "0" + nsn if cleaned.startswith("+") else cleaned
+            out.append(phone._verdict(national, nsn, None, allow_m2m=False))
     return out
 
 

@@ -4,8 +4,8 @@ A cell value goes through two steps:
 
 1. ``_clean`` turns the value into a national digit string (``'09012345678'``) or an early verdict
    (empty cell, scientific notation, letters, several numbers, a foreign number). Cleaning
-   accepts full-width digits, dash variants, spaces, ``()``, dots, ``+81``/``0081``/``81``
-   prefixes, Excel's leading ``'``, and numbers whose leading 0 was lost:
+   accepts full-width digits, dash variants, spaces, ``()``, dots, ``+81``/``(+81)``/``0081``/
+   ``81`` prefixes, Excel's leading ``'``, and numbers whose leading 0 was lost:
 
    * an int (or exactly integral float) of 9-10 digits gets its 0 back (an int cannot keep one);
      one of 11-12 digits starting with 81 is read as ``+81``;
@@ -17,8 +17,12 @@ A cell value goes through two steps:
 2. The national number is classified with phonenumbers' JP metadata. The fast path reproduces
    ``phonenumbers.parse(n, 'JP')`` + ``is_valid_number`` + ``number_type`` with the metadata's own
    patterns compiled once; anything it cannot vouch for (``00``/``010`` prefixes) goes to
-   phonenumbers itself. The one extension: 14-digit ``0200`` M2M numbers, absent from the
-   metadata, are M2M.
+   phonenumbers itself. Where 総務省's number plan is more precise than the metadata, the plan
+   wins: 14-digit ``0200`` numbers (absent from the metadata) are M2M; 0204 (pager), 11-digit
+   0600 (FMC) and 0170/0180 get their own kind, 11-digit 0200 is no number.
+
+   A country code is followed by the national number: ``+81 10…`` is never read as ``010``, the
+   international call prefix (``_clean`` hands such a number on as ``'+8110…'``).
 
 phonenumbers is imported on first use, so importing this module stays cheap for the Excel UDFs.
 """
@@ -52,6 +56,9 @@ class NumberKind(str, Enum):
     NAVI_DIAL = "navi_dial"  # 0570
     PREMIUM = "premium"  # 0990
     PERSONAL = "personal"  # 060 + 7 digits (10 digits in all)
+    PAGER = "pager"  # 0204 + 7 digits: 無線呼出番号 (phonenumbers: PAGER, like M2M)
+    FMC = "fmc"  # 0600 + 7 digits (11 digits in all): FMC電話番号
+    SERVICE = "service"  # 0170, 0180 + 6 digits: 付加的役務電話番号 (0AB0番号)
     OTHER = "other"
 
     @property
@@ -68,6 +75,9 @@ _KIND_LABELS = {
     NumberKind.NAVI_DIAL: "ナビダイヤル（0570）",
     NumberKind.PREMIUM: "有料情報サービス（0990）",
     NumberKind.PERSONAL: "パーソナル通信（060・10桁）",
+    NumberKind.PAGER: "無線呼出し（ポケットベル・020-4）",
+    NumberKind.FMC: "FMC電話番号（0600・11桁）",
+    NumberKind.SERVICE: "付加的役務電話番号（0170・0180）",
     NumberKind.OTHER: "その他",
 }
 
@@ -127,6 +137,7 @@ _DIGIT = re.compile(r"\d", re.ASCII)
 _LOST_ZERO_TEXT = re.compile(r"[256789]0\d{8}", re.ASCII)
 # Shortcuts (speed only: a column is mostly these shapes); the general path gives the same.
 _PLAIN = re.compile(r"'?0[1-9][\d ().-]*", re.ASCII)
+_PAREN_COUNTRY_CODE = re.compile(r"\(\s*\+\s*(\d{1,3})\s*\)", re.ASCII)
 _PLUS81 = re.compile(r"(?:\+81|0081)[ -]?(?:\(0\)[ -]?)?([1-9][\d().-]*)", re.ASCII)
 
 
@@ -176,7 +187,13 @@ def _clean_number(number: int | float) -> str | PhoneCheck:
 
 def _after_country_code(rest: str) -> str:
     # "+81 90…" and "+81 (0)90…" alike: keep a trunk 0 the writer left in, else add it.
-    return rest if rest.startswith("0") else "0" + rest
+    national = rest if rest.startswith("0") else "0" + rest
+    # What follows a country code is the national number, never a dial string: "+81 10…" must not
+    # become the international call prefix 010. Such a national travels as "+81" + its digits.
+    return _COUNTRY_CODE + national[1:] if national.startswith("010") else national
+
+
+_COUNTRY_CODE = "+81"
 
 
 def _clean_text(raw: str) -> str | PhoneCheck:
@@ -186,6 +203,8 @@ def _clean_text(raw: str) -> str | PhoneCheck:
         if not text.isascii():
             text = text.translate(_DASHES)
     text = text.strip()
+    if text.startswith("("):  # "(+81)90-1234-5678": the country code in parentheses
+        text = _PAREN_COUNTRY_CODE.sub(r"+\1 ", text, count=1)
     if _PLAIN.fullmatch(text):
         digits = text.replace("-", "")
         if not digits.isdigit():  # ASCII here: _PLAIN matched
@@ -193,9 +212,9 @@ def _clean_text(raw: str) -> str | PhoneCheck:
         if len(digits) < 20:  # else: maybe two numbers, for the general path to say
             return digits
     elif (plus81 := _PLUS81.fullmatch(text)) is not None:
-        digits = "0" + _drop_marks(plus81[1])
-        if len(digits) < 20:
-            return digits
+        digits = _drop_marks(plus81[1])
+        if len(digits) < 19:
+            return _after_country_code(digits)
     elif _LOST_ZERO_TEXT.fullmatch(text):
         return "0" + text
     if text.startswith("'"):  # Excel's text mark, when it reaches us as a character
@@ -220,9 +239,9 @@ def _clean_text(raw: str) -> str | PhoneCheck:
     if digits.startswith("0"):
         return digits
     if digits.startswith("81") and len(digits) in (11, 12, 13):
-        national = _after_country_code(digits[2:])
-        if len(national) in (10, 11):
-            return national
+        rest = digits[2:]
+        if len(rest) + (not rest.startswith("0")) in (10, 11):
+            return _after_country_code(rest)
     if digits == text and _LOST_ZERO_TEXT.fullmatch(digits):
         return "0" + digits  # Excel/CSV dropped the 0 of an 11-digit number
     return _invalid(f"番号が0で始まっていません（{len(digits)}桁）。先頭の0が抜けていませんか")
@@ -293,6 +312,32 @@ def _verdict(national: str, nsn: str, pn_type: int | None, *, allow_m2m: bool) -
     if pn_type == _MOBILE or (allow_m2m and pn_type == _PAGER):
         return PhoneCheck(True, None, "", national, "+81" + nsn, kind)
     return PhoneCheck(False, _NOT_MOBILE, reason, national, "+81" + nsn, kind)
+
+
+# 総務省's number plan (電気通信番号計画) where phonenumbers' metadata lumps or leaves out blocks:
+# 0204 is 無線呼出番号 and 11-digit 0200 is not a number (020 M2M is 020CDEFGHJK with C not 0 or 4,
+# and 0200 has 14 digits); 0600DEFGHJK is an FMC電話番号; 0170/0180 are 付加的役務電話番号
+# (0AB0DEFGHJ). None of them can receive an SMS, whatever the 020番号 setting says.
+_PLAN_BLOCKS = r"0(?:204\d{7}|200\d{7}|600\d{7}|1[78]0\d{6})"
+# (first four digits, length) → kind, for the blocks above that are numbers.
+_PLAN_KINDS = {
+    ("0204", 11): NumberKind.PAGER,
+    ("0600", 11): NumberKind.FMC,
+    ("0170", 10): NumberKind.SERVICE,
+    ("0180", 10): NumberKind.SERVICE,
+}
+_M2M_11_DIGITS = _invalid("桁数が違います（11桁）。0200で始まる020番号（M2M・IoT用）は14桁です")
+
+
+def _plan_verdict(national: str) -> PhoneCheck | None:
+    """The verdict for a number in one of the _PLAN_BLOCKS; None for any other number."""
+    kind = _PLAN_KINDS.get((national[:4], len(national)))
+    if kind is not None:
+        reason = f"{kind.label}の番号です。SMSは届きません。{_ASK_MOBILE}"
+        return PhoneCheck(False, _NOT_MOBILE, reason, national, "+81" + national[1:], kind)
+    if len(national) == 11 and national.startswith("0200"):
+        return _M2M_11_DIGITS
+    return None
 
 
 def _invalid_reason(national: str) -> str:
@@ -367,7 +412,8 @@ def _tables() -> _Table:
         mobile = pattern(order[-1][1], n)
         if mobile:
             _MOBILE_EXACT[n + 1] = re.compile(
-                f"0(?!0|10)(?=(?:{general})\\Z)(?!(?:{'|'.join(earlier) or '(?!)'})\\Z)(?:{mobile})"
+                f"(?!{_PLAN_BLOCKS}\\Z)0(?!0|10)(?=(?:{general})\\Z)"
+                f"(?!(?:{'|'.join(earlier) or '(?!)'})\\Z)(?:{mobile})"
             )
     _TABLES.update(tables)
     return _TABLES
@@ -416,6 +462,12 @@ def _classify(national: str, *, allow_m2m: bool) -> PhoneCheck:
     mobile = _MOBILE_EXACT.get(len(national))
     if mobile is not None and mobile.fullmatch(national):
         return PhoneCheck(True, None, "", national, "+81" + national[1:], _MOBILE_KIND)
+    if national.startswith(_COUNTRY_CODE):  # "+81 10…": a national number, classified as one
+        nsn = national[len(_COUNTRY_CODE) :]
+        return _verdict("0" + nsn, nsn, _fast_type(nsn), allow_m2m=allow_m2m)
+    planned = _plan_verdict(national)
+    if planned is not None:
+        return planned
     # For '0' + a non-zero digit, phonenumbers strips exactly that '0' and classifies the rest
     # (or, for lengths it cannot hold, keeps '0…', which is never valid either). '00…' (toll-free
     # 00xx, national-prefix transforms) and '010…' (the international call prefix) go the slow way.

@@ -9,10 +9,12 @@ import re
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import phonenumbers
 import pytest
 
+from kuden_xl import phone
 from kuden_xl.phone import NumberKind, PhoneCheck, check, check_many, mask
 from kuden_xl.schema import ResultCode
 
@@ -43,6 +45,10 @@ ACCEPTED = [
     ("plus81-kept-zero", "+81 090 1234 5678"),
     ("full-width-plus81", "＋８１　９０－１２３４－５６７８"),
     ("0081", "0081-90-1234-5678"),
+    ("plus81-in-parentheses", "(+81)90-1234-5678"),
+    ("plus81-in-parentheses-spaced", "( +81 ) 90 1234 5678"),
+    ("full-width-plus81-in-parentheses", "（＋８１）９０－１２３４－５６７８"),
+    ("plus81-in-parentheses-trunk-zero", "(+81)(0)90-1234-5678"),
     ("81-no-plus", "81-90-1234-5678"),
     ("010-81-idd", "010-81-90-1234-5678"),
     ("excel-text-mark", "'090-1234-5678"),
@@ -253,6 +259,89 @@ def test_m2m_refused_by_default_allowed_by_setting(value: object, national: str,
     assert allowed == PhoneCheck(True, None, "", national, e164, NumberKind.M2M)
 
 
+# 総務省's number table (電気通信番号の種別, soumu.go.jp/joho_tsusin/top/tel_number): 020CDEFGHJK
+# with C not 0 or 4 is M2M, 0200DEFGHJKLMN (14 digits) too; 0204DEFGHJK is 無線呼出番号;
+# 0600DEFGHJK is FMC電話番号; 0AB0DEFGHJ with AB 17 or 18 is 付加的役務電話番号. None gets an SMS.
+PLAN_BLOCKS = [
+    ("0204-pager", "020-4123-4567", "02041234567", NumberKind.PAGER, "無線呼出し"),
+    ("0204-pager-int", 2041234567, "02041234567", NumberKind.PAGER, "無線呼出し"),
+    ("0600-fmc-eleven", "0600-123-4567", "06001234567", NumberKind.FMC, "FMC"),
+    ("0600-fmc-lost-zero", "6001234567", "06001234567", NumberKind.FMC, "FMC"),
+    ("0170", "0170-123-456", "0170123456", NumberKind.SERVICE, "付加的役務電話番号"),
+    ("0180", "0180-123-456", "0180123456", NumberKind.SERVICE, "付加的役務電話番号"),
+]
+
+
+@pytest.mark.parametrize("allow_m2m", [False, True], ids=["020-refused", "020-allowed"])
+@pytest.mark.parametrize(
+    ("value", "national", "kind", "word"),
+    [row[1:] for row in PLAN_BLOCKS],
+    ids=[row[0] for row in PLAN_BLOCKS],
+)
+def test_allocated_blocks_that_get_no_sms_name_their_kind(
+    value: object, national: str, kind: NumberKind, word: str, allow_m2m: bool
+) -> None:
+    result = check(value, allow_m2m=allow_m2m)
+    assert (result.ok, result.code, result.national, result.e164, result.kind) == (
+        False,
+        ResultCode.ERR_NOT_MOBILE,
+        national,
+        "+81" + national[1:],
+        kind,
+    )
+    assert word in result.reason and "090/080/070/060" in result.reason
+    assert "使われていない" not in result.reason and "020番号」を「許可" not in result.reason
+
+
+@pytest.mark.parametrize("allow_m2m", [False, True], ids=["020-refused", "020-allowed"])
+@pytest.mark.parametrize("value", ["020-0123-4567", "02001234567", 2001234567])
+def test_eleven_digit_0200_is_no_number(value: object, allow_m2m: bool) -> None:
+    result = check(value, allow_m2m=allow_m2m)
+    assert (result.ok, result.code, result.kind) == (False, ResultCode.ERR_INVALID_NUMBER, None)
+    assert "14桁" in result.reason
+
+
+def test_m2m_blocks_next_to_the_pager_block_stay_m2m() -> None:
+    for value in ("020-1234-5678", "020-3123-4567", "020-5123-4567", "020-9123-4567"):
+        assert check(value, allow_m2m=True).kind is NumberKind.M2M, value
+
+
+# After a country code comes the national number: "+81 10…" is a (non-existent) Japanese number
+# starting 10, never "010", the international call prefix. The reference is phonenumbers parsing
+# the E.164 form, where no dial-string reading is possible.
+AFTER_COUNTRY_CODE = [
+    ("plus81-10", "+81 10 1234 5678", "+811012345678"),
+    ("0081-10", "0081-10-1234-5678", "+811012345678"),
+    ("plus81-10-us-lookalike", "+81 10 1 202 555 0123", "+811012025550123"),
+    ("0081-10-us-lookalike", "0081-10-1-202-555-0123", "+811012025550123"),
+    ("plus81-trunk-zero-10", "+81-(0)10-1234-5678", "+811012345678"),
+    ("plus81-kept-zero-10", "+81 010 1234 5678", "+811012345678"),
+    ("81-no-plus-10", "81-10-1234-5678", "+811012345678"),
+    ("int-81-10", 811012345678, "+811012345678"),
+    ("parenthesised-plus81-10", "(+81)10-1234-5678", "+811012345678"),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "e164"),
+    [row[1:] for row in AFTER_COUNTRY_CODE],
+    ids=[row[0] for row in AFTER_COUNTRY_CODE],
+)
+def test_national_number_after_a_country_code_is_never_a_dial_string(
+    value: object, e164: str
+) -> None:
+    assert not phonenumbers.is_valid_number(phonenumbers.parse(e164))
+    result = check(value)
+    assert (result.ok, result.code, result.kind) == (False, ResultCode.ERR_INVALID_NUMBER, None)
+    assert "海外" not in result.reason
+    assert check_many([value, value]) == [result, result]
+
+
+def test_010_dialled_from_japan_is_still_the_international_prefix() -> None:
+    assert check("010-1-202-555-0123").kind is NumberKind.OTHER
+    assert "海外" in check("010-1-202-555-0123").reason
+
+
 def test_allow_m2m_changes_nothing_else() -> None:
     for value in ("090-1234-5678", "03-1234-5678", "9.01E+09", None, "050-1234-5678"):
         assert check(value, allow_m2m=True) == check(value)
@@ -347,7 +436,10 @@ def test_mask_never_shows_more_than_the_last_four_digits() -> None:
             assert prefix == "" or re.fullmatch(r"0[256789]0", prefix), (number, mask(number))
 
 
-# --- agreement with phonenumbers --------------------------------------------------------------------
+# --- agreement with phonenumbers ------------------------------------------------------------------
+# The parity tests (marker ``parity``) compare with phonenumbers' own parse / is_valid_number /
+# number_type, never with a copy of phone.py's slow path. .ci/run runs them a second time against
+# the oldest phonenumbers release pyproject.toml allows; the main run has the newest.
 
 _KINDS = {
     phonenumbers.PhoneNumberType.MOBILE: NumberKind.MOBILE,
@@ -359,10 +451,22 @@ _KINDS = {
     phonenumbers.PhoneNumberType.PREMIUM_RATE: NumberKind.PREMIUM,
     phonenumbers.PhoneNumberType.PERSONAL_NUMBER: NumberKind.PERSONAL,
 }
+# 総務省's table where it is more precise than the metadata (see PLAN_BLOCKS above).
+_PLAN = [
+    (re.compile(r"0204\d{7}"), NumberKind.PAGER),
+    (re.compile(r"0600\d{7}"), NumberKind.FMC),
+    (re.compile(r"01[78]0\d{6}"), NumberKind.SERVICE),
+    (re.compile(r"0200\d{7}"), None),  # 11-digit 0200: not a number
+]
 
 
 def _phonenumbers_verdict(national: str) -> tuple[object, ...]:
     """What phonenumbers alone says, as (ok, code, national, kind); written independently."""
+    for block, plan_kind in _PLAN:
+        if block.fullmatch(national):
+            if plan_kind is None:
+                return (False, ResultCode.ERR_INVALID_NUMBER, None, None)
+            return (False, ResultCode.ERR_NOT_MOBILE, national, plan_kind)
     try:
         number = phonenumbers.parse(national, "JP")
     except phonenumbers.NumberParseException:
@@ -394,12 +498,17 @@ def _generated_nationals() -> list[str]:
         for d in "0123456789":
             numbers += [f"0{x}0{d}{rng.randrange(10**7):07d}" for _ in range(10)]
             numbers += [f"0{x}0{d}{rng.randrange(10**6):06d}" for _ in range(3)]
+    for head in range(10, 100):  # every 0AB at the lengths numbers have, two digits deeper
+        for tail in range(100):
+            numbers += [f"0{head}{tail:02d}{rng.randrange(10**5):05d}"]
+            numbers += [f"0{head}{tail:02d}{rng.randrange(10**6):06d}"]
     return numbers
 
 
+@pytest.mark.parity
 def test_fast_path_agrees_with_phonenumbers() -> None:
     nationals = _generated_nationals()
-    assert len(nationals) > 7000
+    assert len(nationals) > 25000
     results = check_many(nationals)
     disagree = [
         (n, (r.ok, r.code, r.national, r.kind), _phonenumbers_verdict(n))
@@ -409,6 +518,40 @@ def test_fast_path_agrees_with_phonenumbers() -> None:
     assert disagree == []
     kinds = {r.kind for r in results}
     assert {NumberKind.MOBILE, NumberKind.LANDLINE, NumberKind.TOLL_FREE, NumberKind.M2M} <= kinds
+
+
+@pytest.mark.parity
+def test_type_resolution_agrees_with_phonenumbers_number_type() -> None:
+    # phone.py rebuilds phonenumbers' type resolution from the metadata; hold that rebuilt table
+    # (the fast path's one match per number) against number_type/is_valid_number themselves.
+    nationals = [n for n in _generated_nationals() if n[1] != "0" and not n.startswith("010")]
+    unknown = int(phonenumbers.PhoneNumberType.UNKNOWN)
+    disagree = []
+    for national in nationals:
+        number = phonenumbers.parse(national, "JP")
+        valid = phonenumbers.is_valid_number(number)
+        expected = int(phonenumbers.number_type(number)) if valid else unknown
+        if phone._fast_type(phonenumbers.national_significant_number(number)) != expected:
+            disagree.append((national, expected))
+    assert disagree == []
+
+
+@pytest.mark.parity
+def test_the_installed_phonenumbers_decides_060_as_the_number_plan_does() -> None:
+    # 060 + 8 digits is mobile (opened 2026); 0600 + 7 digits is FMC, not mobile. Releases before
+    # 9.0.32 get one of the two wrong (9.0.1 refuses 060-1234-5678; 8.13.55 calls 0600… mobile).
+    mobile = phonenumbers.PhoneNumberType.MOBILE
+    assert phonenumbers.number_type(phonenumbers.parse("06012345678", "JP")) == mobile
+    assert phonenumbers.number_type(phonenumbers.parse("06001234567", "JP")) != mobile
+    assert check("060-1234-5678").ok and check("0600-123-4567").kind is NumberKind.FMC
+
+
+def test_dependency_floor_is_the_first_release_that_decides_060_right() -> None:
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8")
+    specs = re.findall(r'"phonenumbers([<>=!~][^";]*)"', pyproject)
+    assert specs == [">=9.0.32,<10"]
+    installed = tuple(int(p) for p in phonenumbers.__version__.split(".")[:3])
+    assert (9, 0, 32) <= installed < (10,)
 
 
 def test_import_is_cheap_and_defers_phonenumbers() -> None:
