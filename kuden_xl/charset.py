@@ -4,12 +4,20 @@ Refused: what cp932 cannot encode (emoji, most JIS X 0213-only kanji); what it e
 special row (0x8740–0x879C: ①…⑳, Ⅰ…Ⅹ, ㍉, ㈱ …) or the IBM extensions (0xED40–0xEEFC,
 0xFA40–0xFC4B: ⅰ…ⅹ, 髙, 﨑 …), by the bytes Python's codec produces (≒ ≡ ∫ √ ⊥ ∠ ∵ ∩ ∪ ￢ get
 standard bytes and are allowed; ∮ ∟ ⊿ ∑ get NEC bytes and are refused; ＂ ＇ ￤ land in the IBM
-area); the user-defined area 0xF040–0xF9FC (外字), which no handset shares; and control
+area); the user-defined area 0xF040–0xF9FC (外字), which no handset shares; every private-use code
+point (Python's codec also gives U+F8F0–U+F8F3 single bytes 0xA0, 0xFD–0xFF); and control
 characters but the newline. Each refusal suggests a replacement where one exists.
+
+Before anything is counted, shown or sent, a body is normalised (``normalise_body``): newlines to
+``\n``, and the JIS forms that Python's cp932 encodes but Microsoft's CP932 table does not
+(〜 U+301C, − U+2212, ‖ U+2016, ¢, £, ¬) to the characters Microsoft's table gives for the same
+bytes (～ U+FF5E, － U+FF0D, ∥ U+2225, ￠, ￡, ￢): a provider converting with Windows' table would
+send the JIS forms as ``?``.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +37,31 @@ def normalise_newlines(body: str) -> str:
     if "\r" not in body:
         return body
     return body.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# JIS form → the CP932 form: the character Microsoft's CP932.TXT decodes the same bytes to.
+_CP932_FORMS = {
+    "\u301c": "\uff5e",  # WAVE DASH → FULLWIDTH TILDE (0x8160)
+    "\u2016": "\u2225",  # DOUBLE VERTICAL LINE → PARALLEL TO (0x8161)
+    "\u2212": "\uff0d",  # MINUS SIGN → FULLWIDTH HYPHEN-MINUS (0x817C)
+    "\u00a2": "\uffe0",  # CENT SIGN → FULLWIDTH CENT SIGN (0x8191)
+    "\u00a3": "\uffe1",  # POUND SIGN → FULLWIDTH POUND SIGN (0x8192)
+    "\u00ac": "\uffe2",  # NOT SIGN → FULLWIDTH NOT SIGN (0x81CA)
+}
+_JIS_FORM = re.compile("[" + "".join(_CP932_FORMS) + "]")
+_TO_CP932_FORMS = str.maketrans(_CP932_FORMS)
+
+
+def to_cp932_forms(text: str) -> str:
+    """``text`` with each JIS form replaced by its CP932 form (one character for one)."""
+    if _JIS_FORM.search(text) is None:  # the usual body: one C-level scan, no copy
+        return text
+    return text.translate(_TO_CP932_FORMS)
+
+
+def normalise_body(body: str) -> str:
+    """The body as it is counted, previewed and sent: newlines and CP932 forms normalised."""
+    return to_cp932_forms(normalise_newlines(body))
 
 
 _REFUSED_BYTE_RANGES = ((0x8740, 0x879C), (0xED40, 0xEEFC), (0xFA40, 0xFC4B), (0xF040, 0xF9FC))
@@ -59,6 +92,8 @@ def _build_refused_encodable() -> frozenset[str]:
                 found.add(ch)
     controls = (chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
     found.update(c for c in controls if c != "\n")
+    # Every private-use code point of the BMP (those beyond it cp932 cannot encode at all).
+    found.update(chr(c) for c in range(0xE000, 0xF900))
     return frozenset(found)
 
 

@@ -12,9 +12,12 @@ Decisions (where the design left a choice):
   land mid-sentence); bool → はい/いいえ; NaN/inf → ERR_TEMPLATE; a date-time shows its time as
   `` 13時05分`` only when hour or minute is non-zero (seconds are dropped); aware date-times are
   shown in Japan time.
-- Newlines: ``\\r\\n`` and a lone ``\\r`` become ``\\n`` before anything is counted or checked
-  (``BodyCheck.body`` is the normalised body; positions refer to it). A tab or any other control
-  character is refused (a tab suggests a space).
+- Newlines: ``\\r\\n`` and a lone ``\\r`` become ``\\n``, and JIS-form characters (〜 − ‖ ¢ £ ¬)
+  their CP932 forms (～ － ∥ ￠ ￡ ￢), before anything is counted or checked: ``BodyCheck.body`` is
+  the normalised body, the one previewed, sent and recorded as 送信本文; positions refer to it. A
+  tab or any other control character is refused (a tab suggests a space).
+- Lengths are UTF-16 code units, as a UCS-2 SMS carries them: a character beyond the BMP (emoji,
+  rare kanji) counts 2 and is never split between two parts. Positions in reasons count characters.
 - Refused characters: see ``charset.py``.
 - When a body is both too long and has refused characters, the code is ERR_BAD_CHAR and the
   reason states both.
@@ -23,6 +26,7 @@ Decisions (where the design left a choice):
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,7 +35,7 @@ from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
 
-from .charset import BadChar, bad_char_reason, bad_chars, normalise_newlines
+from .charset import BadChar, bad_char_reason, bad_chars, normalise_body
 from .clock import JST
 from .errors import SettingsError
 from .schema import ResultCode, canonical_name, normalize_header
@@ -80,13 +84,33 @@ class BodyCheck:
 
 
 def count(body: str) -> tuple[int, int]:
-    """(characters, segments): one per code point, a newline is 1; 70 fit one SMS, then 67 a part."""
-    length = len(normalise_newlines(body))
+    """(length, segments) of the normalised body, in UTF-16 units as a UCS-2 SMS carries them.
+
+    A newline is 1, a character beyond the BMP 2. 70 units fit one SMS; a longer body goes in parts
+    of 67, and a surrogate pair is never split between two parts.
+    """
+    return _count(normalise_body(body))
+
+
+def _count(body: str) -> tuple[int, int]:
+    astral = len(_ASTRAL.findall(body))
+    length = len(body) + astral
     if length == 0:
         return 0, 0
     if length <= SINGLE_LIMIT:
         return length, 1
-    return length, -(-length // PART_LIMIT)
+    if not astral:
+        return length, -(-length // PART_LIMIT)
+    parts, used = 1, 0
+    for ch in body:
+        units = 2 if ch > "\uffff" else 1
+        if used + units > PART_LIMIT:
+            parts, used = parts + 1, 0
+        used += units
+    return length, parts
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 # --- checking a finished body ---------------------------------------------------------------
@@ -96,8 +120,8 @@ def check_body(body: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> BodyCheck:
     """Count a finished body and check it: not empty, not over ``max_length``, no refused chars."""
     if max_length < 1:
         raise ValueError(f"max_length must be positive, not {max_length}")
-    body = normalise_newlines(body)
-    length, segments = count(body)
+    body = normalise_body(body)
+    length, segments = _count(body)
     if not body.strip():
         return BodyCheck(body, length, segments, ResultCode.ERR_TEMPLATE, "本文が空です")
     found = bad_chars(body)
@@ -332,7 +356,7 @@ class Template:
                 reasons.append(f"差し込み項目{_quoted(empty)}が空です")
             if invalid:
                 reasons.append(f"差し込み項目{_quoted(invalid)}の値が数値として不正です")
-            body = normalise_newlines(body)
+            body = normalise_body(body)
             return BodyCheck(body, 0, 0, ResultCode.ERR_TEMPLATE, "。".join(reasons))
         return check_body(body, max_length=max_length)
 
