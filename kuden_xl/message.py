@@ -19,8 +19,11 @@ Decisions (where the design left a choice):
 - Lengths are UTF-16 code units, as a UCS-2 SMS carries them: a character beyond the BMP (emoji,
   rare kanji) counts 2 and is never split between two parts. Positions in reasons count characters.
 - Refused characters: see ``charset.py``.
-- When a body is both too long and has refused characters, the code is ERR_BAD_CHAR and the
-  reason states both.
+- Links: cities promise residents that their SMS carry none. ``http`` (so ``https``) or ``www.``
+  anywhere in the body, in any letter case or width, refuses it as ERR_BAD_CHAR with a URL reason
+  that gives the position and, for a merged value, the column.
+- When a body is both too long and has refused characters or a URL, the code is ERR_BAD_CHAR and
+  the reason states each.
 """
 
 from __future__ import annotations
@@ -117,22 +120,57 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def check_body(body: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> BodyCheck:
-    """Count a finished body and check it: not empty, not over ``max_length``, no refused chars."""
+    """Count a finished body and check it: not empty, not over ``max_length``, no refused chars,
+    no URL."""
+    return _check(normalise_body(body), max_length, ())
+
+
+# A merged value's place in the normalised body: (start, end, column name), 0-based, end excluded.
+_Span = tuple[int, int, str]
+
+
+def _check(body: str, max_length: int, merged: tuple[_Span, ...]) -> BodyCheck:
     if max_length < 1:
         raise ValueError(f"max_length must be positive, not {max_length}")
-    body = normalise_body(body)
     length, segments = _count(body)
     if not body.strip():
         return BodyCheck(body, length, segments, ResultCode.ERR_TEMPLATE, "本文が空です")
     found = bad_chars(body)
+    urls = _url_reason(body, merged)
     too_long = length > max_length
-    if not found and not too_long:
+    if not found and not urls and not too_long:
         return BodyCheck(body, length, segments, None, "")
     reasons = [bad_char_reason(found)] if found else []
+    if urls:
+        reasons.append(urls)
     if too_long:
         reasons.append(f"本文が{length}文字です。上限は{max_length}文字です")
-    code = ResultCode.ERR_BAD_CHAR if found else ResultCode.ERR_TOO_LONG
+    code = ResultCode.ERR_BAD_CHAR if found or urls else ResultCode.ERR_TOO_LONG
     return BodyCheck(body, length, segments, code, "。".join(reasons), found)
+
+
+# "http" or "www." in either width and any case, then the URL characters that follow (also in
+# full width, U+FF01-U+FF5E), matched on the body itself so that positions are the body's.
+_URL = re.compile(
+    r"(?:[hｈ][tｔ][tｔ][pｐ]|[wｗ][wｗ][wｗ][.．])[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%\uff01-\uff5e]*",
+    re.IGNORECASE,
+)
+_URL_SHOWN = 24  # characters of a URL quoted in a reason
+
+
+def _url_reason(body: str, merged: tuple[_Span, ...]) -> str:
+    """'' when the body holds no URL, else the reason naming each one's position and column."""
+    items = []
+    for match in _URL.finditer(body):
+        start, end = match.span()
+        text = body[start:end]
+        shown = text if len(text) <= _URL_SHOWN else text[:_URL_SHOWN] + "…"
+        columns = [name for s, e, name in merged if s <= start < e]
+        source = f"（差し込み項目「{columns[0]}」の値）" if columns else ""
+        items.append(f"{start + 1}文字目「{shown}」{source}")
+    if not items:
+        return ""
+    return "URLが含まれています: " + "、".join(items) + "。SMSにURL（リンク）は載せられません"
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -358,7 +396,21 @@ class Template:
                 reasons.append(f"差し込み項目{_quoted(invalid)}の値が数値として不正です")
             body = normalise_body(body)
             return BodyCheck(body, 0, 0, ResultCode.ERR_TEMPLATE, "。".join(reasons))
-        return check_body(body, max_length=max_length)
+        normalised = normalise_body(body)
+        spans: tuple[_Span, ...] = ()
+        if _URL.search(normalised) is not None:  # rare: then find the columns
+            spans = self._merged_spans(out)
+        return _check(normalised, max_length, spans)
+
+    def _merged_spans(self, out: list[str]) -> tuple[_Span, ...]:
+        """Where each merged value of a rendering (``out``, part by part) sits in the body."""
+        spans = []
+        for i, part in enumerate(self.parts):
+            if isinstance(part, _Field):
+                start = len(normalise_body("".join(out[:i])))
+                end = len(normalise_body("".join(out[: i + 1])))
+                spans.append((start, end, part.name))
+        return tuple(spans)
 
 
 @lru_cache(maxsize=32)

@@ -392,3 +392,103 @@ def test_body_check_is_frozen() -> None:
     assert isinstance(result, BodyCheck)
     with pytest.raises(AttributeError):
         result.body = "い"  # type: ignore[misc]
+
+
+# --- URLs (DESIGN §5: cities promise residents that their SMS carry no links) ----------------
+
+# (template, row, 1-based position of the URL in the body, the URL as quoted, column or None)
+URLS = [
+    (
+        "https-value",
+        "{氏名}様 {案内}",
+        {"氏名": "山田", "案内": "https://example.jp/a?b=1"},
+        5,
+        "https://example.jp/a?b=1",
+        "案内",
+    ),
+    (
+        "http-value",
+        "{氏名}様 {案内}",
+        {"氏名": "山田", "案内": "http://example.jp"},
+        5,
+        "http://example.jp",
+        "案内",
+    ),
+    (
+        "www-value",
+        "{氏名}様 詳しくは{案内}へ",
+        {"氏名": "山田", "案内": "www.city.example.jp"},
+        9,
+        "www.city.example.jp",
+        "案内",
+    ),
+    ("upper-case", "{案内}", {"案内": "HTTPS://EXAMPLE.JP"}, 1, "HTTPS://EXAMPLE.JP", "案内"),
+    (
+        "full-width",
+        "{氏名}様 {案内}",
+        {"氏名": "山田", "案内": "ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｊｐ"},
+        5,
+        "ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｊｐ",
+        "案内",
+    ),
+    (
+        "full-width-www",
+        "{氏名}様 {案内}",
+        {"氏名": "山田", "案内": "ＷＷＷ．ｃｉｔｙ．ｊｐ"},
+        5,
+        "ＷＷＷ．ｃｉｔｙ．ｊｐ",
+        "案内",
+    ),
+    ("inside-a-name", "{氏名}様", {"氏名": "山田http"}, 3, "http", "氏名"),
+    (
+        "after-a-crlf-value",
+        "{氏名}様\r\n{案内}",
+        {"氏名": "山田\r\n太郎", "案内": "www.city.jp"},
+        8,
+        "www.city.jp",
+        "案内",
+    ),
+    (
+        "in-the-template",
+        "{氏名}様 http://example.jp",
+        {"氏名": "山田"},
+        5,
+        "http://example.jp",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("template", "row", "position", "url", "column"),
+    [case[1:] for case in URLS],
+    ids=[case[0] for case in URLS],
+)
+def test_a_url_refuses_the_row(
+    template: str, row: dict[str, object], position: int, url: str, column: str | None
+) -> None:
+    result = render(template, row)
+    assert result.code is ResultCode.ERR_BAD_CHAR and not result.ok
+    assert result.body[position - 1 :].startswith(url)
+    assert f"{position}文字目「{url}」" in result.reason and "URL" in result.reason
+    assert (f"差し込み項目「{column}」" in result.reason) is (column is not None)
+
+
+def test_a_url_in_a_finished_body_is_refused() -> None:
+    result = check_body("詳細はwww.city.example.jpへ")
+    assert (
+        result.code is ResultCode.ERR_BAD_CHAR and "4文字目「www.city.example.jp」" in result.reason
+    )
+
+
+def test_a_url_and_a_refused_character_are_both_reported() -> None:
+    result = render("{氏名}様 {案内}", {"氏名": "髙橋", "案内": "https://example.jp"})
+    assert result.code is ResultCode.ERR_BAD_CHAR
+    assert "1文字目「髙」" in result.reason and "5文字目「https://example.jp」" in result.reason
+
+
+@pytest.mark.parametrize(
+    "body", ["ホームページをご覧ください", "WWW", "ww.example", "htp://x", "h t t p"]
+)
+def test_text_without_a_url_is_not_refused(body: str) -> None:
+    assert check_body(body).ok
