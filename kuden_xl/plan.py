@@ -290,6 +290,8 @@ def _problem_column(body: BodyCheck, values: dict[str, object], settings: Campai
         for name, value in values.items():
             if value is not None and chars & set(str(value)):
                 return name
+            if f"差し込み項目「{name}」" in body.reason:  # a URL in this column's value
+                return name
     return "本文"
 
 

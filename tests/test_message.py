@@ -4,7 +4,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from conftest import mobile
 
+from kuden_xl.books.base import SheetRows
+from kuden_xl.clock import JST
+from kuden_xl.config import campaign_settings, parse_window
 from kuden_xl.errors import SettingsError
 from kuden_xl.message import (
     DEFAULT_MAX_LENGTH,
@@ -19,7 +23,8 @@ from kuden_xl.message import (
     placeholders,
     render,
 )
-from kuden_xl.schema import ResultCode
+from kuden_xl.plan import Scheduling, plan
+from kuden_xl.schema import ResultCode, find_header
 
 SEIREKI = DateStyle.SEIREKI
 WAREKI = DateStyle.WAREKI
@@ -492,3 +497,17 @@ def test_a_url_and_a_refused_character_are_both_reported() -> None:
 )
 def test_text_without_a_url_is_not_refused(body: str) -> None:
     assert check_body(body).ok
+
+
+def test_the_plan_points_at_the_column_holding_the_url() -> None:
+    header = find_header([["氏名", "電話番号", "案内"]], sheet="送信リスト")
+    rows = SheetRows(
+        "book.xlsx", "送信リスト", header, {2: ["山田", mobile(10), "www.city.example.jp"]}, 2
+    )
+    settings = campaign_settings({"本文": "{氏名}様 {案内}"}, environ={}, config={})
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=JST)
+    row = plan(
+        rows, [2], settings, scheduling=Scheduling(now, parse_window("09:00-19:00"), None, True)
+    ).rows[0]
+    assert (row.code, row.column) == (ResultCode.ERR_BAD_CHAR, "案内")
+    assert "URL" in row.reason
