@@ -41,6 +41,7 @@ from functools import lru_cache
 from .charset import BadChar, bad_char_reason, bad_chars, normalise_body
 from .clock import JST
 from .errors import SettingsError
+from .numfmt import format_number
 from .schema import ResultCode, canonical_name, normalize_header
 
 __all__ = [
@@ -199,9 +200,8 @@ def _format_number(value: float | Decimal) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"not a finite number: {value}")
-        if value.is_integer():
-            return f"{int(value):,}"
-        # 15 significant digits, as Excel shows: 0.1+0.2 is 0.3, not 0.30000000000000004.
+        # 15 significant digits, as Excel shows: 0.1+0.2 is 0.3, not 0.30000000000000004, and
+        # 2**60 is 1,152,921,504,606,850,000, not …846,976.
         value = Decimal(f"{value:.15g}")
     if not value.is_finite():
         raise ValueError(f"not a finite number: {value}")
@@ -210,8 +210,17 @@ def _format_number(value: float | Decimal) -> str:
     return format(value.normalize(), ",f")
 
 
-def format_value(value: object, *, date_style: DateStyle = DateStyle.SEIREKI) -> str:
+def format_value(
+    value: object,
+    *,
+    date_style: DateStyle = DateStyle.SEIREKI,
+    number_format: str | None = None,
+) -> str:
     """How one cell value appears in a body ('' for an empty cell).
+
+    A number is shown as its cell's ``number_format`` shows it in Excel (``numfmt``); with no
+    format, or one ``numfmt`` does not render, as a whole number or with its decimals, with
+    thousands separators. Dates follow ``date_style`` whatever their format.
 
     Raises:
         ValueError: a number that is NaN or infinite.
@@ -222,6 +231,10 @@ def format_value(value: object, *, date_style: DateStyle = DateStyle.SEIREKI) ->
         return value.strip()
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
+    if number_format is not None and isinstance(value, (int, float, Decimal)):
+        shown = format_number(value, number_format)
+        if shown is not None:
+            return shown.strip()
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, (float, Decimal)):
@@ -357,12 +370,15 @@ class Template:
         *,
         date_style: DateStyle = DateStyle.SEIREKI,
         max_length: int = DEFAULT_MAX_LENGTH,
+        number_formats: Mapping[str, str | None] | None = None,
     ) -> BodyCheck:
         """Fill the placeholders from ``row`` and check the result.
 
         ``row`` maps column names to cell values and must hold every column, with None for an
         empty cell: a key that is absent is reported as a missing column. On ERR_TEMPLATE the
         body keeps the unfilled placeholders as written, and length and segments are 0.
+        ``number_formats`` maps column names (as ``row``) to the cells' Excel number formats; a
+        number is shown as its format shows it (see ``format_value``).
         """
         out: list[str] = []
         missing: list[str] = []
@@ -377,8 +393,15 @@ class Template:
             if not found:
                 missing.append(part.name)
             else:
+                number_format = None
+                if number_formats:
+                    number_format = _lookup(number_formats, part)[1]
                 try:
-                    text = format_value(value, date_style=date_style)
+                    text = format_value(
+                        value,
+                        date_style=date_style,
+                        number_format=number_format if isinstance(number_format, str) else None,
+                    )
                 except ValueError:
                     invalid.append(part.name)
                 else:
@@ -430,6 +453,9 @@ def render(
     *,
     date_style: DateStyle = DateStyle.SEIREKI,
     max_length: int = DEFAULT_MAX_LENGTH,
+    number_formats: Mapping[str, str | None] | None = None,
 ) -> BodyCheck:
     """Render one row (see ``Template.render``). Raises SettingsError for a malformed template."""
-    return _parsed(template).render(row, date_style=date_style, max_length=max_length)
+    return _parsed(template).render(
+        row, date_style=date_style, max_length=max_length, number_formats=number_formats
+    )
