@@ -228,8 +228,13 @@ def plan(
             for name, i in variables.items()
             if name in used
         }
+        formats = {
+            name: data.number_formats.get((r, i))
+            for name, i in variables.items()
+            if name in used and data.number_formats
+        }
         body: BodyCheck = template.render(
-            row_values, date_style=settings.date_style, max_length=limit
+            row_values, date_style=settings.date_style, max_length=limit, number_formats=formats
         )
         if not body.ok:
             column = _problem_column(body, row_values, settings)

@@ -10,10 +10,16 @@ Expected values come from the documentation, not from this code:
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
+import openpyxl
 import pytest
+from click.testing import CliRunner
+from conftest import mobile
 
+from kuden_xl.cli import cli
 from kuden_xl.message import format_value, render
 from kuden_xl.numfmt import format_number, general
 
@@ -141,3 +147,28 @@ def test_whole_floats_above_2_to_the_53_have_no_float_noise() -> None:
     assert format_value(float(2**60)) == "1,152,921,504,606,850,000"
     assert format_value(1e17 + 1) == "100,000,000,000,000,000"
     assert format_number(float(2**60), "0") == "1152921504606850000"
+
+
+def test_the_headless_preview_shows_amounts_as_the_workbook_formats_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUDEN_XL_NOW", "2026-11-27T10:00:00")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "送信リスト"
+    ws.append(["氏名", "電話番号", "金額", "割合"])
+    ws.append(["山田", mobile(10), 12345.678, 0.125])
+    ws.append(["佐藤", mobile(11), 1000, 0.5])
+    ws["C2"].number_format = "#,##0"
+    ws["D2"].number_format = "0.0%"
+    ws["C3"].number_format = "[$¥-411]#,##0.00"
+    ws["D3"].number_format = "0%"
+    settings = wb.create_sheet("設定")
+    settings.append(["項目", "値"])
+    settings.append(["本文", "{氏名}様 {金額}円 {割合}"])
+    book = tmp_path / "book.xlsx"
+    wb.save(book)
+    result = CliRunner().invoke(cli, ["send", str(book), "--all", "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    bodies = [row["body"] for row in json.loads(result.output)]
+    assert bodies == ["山田様 12,346円 12.5%", "佐藤様 ￥1,000.00円 50%"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..errors import RowSpecError, WorkbookError
@@ -54,6 +54,9 @@ class SheetRows:
     header: Header
     rows: Mapping[int, Sequence[object]]  # sheet row number -> values, one per header column
     last_row: int  # last sheet row holding data (the header row when there is none)
+    # (sheet row, column index) -> Excel number format of a number cell that has one other than
+    # General (headless reader only; empty when unknown). Bodies show numbers as Excel does.
+    number_formats: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
     def value(self, row: int, name: str) -> object:
         """The value of column ``name`` in ``row`` (None when the column is missing)."""

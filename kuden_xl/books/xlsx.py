@@ -141,12 +141,15 @@ class XlsxTable:
         width = len(header.names)
         rows: dict[int, list[object]] = {}
         formulas: list[tuple[int, int]] = []
+        number_formats: dict[tuple[int, int], str] = {}
         last = header.row
         for cells in ws.iter_rows(min_row=header.row + 1, max_col=width):
             values: list[object] = []
             for cell in cells:
                 if cell.data_type == "f":
                     formulas.append((cell.row, cell.column))
+                if cell.data_type in ("n", "f") and cell.number_format != "General":
+                    number_formats[(cell.row, len(values))] = cell.number_format
                 values.append(cell.value)
             r = cells[0].row if cells else last + 1
             if any(v is not None and v != "" for v in values):
@@ -154,7 +157,7 @@ class XlsxTable:
                 last = r
         if formulas:
             self._fill_computed(rows, formulas)
-        return SheetRows(self.book_name, self.sheet_name, header, rows, last)
+        return SheetRows(self.book_name, self.sheet_name, header, rows, last, number_formats)
 
     def _fill_computed(
         self, rows: dict[int, list[object]], formulas: list[tuple[int, int]]
