@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -96,8 +96,8 @@ def count(body: str) -> tuple[int, int]:
     return _count(normalise_body(body))
 
 
-def _count(body: str) -> tuple[int, int]:
-    astral = len(_ASTRAL.findall(body))
+def _count(body: str, *, unusual: bool = True) -> tuple[int, int]:
+    astral = len(_ASTRAL.findall(body)) if unusual else 0
     length = len(body) + astral
     if length == 0:
         return 0, 0
@@ -115,6 +115,9 @@ def _count(body: str) -> tuple[int, int]:
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# What only an unusual body holds: a character beyond the BMP, or a letter that may start a URL.
+# The usual Japanese body has none, and one search spares it the counting and URL work.
+_UNUSUAL = re.compile("[\U00010000-\U0010ffffhHwWｈＨｗＷ]")
 
 
 # --- checking a finished body ---------------------------------------------------------------
@@ -123,21 +126,23 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 def check_body(body: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> BodyCheck:
     """Count a finished body and check it: not empty, not over ``max_length``, no refused chars,
     no URL."""
-    return _check(normalise_body(body), max_length, ())
+    return _check(normalise_body(body), max_length, tuple)
 
 
 # A merged value's place in the normalised body: (start, end, column name), 0-based, end excluded.
 _Span = tuple[int, int, str]
 
 
-def _check(body: str, max_length: int, merged: tuple[_Span, ...]) -> BodyCheck:
+def _check(body: str, max_length: int, merged: Callable[[], tuple[_Span, ...]]) -> BodyCheck:
+    """Check a normalised body; ``merged`` gives the merged values' spans (asked only for a URL)."""
     if max_length < 1:
         raise ValueError(f"max_length must be positive, not {max_length}")
-    length, segments = _count(body)
+    unusual = _UNUSUAL.search(body) is not None
+    length, segments = _count(body, unusual=unusual)
     if not body.strip():
         return BodyCheck(body, length, segments, ResultCode.ERR_TEMPLATE, "本文が空です")
     found = bad_chars(body)
-    urls = _url_reason(body, merged)
+    urls = _url_reason(body, merged) if unusual else ""
     too_long = length > max_length
     if not found and not urls and not too_long:
         return BodyCheck(body, length, segments, None, "")
@@ -159,14 +164,16 @@ _URL = re.compile(
 _URL_SHOWN = 24  # characters of a URL quoted in a reason
 
 
-def _url_reason(body: str, merged: tuple[_Span, ...]) -> str:
+def _url_reason(body: str, merged: Callable[[], tuple[_Span, ...]]) -> str:
     """'' when the body holds no URL, else the reason naming each one's position and column."""
     items = []
+    spans: tuple[_Span, ...] | None = None
     for match in _URL.finditer(body):
+        spans = merged() if spans is None else spans
         start, end = match.span()
         text = body[start:end]
         shown = text if len(text) <= _URL_SHOWN else text[:_URL_SHOWN] + "…"
-        columns = [name for s, e, name in merged if s <= start < e]
+        columns = [name for s, e, name in spans if s <= start < e]
         source = f"（差し込み項目「{columns[0]}」の値）" if columns else ""
         items.append(f"{start + 1}文字目「{shown}」{source}")
     if not items:
@@ -419,11 +426,7 @@ class Template:
                 reasons.append(f"差し込み項目{_quoted(invalid)}の値が数値として不正です")
             body = normalise_body(body)
             return BodyCheck(body, 0, 0, ResultCode.ERR_TEMPLATE, "。".join(reasons))
-        normalised = normalise_body(body)
-        spans: tuple[_Span, ...] = ()
-        if _URL.search(normalised) is not None:  # rare: then find the columns
-            spans = self._merged_spans(out)
-        return _check(normalised, max_length, spans)
+        return _check(normalise_body(body), max_length, lambda: self._merged_spans(out))
 
     def _merged_spans(self, out: list[str]) -> tuple[_Span, ...]:
         """Where each merged value of a rendering (``out``, part by part) sits in the body."""
