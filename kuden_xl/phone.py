@@ -137,7 +137,7 @@ _DIGIT = re.compile(r"\d", re.ASCII)
 _LOST_ZERO_TEXT = re.compile(r"[256789]0\d{8}", re.ASCII)
 # Shortcuts (speed only: a column is mostly these shapes); the general path gives the same.
 _PLAIN = re.compile(r"'?0[1-9][\d ().-]*", re.ASCII)
-_PAREN_COUNTRY_CODE = re.compile(r"\(\s*\+\s*(\d{1,3})\s*\)", re.ASCII)
+_PAREN_COUNTRY_CODE = re.compile(r"('?)\(\s*\+\s*(\d{1,3})\s*\)", re.ASCII)
 _PLUS81 = re.compile(r"(?:\+81|0081)[ -]?(?:\(0\)[ -]?)?([1-9][\d().-]*)", re.ASCII)
 
 
@@ -203,8 +203,8 @@ def _clean_text(raw: str) -> str | PhoneCheck:
         if not text.isascii():
             text = text.translate(_DASHES)
     text = text.strip()
-    if text.startswith("("):  # "(+81)90-1234-5678": the country code in parentheses
-        text = _PAREN_COUNTRY_CODE.sub(r"+\1 ", text, count=1)
+    if text.startswith(("(", "'(")):  # "(+81)90-1234-5678": the country code in parentheses
+        text = _PAREN_COUNTRY_CODE.sub(r"\1+\2 ", text, count=1)
     if _PLAIN.fullmatch(text):
         digits = text.replace("-", "")
         if not digits.isdigit():  # ASCII here: _PLAIN matched

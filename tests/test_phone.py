@@ -49,6 +49,7 @@ ACCEPTED = [
     ("plus81-in-parentheses-spaced", "( +81 ) 90 1234 5678"),
     ("full-width-plus81-in-parentheses", "（＋８１）９０－１２３４－５６７８"),
     ("plus81-in-parentheses-trunk-zero", "(+81)(0)90-1234-5678"),
+    ("plus81-in-parentheses-text-mark", "'(+81)90-1234-5678"),
     ("81-no-plus", "81-90-1234-5678"),
     ("010-81-idd", "010-81-90-1234-5678"),
     ("excel-text-mark", "'090-1234-5678"),
@@ -335,6 +336,16 @@ def test_national_number_after_a_country_code_is_never_a_dial_string(
     assert (result.ok, result.code, result.kind) == (False, ResultCode.ERR_INVALID_NUMBER, None)
     assert "海外" not in result.reason
     assert check_many([value, value]) == [result, result]
+
+
+def test_another_country_code_in_parentheses_is_foreign() -> None:
+    result = check("(+1) 202-555-0123")
+    assert (result.ok, result.code, result.kind) == (
+        False,
+        ResultCode.ERR_NOT_MOBILE,
+        NumberKind.OTHER,
+    )
+    assert "海外" in result.reason
 
 
 def test_010_dialled_from_japan_is_still_the_international_prefix() -> None:
