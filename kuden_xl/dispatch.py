@@ -173,6 +173,7 @@ class _Run:
                 self.ledger.identity(item.number, item.body),
                 send_id=send_id,
                 provider=self.gateway.name,
+                gateway=self.gateway.identity,
                 segments=item.segments,
                 workbook=self.workbook,
                 sheet=self.sheet,

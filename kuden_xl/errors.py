@@ -13,6 +13,8 @@ English gloss after `` / `` for developers and logs::
     │   └── SettingsError       a 設定 value, option or environment variable that is wrong
     ├── ConfirmationDeclined    the user said no (or could not be asked); nothing was sent
     ├── LedgerError             the send ledger cannot be opened or written
+    │   └── LedgerLostError     missing, empty, older or another than this PC last saw
+    ├── DataDirError            the user data folder (ledger, locks, sandbox) is not writable
     └── GatewayError            the SMS gateway failed as a whole (not one message)
         ├── GatewayAuthError    credentials refused
         └── GatewayUnavailable  cannot be reached at all (connection, TLS, proxy)
@@ -55,6 +57,18 @@ class ConfirmationDeclined(KudenError):
 
 class LedgerError(KudenError):
     """The send ledger cannot be opened or written."""
+
+
+class LedgerLostError(LedgerError):
+    """The ledger is missing, empty, older than, or another than the one this PC last saw.
+
+    Everything it protected could be sent again, so the run stops until someone accepts the
+    ledger as it is on purpose (``kuden-xl ledger reset --i-understand``).
+    """
+
+
+class DataDirError(KudenError):
+    """The user data folder (ledger, locks, sandbox state) cannot be created or written."""
 
 
 class GatewayError(KudenError):

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -173,10 +173,21 @@ class SavePacer:
 
 
 class _LedgerRecords:
-    """The planner's view of the ledger (number + body → the newest settled send)."""
+    """The planner's view of the ledger (number + body → the newest settled send).
 
-    def __init__(self, ledger: Ledger):
+    ``elsewhere``: entries reconciliation left open because another gateway took them.
+    """
+
+    def __init__(self, ledger: Ledger, elsewhere: Sequence[Entry] = ()):
+        from .reconcile import gateway_label
+
         self.ledger = ledger
+        self._elsewhere = {e.identity: gateway_label(e) for e in elsewhere}
+
+    def unresolved_elsewhere(self, number: str, body: str) -> str | None:
+        if not self._elsewhere:
+            return None
+        return self._elsewhere.get(self.ledger.identity(number, body))
 
     def sent_record(self, number: str, body: str) -> LedgerRecord | None:
         return self._record(self.ledger.find_settled(self.ledger.identity(number, body)))
@@ -231,7 +242,9 @@ def connect(
     name = provider_name(provider, settings.provider)
     refuse_sample(settings, name)
     with open_gateway(name, base_url=base_url) as gateway:
-        with Ledger.open(default_ledger_path(sandbox=gateway.name == SANDBOX)) as ledger:
+        practice = gateway.name == SANDBOX
+        # The real ledger is guarded against loss (marker); the sandbox's protects practice only.
+        with Ledger.open(default_ledger_path(sandbox=practice), guard=not practice) as ledger:
             yield gateway, ledger
 
 
@@ -265,10 +278,13 @@ def prepare_send(
         settings,
         max_length=caps.max_length,
         hidden=table.hidden_rows(chosen),
-        ledger=_LedgerRecords(ledger),
+        ledger=_LedgerRecords(ledger, reconciled.elsewhere),
         allow_resend=allow_resend,
         scheduling=scheduling,
     )
+    if reconciled.elsewhere:
+        warnings = (*send_plan.warnings, *reconciled.elsewhere_warnings())
+        send_plan = replace(send_plan, warnings=warnings)
     return send_plan, reconciled.settled
 
 

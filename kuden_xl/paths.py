@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+
+from .errors import DataDirError
 
 
 def data_dir() -> Path:
+    """The folder (not created here: see ``ensure_dir``)."""
     override = os.environ.get("KUDEN_XL_DATA_DIR", "").strip()
     if override:
         return Path(override).expanduser()
     import platformdirs  # lazy: the ribbon and UDFs never need it
 
     return Path(platformdirs.user_data_path("kuden_xl", appauthor=False))
+
+
+def ensure_dir(folder: Path, *, what: str = "kuden_xl のデータ") -> Path:
+    """Create ``folder`` if needed and prove it writable (a file created and removed).
+
+    Proving it here turns an ACL, a read-only share or a file in the way into one message that
+    names the folder and what to do, instead of a traceback from whoever writes there first.
+
+    Raises:
+        DataDirError: the folder cannot be created or written.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".kuden-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DataDirError(
+            f"{what}を保存するフォルダ「{folder}」に書き込めません（{reason}）。"
+            "フォルダの場所と書き込み権限を確認するか、環境変数 KUDEN_XL_DATA_DIR で書き込める"
+            f"フォルダを指定してください。 / Cannot write to the data folder {folder}: {reason}."
+        ) from exc
+    return folder

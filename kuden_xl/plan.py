@@ -48,6 +48,11 @@ class LedgerView(Protocol):
         """The newest settled entry of this (number, body), whatever its outcome."""
         ...
 
+    def unresolved_elsewhere(self, number: str, body: str) -> str | None:
+        """The gateway (a label for staff) through which a send of this (number, body) is
+        still unresolved and cannot be settled by this run's gateway; None when there is none."""
+        ...
+
 
 @dataclass(frozen=True)
 class Scheduling:
@@ -345,6 +350,16 @@ def _ledger_decision(
     if ledger is None:
         return row
     assert row.number is not None and row.body is not None
+    elsewhere = ledger.unresolved_elsewhere(row.number, row.body)
+    if elsewhere is not None:
+        # Maybe sent, and only that gateway can tell: never send it again from here, whatever
+        # its age and even with --allow-resend (DESIGN §6).
+        return replace(
+            row,
+            code=ResultCode.SKIP_RECENT,
+            reason=f"別の送信先（{elsewhere}）で送信した結果が不明です。その送信先で照会するまで送信しません",
+            column=None,
+        )
     record = ledger.sent_record(row.number, row.body)
     if record is None:
         return row

@@ -3,6 +3,16 @@
 Run before anything is sent (DESIGN §6). By our send id, where the provider can look it up
 (``capabilities.lookup_by_send_id``): found → accepted / scheduled with its message id; provably
 not there → failed (safe to send again); cannot tell → unknown, never resent blindly.
+
+Only the gateway an entry went through may settle it (``GatewayIdentity``): another endpoint or
+account does not know our send id, and its "not found" would wrongly read as "never sent".
+Entries of another gateway are left alone and reported (``ReconcileReport.elsewhere``); the
+planner does not send their rows. Entries from before ledgers recorded the gateway (schema v1)
+are settled only by a gateway of the same provider that *finds* them — a send id is random, so
+only the gateway that took it can find it — and never declared "not sent" on a miss.
+
+Lookups run concurrently (a bounded pool): one by one, 80 of them took 49 s. A refused
+credential still stops everything; a lookup that fails leaves its entry unknown for next time.
 ``dispatch`` re-exports ``reconcile`` and ``ReconcileReport``.
 """
 
@@ -10,16 +20,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from .clock import now as japan_now
 from .errors import GatewayAuthError
-from .gateways.base import Attempt, Gateway, Receipt
+from .gateways.base import Attempt, Gateway, GatewayIdentity, Receipt
 from .ledger import STATE_CODES, Entry, Ledger, State
 from .schema import ResultCode
 
 log = logging.getLogger("kuden_xl.dispatch")
+
+LOOKUP_CONCURRENCY = 16  # lookups in flight at once: well within every provider's rate limit
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,8 @@ class ReconcileReport:
     found: tuple[Entry, ...]  # the provider has it: now accepted / scheduled / rejected
     not_sent: tuple[Entry, ...]  # provably never arrived: now failed (safe to send again)
     unknown: tuple[Entry, ...]  # cannot tell (no lookup, or the lookup failed): unknown
-    left: tuple[Entry, ...]  # another provider's, or in flight in a run still going
+    left: tuple[Entry, ...]  # another gateway's, or in flight in a run still going
+    elsewhere: tuple[Entry, ...] = ()  # of ``left``: another gateway's (or unidentified)
 
     @property
     def settled(self) -> int:
@@ -40,50 +55,86 @@ class ReconcileReport:
     def checked(self) -> int:
         return len(self.found) + len(self.not_sent) + len(self.unknown) + len(self.left)
 
+    def elsewhere_warnings(self) -> tuple[str, ...]:
+        """One line per other gateway, for the plan's 注意 (staff read it before confirming)."""
+        counts: dict[str, int] = {}
+        for entry in self.elsewhere:
+            label = gateway_label(entry)
+            counts[label] = counts.get(label, 0) + 1
+        return tuple(
+            f"前回 {n} 件は別の送信先（{label}）で結果不明です。その送信先で実行して照会するまで、"
+            f"同じ番号・同じ本文の行は送信しません。 / {n} earlier sends through another gateway"
+            " are unresolved; their rows are not sent."
+            for label, n in counts.items()
+        )
+
+
+def gateway_label(entry: Entry) -> str:
+    """Which gateway an entry went through, for staff (never a secret)."""
+    if entry.gateway is None:
+        return f"{entry.provider}（接続先の記録なし: 旧版の台帳）"
+    return entry.gateway.label
+
+
+class _Match(Enum):
+    SAME = "same"  # this gateway's own entry
+    LEGACY = "legacy"  # no identity recorded, same provider: settle only what it finds
+    OTHER = "other"
+
+
+def _match(entry: Entry, identity: GatewayIdentity) -> _Match:
+    if entry.gateway is None:
+        return _Match.LEGACY if entry.provider == identity.provider else _Match.OTHER
+    return _Match.SAME if entry.gateway == identity else _Match.OTHER
+
 
 def reconcile(
     ledger: Ledger,
     gateway: Gateway,
     *,
     clock: Callable[[], datetime] | None = None,
+    concurrency: int = LOOKUP_CONCURRENCY,
 ) -> ReconcileReport:
-    """Settle entries left reserved or unknown by asking the provider for our send id.
+    """Settle entries left reserved or unknown by asking their own gateway for our send id.
 
     Run it before anything is sent. A ``reserved`` entry whose Ledger is still open elsewhere
     (``Ledger.in_flight_elsewhere``: another run is sending it now) is left alone, as are other
-    providers' entries; the recently-sent guard keeps such rows from being sent meanwhile.
+    gateways' entries; the recently-sent guard and the planner keep such rows from being sent.
 
     Raises:
-        GatewayAuthError: credentials refused (nothing was changed for the remaining entries).
+        GatewayAuthError: credentials refused (lookups not yet started are not made).
     """
     at = (clock or japan_now)()
     found: list[Entry] = []
     not_sent: list[Entry] = []
     unknown: list[Entry] = []
     left: list[Entry] = []
-    can_lookup = gateway.capabilities.lookup_by_send_id
+    elsewhere: list[Entry] = []
+    to_look_up: list[tuple[Entry, _Match]] = []
     for entry in ledger.unsettled():
-        if entry.provider != gateway.name or ledger.in_flight_elsewhere(entry):
+        match = _match(entry, gateway.identity)
+        if match is _Match.OTHER:
             left.append(entry)
+            elsewhere.append(entry)
+        elif ledger.in_flight_elsewhere(entry):
+            left.append(entry)
+        elif not gateway.capabilities.lookup_by_send_id:
+            if match is _Match.LEGACY:
+                left.append(entry)
+                elsewhere.append(entry)
+                continue
+            unknown.append(_mark_unknown(ledger, entry, at, "事業者に照会できないため結果不明です"))
+        else:
+            to_look_up.append((entry, match))
+
+    for entry, match, receipt, error in _look_up(gateway, to_look_up, concurrency):
+        if error is not None:
+            log.warning("lookup of send %s failed: %s", entry.send_id, error)
+            unknown.append(_mark_unknown(ledger, entry, at, "照会に失敗したため結果不明です"))
             continue
-        if not can_lookup:
-            if entry.state is State.RESERVED:
-                ledger.settle(
-                    entry.send_id,
-                    state=State.UNKNOWN,
-                    code=ResultCode.UNKNOWN,
-                    reason="中断された送信です。事業者に照会できないため結果不明です",
-                    at=at,
-                )
-            unknown.append(ledger.get(entry.send_id) or entry)
-            continue
-        try:
-            receipt = gateway.lookup(entry.send_id)
-        except GatewayAuthError:
-            raise
-        except Exception as exc:  # unreachable now: try again next run
-            log.warning("lookup of send %s failed: %s", entry.send_id, exc)
-            unknown.append(entry)
+        if match is _Match.LEGACY and (receipt is None or receipt.attempt not in _SETTLING):
+            left.append(entry)  # not found here proves nothing: it may be another endpoint's
+            elsewhere.append(entry)
             continue
         settled = _settle_looked_up(ledger, entry, receipt, at)
         if settled is None:
@@ -93,13 +144,62 @@ def reconcile(
         else:
             found.append(settled)
     log.info(
-        "reconcile: %d found, %d not sent, %d unknown, %d left",
+        "reconcile: %d found, %d not sent, %d unknown, %d left (%d of another gateway)",
         len(found),
         len(not_sent),
         len(unknown),
         len(left),
+        len(elsewhere),
     )
-    return ReconcileReport(tuple(found), tuple(not_sent), tuple(unknown), tuple(left))
+    return ReconcileReport(
+        tuple(found), tuple(not_sent), tuple(unknown), tuple(left), tuple(elsewhere)
+    )
+
+
+_Looked = tuple[Entry, _Match, Receipt | None, Exception | None]
+
+
+def _look_up(
+    gateway: Gateway, entries: list[tuple[Entry, _Match]], concurrency: int
+) -> list[_Looked]:
+    """Every lookup's answer or error, in the entries' order; an auth error stops them all."""
+    if not entries:
+        return []
+
+    def one(entry: Entry) -> Receipt | None:
+        return gateway.lookup(entry.send_id)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(entries)))) as pool:
+        futures: list[Future[Receipt | None]] = [pool.submit(one, e) for e, _ in entries]
+        for future in as_completed(futures):
+            if isinstance(future.exception(), GatewayAuthError):
+                for pending in futures:
+                    pending.cancel()  # no point asking with refused credentials
+                raise future.exception()  # type: ignore[misc]
+    out: list[_Looked] = []
+    for (entry, match), future in zip(entries, futures, strict=True):
+        error = future.exception()
+        if error is not None and not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt and the like: not a failed lookup
+        out.append((entry, match, None if error else future.result(), error))
+    return out
+
+
+_SETTLING = (Attempt.ACCEPTED, Attempt.SCHEDULED, Attempt.REJECTED)
+
+
+def _mark_unknown(ledger: Ledger, entry: Entry, at: datetime, why: str) -> Entry:
+    """A crash's leftover reservation we cannot settle now becomes UNKNOWN (a row it covers is
+    then written back as 結果不明, never resent); an UNKNOWN entry stays as it is."""
+    if entry.state is State.RESERVED:
+        ledger.settle(
+            entry.send_id,
+            state=State.UNKNOWN,
+            code=ResultCode.UNKNOWN,
+            reason=f"中断された送信です。{why}",
+            at=at,
+        )
+    return ledger.get(entry.send_id) or entry
 
 
 def _settle_looked_up(

@@ -33,7 +33,13 @@ from kuden_xl.dispatch import (
     reconcile,
 )
 from kuden_xl.errors import GatewayAuthError, LedgerError
-from kuden_xl.gateways.base import Capabilities, DeliveryStatus, OutgoingMessage, Receipt
+from kuden_xl.gateways.base import (
+    Capabilities,
+    DeliveryStatus,
+    GatewayIdentity,
+    OutgoingMessage,
+    Receipt,
+)
 from kuden_xl.gateways.http import HttpSettings
 from kuden_xl.gateways.sandbox import SandboxGateway
 from kuden_xl.ledger import Ledger, State
@@ -99,6 +105,7 @@ class Declared:
     def __init__(self, inner: SandboxGateway, **caps: object) -> None:
         self.inner = inner
         self.name = inner.name
+        self.identity = inner.identity
         self.capabilities: Capabilities = replace(inner.capabilities, **caps)  # type: ignore[arg-type]
         self.attempts: Counter[str] = Counter()
         self.sent_times: list[float] = []
@@ -259,6 +266,7 @@ class AuthFailsAfter:
 
     def __init__(self, good: SandboxGateway, bad: SandboxGateway, n: int) -> None:
         self.name = good.name
+        self.identity = good.identity
         self.capabilities = good.capabilities
         self._good, self._bad, self._left = good, bad, n
         self._lock = threading.Lock()
@@ -459,12 +467,13 @@ def test_token_bucket_paces_threads_and_can_be_cancelled() -> None:
 # -- reconcile ------------------------------------------------------------------------------
 
 
-def reserve(ledger: Ledger, i: int, *, provider: str = "sandbox") -> str:
+def reserve(ledger: Ledger, i: int, via: GatewayIdentity) -> str:
     sid = uuid.uuid4().hex
     ledger.reserve(
         ledger.identity(num(i), BODY),
         send_id=sid,
-        provider=provider,
+        provider=via.provider,
+        gateway=via,
         segments=1,
         workbook="名簿.xlsx",
         sheet="Sheet1",
@@ -479,15 +488,15 @@ def test_reconcile_after_a_crash(
 ) -> None:
     # A run that died: its Ledger is gone (here closed; test_ledger covers a SIGKILL).
     with Ledger.open(ledger.path) as crashed:
-        arrived = reserve(crashed, 7)
+        arrived = reserve(crashed, 7, gateway.identity)
         receipt = gateway.send(OutgoingMessage(arrived, num(7), BODY))  # left before the crash
-        never = reserve(crashed, 8)  # the crash came before the request left
-        timed_out = reserve(crashed, 9)
+        never = reserve(crashed, 8, gateway.identity)  # the crash came before the request left
+        timed_out = reserve(crashed, 9, gateway.identity)
         crashed.settle(timed_out, state=State.UNKNOWN, code=ResultCode.UNKNOWN)
-        other = reserve(crashed, 11, provider="karaden")
+        other = reserve(crashed, 11, GatewayIdentity("karaden", "https://api.karaden.test", "t1"))
     # A run still going in another Ledger: its reservation may be on the wire right now.
     running = Ledger.open(ledger.path)
-    in_flight = reserve(running, 10)
+    in_flight = reserve(running, 10, gateway.identity)
 
     report = reconcile(ledger, gateway, clock=clock)
     running.close()
@@ -510,7 +519,7 @@ def test_reconcile_after_a_crash(
 
 def test_reconcile_without_lookup_leaves_unknown(gateway: SandboxGateway, ledger: Ledger) -> None:
     with Ledger.open(ledger.path) as gone:
-        crashed = reserve(gone, 7)
+        crashed = reserve(gone, 7, gateway.identity)
     report = reconcile(ledger, no_idempotency(gateway), clock=clock)
     assert [e.send_id for e in report.unknown] == [crashed] and report.settled == 0
     [entry] = ledger.unsettled()

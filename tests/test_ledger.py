@@ -64,7 +64,7 @@ def test_open_creates_folders_wal_and_schema_version(tmp_path: Path) -> None:
         ident = led.identity("09012340001", "本文")
     assert path.is_file()
     raw = sqlite3.connect(path)
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     raw.close()
     # The secret is stored in the file: reopening gives the same identities.

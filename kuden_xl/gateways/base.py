@@ -10,6 +10,10 @@ knows what a provider's answer guarantees:
   "nothing recorded" 5xx). Safe to try again, with or without an idempotency key.
 - ``MAYBE_PROCESSED``: the request may have reached the provider (timeout, dropped connection).
   Only safe to try again with the same idempotency key, where the provider honours one.
+
+Each gateway also says *which* endpoint and account it is (``GatewayIdentity``): the ledger
+records it with every send, and only the same gateway may settle an entry by looking it up
+(DESIGN §6). A send id that another endpoint does not know proves nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 from ..schema import Delivery
 
@@ -29,6 +34,42 @@ class Attempt(str, Enum):
     REJECTED = "rejected"
     NOT_PROCESSED = "not_processed"
     MAYBE_PROCESSED = "maybe_processed"
+
+
+@dataclass(frozen=True)
+class GatewayIdentity:
+    """Which gateway a send went through: provider, endpoint and account — never a secret.
+
+    ``base_url`` is the endpoint as configured (scheme and host lower-cased, no trailing slash;
+    the embedded sandbox, whose port changes every run, uses ``embedded`` and names its state
+    file as ``account``). ``account`` is whatever tells two customers of one endpoint apart: the
+    Karaden tenant id, the AOS clientId, the Twilio account SID; empty where there is none.
+    Two identities are the same gateway exactly when they are equal.
+    """
+
+    provider: str
+    base_url: str
+    account: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", _normal_url(self.base_url))
+
+    @property
+    def label(self) -> str:
+        """For staff: provider, endpoint and account (nothing secret), e.g. in a warning."""
+        where = f"{self.provider} {self.base_url}"
+        return f"{where}（{self.account}）" if self.account else where
+
+
+def _normal_url(url: str) -> str:
+    """Scheme, host, port and path only: user info and query may carry secrets."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return url  # "embedded" and other non-URLs are compared as given
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
 
 
 @dataclass(frozen=True)
@@ -73,6 +114,7 @@ class Gateway(Protocol):
     """An SMS provider. Implementations are thread-safe: dispatch calls ``send`` concurrently."""
 
     name: str
+    identity: GatewayIdentity  # recorded with each send; only this gateway may reconcile it
     capabilities: Capabilities
 
     def send(self, message: OutgoingMessage) -> Receipt:

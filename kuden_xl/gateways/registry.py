@@ -123,7 +123,7 @@ def open_gateway(
         )
     from ..sandbox import DEFAULT_TOKEN
     from .http import HttpSettings
-    from .sandbox import SandboxGateway, settings_for, start_embedded
+    from .sandbox import SandboxGateway, embedded_identity, settings_for, start_embedded
 
     base_url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or _connection(None).get("base_url")
     if base_url:
@@ -136,8 +136,11 @@ def open_gateway(
         finally:
             gateway.close()
         return
-    server = start_embedded(state_path or data_dir() / "sandbox-state.sqlite3")
-    gateway = SandboxGateway(with_connection_settings(settings_for(server)))
+    state_path = state_path or data_dir() / "sandbox-state.sqlite3"
+    server = start_embedded(state_path)
+    gateway = SandboxGateway(
+        with_connection_settings(settings_for(server)), identity=embedded_identity(state_path)
+    )
     try:
         yield gateway
     finally:

@@ -2,6 +2,9 @@
 
 The sandbox honours our send id as Idempotency-Key and documents that its 5xx never records a
 message, so a 5xx is NOT_PROCESSED here (for real providers it is MAYBE_PROCESSED).
+
+Its identity is its base URL: two sandboxes on two ports are two gateways, each knowing only its
+own messages. The embedded one (a new free port every run) is identified by its state file.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ import requests
 from ..errors import GatewayUnavailable
 from ..sandbox import SandboxServer
 from ..schema import Delivery
-from .base import Attempt, Capabilities, DeliveryStatus, OutgoingMessage, Receipt
+from .base import (
+    Attempt,
+    Capabilities,
+    DeliveryStatus,
+    GatewayIdentity,
+    OutgoingMessage,
+    Receipt,
+)
 from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
 
 STATUS_BATCH = 1000  # the sandbox's limit per POST /v1/messages/status
@@ -33,8 +43,10 @@ class SandboxGateway:
         max_requests_per_second=None,
     )
 
-    def __init__(self, settings: HttpSettings) -> None:
+    def __init__(self, settings: HttpSettings, *, identity: GatewayIdentity | None = None) -> None:
+        """``identity``: by default the base URL; the embedded sandbox passes its own."""
         self._http = HttpClient(settings)
+        self.identity = identity or GatewayIdentity(self.name, settings.base_url)
 
     def send(self, message: OutgoingMessage) -> Receipt:
         payload = {
@@ -141,6 +153,11 @@ def _malformed() -> GatewayUnavailable:
 def start_embedded(state_path: Path, **kw: Any) -> SandboxServer:
     """Start an in-process sandbox on a free port (the CLI's default provider); stop() it."""
     return SandboxServer(port=0, state_path=state_path, **kw).start()
+
+
+def embedded_identity(state_path: Path) -> GatewayIdentity:
+    """The embedded sandbox's identity: its state file, since its port changes every run."""
+    return GatewayIdentity(SandboxGateway.name, "embedded", str(Path(state_path).resolve()))
 
 
 def settings_for(server: SandboxServer, **kw: Any) -> HttpSettings:

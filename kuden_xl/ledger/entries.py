@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
+from ..gateways.base import GatewayIdentity
 from ..paths import data_dir
 from ..schema import Delivery, ResultCode
 
@@ -74,6 +75,7 @@ class Entry:
     delivery_reason: str | None
     delivery_checked_at: datetime | None
     holder: str | None = None  # which open Ledger reserved it: see Ledger.in_flight_elsewhere
+    gateway: GatewayIdentity | None = None  # None: recorded before ledgers kept it (schema v1)
 
     @property
     def sent_at(self) -> datetime:

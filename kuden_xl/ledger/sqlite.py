@@ -3,10 +3,15 @@
 ``ledger.py`` is the API; this module is what makes it safe and fast on one SQLite file:
 
 - ``connect``: WAL, ``synchronous=FULL`` (a commit is on disk when it returns: a reservation
-  survives a process kill *and* a power cut), busy timeout, schema checked by ``user_version``.
+  survives a process kill *and* a power cut), busy timeout, schema checked by ``user_version``
+  (v1 ledgers are migrated in place), ``PRAGMA quick_check`` (a damaged file stops here, before
+  anything is planned from it). ``begin_run`` then bumps the sequence once for the run.
 - ``commit``: group commit. Worker threads queue their writes; whoever next holds the
   connection commits every queued write in one transaction (one fsync for many threads). Each
-  write still returns only after the transaction holding it committed.
+  write still returns only after the transaction holding it committed. Every committed batch
+  bumps the ledger's sequence in the same transaction (see ``ledger.marker``).
+- ``checkpoint``: on close, the WAL is copied into the file and truncated; with
+  ``journal_size_limit`` it never grows without bound.
 - ``Holder``: each open Ledger keeps an OS lock on its own file in ``<ledger>.holders/``. The OS
   drops it when the process dies, SIGKILL included, which tells a crash's leftover reservation
   from one a live run is sending right now.
@@ -24,11 +29,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LedgerError
+from ..errors import DataDirError, LedgerError
 from ..oslock import try_lock, unlock
+from ..paths import ensure_dir
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 10.0
+# After a checkpoint SQLite truncates a WAL larger than this (bytes), so a long run's WAL
+# shrinks back instead of keeping its high-water size on disk.
+JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -54,27 +63,45 @@ CREATE TABLE sends (
     row INTEGER,
     delivery TEXT,                      -- Delivery value (配信結果)
     delivery_reason TEXT,
-    delivery_checked_at TEXT
+    delivery_checked_at TEXT,
+    gateway_url TEXT,                   -- GatewayIdentity.base_url; NULL: recorded before v2
+    gateway_account TEXT                -- GatewayIdentity.account
 );
 CREATE INDEX sends_identity ON sends (number_hash, body_hash);
 CREATE INDEX sends_open ON sends (state) WHERE state IN ('reserved', 'unknown');
 CREATE INDEX sends_message_id ON sends (message_id) WHERE message_id IS NOT NULL;
 """
 
+# v1 -> v2: which gateway each send went through, and the ledger's identity and sequence.
+# Entries written by v1 keep NULL there: reconcile treats them conservatively (reconcile.py).
+MIGRATE_V1 = (
+    "ALTER TABLE sends ADD COLUMN gateway_url TEXT",
+    "ALTER TABLE sends ADD COLUMN gateway_account TEXT",
+)
 
-def connect(path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connection, bytes]:
-    """Open (creating if missing) the ledger file; the connection and the ledger's secret.
+BUMP_SEQUENCE = "UPDATE meta SET value = value + 1 WHERE key = 'sequence'"
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a ledger says about itself: its hashing secret, identity and write sequence."""
+
+    secret: bytes
+    ledger_id: str  # random, created with the ledger: a replaced file has another
+    sequence: int  # bumped by every open and every committed write batch; never goes back
+
+
+def connect(path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connection, Meta]:
+    """Open (creating if missing) the ledger file; the connection and what it says of itself.
 
     Raises:
-        LedgerError: the file cannot be created or read, is not a ledger, or is locked.
+        LedgerError: the folder cannot be created, or the file cannot be read, is not a
+            ledger, is damaged, or is locked.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LedgerError(
-            f"送信記録（台帳）のフォルダ「{path.parent}」を作成できません（{exc.strerror}）。"
-            f" / Cannot create the ledger folder."
-        ) from exc
+        ensure_dir(path.parent, what="送信記録（台帳）")
+    except DataDirError as exc:
+        raise LedgerError(str(exc)) from exc
     conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(
@@ -87,6 +114,8 @@ def connect(path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connection, byte
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+        _quick_check(conn, path)
         return conn, _prepare(conn, path)
     except sqlite3.Error as exc:
         if conn is not None:
@@ -98,8 +127,19 @@ def connect(path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connection, byte
         raise
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> bytes:
-    """Create the schema on a new file, check it on an existing one; return the secret."""
+def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """Stop on a damaged file before anything is planned from it (or written into it)."""
+    problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    if problems != ["ok"]:
+        raise LedgerError(
+            f"送信記録（台帳）のファイル「{path}」が壊れています。送信を中止しました。"
+            "ファイルをそのまま保管し（削除しないでください）、担当者に連絡してください。"
+            f" / Ledger damaged (quick_check: {'; '.join(problems)[:200]})."
+        )
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> Meta:
+    """Create the schema on a new file, check (and migrate) an existing one; what it says."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -116,25 +156,71 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> bytes:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_bytes(32),)
             )
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version == 1:
+            for statement in MIGRATE_V1:
+                conn.execute(statement)
         elif version > SCHEMA_VERSION:
             raise LedgerError(
                 f"送信記録（台帳）「{path}」は新しい版の kuden_xl で作られています。"
                 f"kuden_xl を更新してください。 / Ledger schema v{version} is newer than"
                 f" this kuden_xl (v{SCHEMA_VERSION})."
             )
-        row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
-        if row is None or len(row[0]) != 32:
+        if version < SCHEMA_VERSION:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('ledger_id', ?), ('sequence', 0)",
+                (uuid.uuid4().hex,),
+            )
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        secret, ledger_id, sequence = (
+            meta.get("secret"),
+            meta.get("ledger_id"),
+            meta.get("sequence"),
+        )
+        if not isinstance(secret, bytes) or len(secret) != 32:
             raise LedgerError(
                 f"送信記録（台帳）「{path}」が壊れています（鍵がありません）。"
                 f" / Ledger has no secret."
             )
+        if not isinstance(ledger_id, str) or not isinstance(sequence, int):
+            raise LedgerError(
+                f"送信記録（台帳）「{path}」が壊れています（台帳の識別子がありません）。"
+                f" / Ledger has no id or sequence."
+            )
         conn.execute("COMMIT")
-        return bytes(row[0])
+        return Meta(bytes(secret), ledger_id, sequence)
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def sequence(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()[0])
+
+
+def begin_run(conn: sqlite3.Connection) -> int:
+    """Bump the sequence for this run (so its WAL holds committed data); the new value.
+
+    Called only after the marker check: bumping first would let an older copy creep past the
+    marker one refused open at a time.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(BUMP_SEQUENCE)
+        value = sequence(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return value
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the WAL into the file and truncate it (best effort: a reader elsewhere may hold
+    part of it, and then the next close does the rest)."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
 
 HOLDER_ID = re.compile(r"[0-9a-f]{32}")
@@ -205,6 +291,7 @@ def commit(conn: sqlite3.Connection, batch: list[Job]) -> None:
     that job only; an error that ends the transaction fails every job in it."""
     try:
         conn.execute("BEGIN IMMEDIATE")
+        conn.execute(BUMP_SEQUENCE)
         for job in batch:
             try:
                 job.rowcount = conn.execute(job.sql, job.args).rowcount

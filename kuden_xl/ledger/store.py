@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import hmac
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -13,8 +15,10 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import LedgerError
+from ..errors import KudenError, LedgerError
+from ..gateways.base import GatewayIdentity
 from ..schema import Delivery, ResultCode
+from . import marker
 from .entries import (
     DEFAULT_GUARD,
     GUARD_STATES,
@@ -32,11 +36,17 @@ from .sqlite import (
     HOLDER_ID,
     Holder,
     Job,
+    Meta,
+    begin_run,
+    checkpoint,
     commit,
     connect,
     holders_dir,
     ledger_error,
+    sequence,
 )
+
+log = logging.getLogger("kuden_xl.ledger")
 
 _IN_CHUNK = 500  # identities per IN (...) query: well under SQLite's variable limit
 
@@ -61,11 +71,15 @@ def _os_user() -> str:
 class Ledger:
     """The send ledger in one SQLite file. Thread-safe; use as a context manager."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, secret: bytes, holder: Holder) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, meta: Meta, holder: Holder, guarded: bool
+    ) -> None:
         self.path = path
+        self.ledger_id = meta.ledger_id
         self._holder = holder
         self._conn = conn
-        self._secret = secret
+        self._secret = meta.secret
+        self._guarded = guarded
         self._lock = threading.Lock()
         self._user = _os_user()
         self._closed = False
@@ -75,17 +89,31 @@ class Ledger:
     # -- opening -------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Ledger:
+    def open(
+        cls, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S, guard: bool = False
+    ) -> Ledger:
         """Open (creating if missing) the ledger at ``path``.
 
         ``busy_timeout_s``: how long a write waits for another process holding the file.
+        ``guard``: compare the ledger with what this PC last saw (``ledger.marker``) and stop
+        on a missing, empty, replaced or older one; the real ledger is opened this way, the
+        sandbox's and the demo's (practice only) are not.
 
         Raises:
-            LedgerError: the file cannot be created or read, is not a ledger, or is locked.
+            LedgerLostError: (``guard``) the ledger is not the one this PC last saw.
+            LedgerError: the file cannot be created or read, is not a ledger, is damaged, or
+                is locked.
         """
         path = Path(path)
-        conn, secret = connect(path, busy_timeout_s)
+        last = marker.seen(path) if guard else None
+        marker.check_before(path, last)
+        conn, meta = connect(path, busy_timeout_s)
         try:
+            if guard:
+                marker.check_after(path, last, meta.ledger_id, meta.sequence)
+            run_sequence = begin_run(conn)
+            if guard:
+                marker.record(path, meta.ledger_id, run_sequence, wal=True)
             holder = Holder.create(holders_dir(path))
         except OSError as exc:
             conn.close()
@@ -93,19 +121,44 @@ class Ledger:
                 f"送信記録（台帳）のフォルダ「{path.parent}」に書き込めません（{exc.strerror}）。"
                 f" / Cannot write beside the ledger."
             ) from exc
-        return cls(path, conn, secret, holder)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise ledger_error(path, exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn, meta, holder, guard)
+
+    @property
+    def sequence(self) -> int:
+        """The ledger's write sequence now (every open and committed write batch bumps it)."""
+        with self._locked() as conn:
+            return sequence(conn)
 
     def close(self) -> None:
+        """Checkpoint the WAL into the file, close, and (guarded) tell the marker what we saw."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            last = None
             try:
+                with contextlib.suppress(sqlite3.Error):  # another reader: the next close does it
+                    checkpoint(self._conn)
+                last = sequence(self._conn)
                 self._conn.close()
             except sqlite3.Error as exc:
                 raise ledger_error(self.path, exc) from exc
             finally:
                 self._holder.release()  # after the connection: nothing of ours is in flight now
+                if self._guarded and last is not None:
+                    wal = marker.wal_path(self.path)
+                    # Another process may still have it open (its WAL then stays, and says so).
+                    has_wal = wal.exists() and wal.stat().st_size > 0
+                    try:
+                        marker.record(self.path, self.ledger_id, last, wal=has_wal)
+                    except KudenError as exc:  # open proved the folder writable: log, go on
+                        log.warning("ledger marker not updated: %s", exc)
 
     def __enter__(self) -> Ledger:
         return self
@@ -185,6 +238,7 @@ class Ledger:
         send_id: str,
         provider: str,
         segments: int,
+        gateway: GatewayIdentity | None = None,
         workbook: str = "",
         sheet: str = "",
         row: int | None = None,
@@ -194,7 +248,8 @@ class Ledger:
     ) -> Entry:
         """Record that ``send_id`` is about to leave; committed to disk when this returns.
 
-        ``at`` is the reservation time (default: now). With ``guard_within``, the check for a
+        ``gateway`` is the identity of the gateway it leaves through: only that gateway may
+        settle it by a lookup (``reconcile``). ``at`` is the reservation time (default: now). With ``guard_within``, the check for a
         recent send of the same identity and the insert are one transaction: if an entry in
         ``GUARD_STATES`` exists whose ``sent_at`` is at or after ``at - guard_within``, nothing
         is written and *that* entry is returned (its ``send_id`` differs from the one asked for).
@@ -216,11 +271,13 @@ class Ledger:
             sheet,
             row,
             self._holder.id,
+            None if gateway is None else gateway.base_url,
+            None if gateway is None else gateway.account,
         )
         insert = (
             "INSERT INTO sends (send_id, number_hash, body_hash, segments, provider, state,"
-            " reserved_at, scheduled_at, os_user, workbook, sheet, row, holder)"
-            " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+            " reserved_at, scheduled_at, os_user, workbook, sheet, row, holder, gateway_url,"
+            " gateway_account) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
         )
         args: tuple[object, ...] = values
         since = None
@@ -267,6 +324,7 @@ class Ledger:
             delivery_reason=None,
             delivery_checked_at=None,
             holder=self._holder.id,
+            gateway=gateway,
         )
 
     def settle(
@@ -470,4 +528,9 @@ def _entry(r: sqlite3.Row) -> Entry:
         delivery_reason=r["delivery_reason"],
         delivery_checked_at=time("delivery_checked_at"),
         holder=r["holder"],
+        gateway=(
+            None
+            if r["gateway_url"] is None
+            else GatewayIdentity(r["provider"], r["gateway_url"], r["gateway_account"] or "")
+        ),
     )
