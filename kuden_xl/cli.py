@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .errors import ConfirmationDeclined, KudenError, RowSpecError, WorkbookError
+from .errors import (
+    ConfirmationDeclined,
+    KudenError,
+    RowSpecError,
+    SettingsError,
+    WorkbookError,
+)
 
 if TYPE_CHECKING:
     from .jobs import SendOutcome
@@ -345,6 +351,45 @@ def sandbox_serve(
     from .sandbox import serve
 
     serve(port, state, latency_ms, deliver_after_s, host=host, tls_cert=tls_cert, tls_key=tls_key)
+
+
+@cli.group()
+def ledger() -> None:
+    """The send ledger (送信記録の台帳)."""
+
+
+@ledger.command("reset")
+@click.option(
+    "--i-understand",
+    "understood",
+    is_flag=True,
+    help="台帳にない送信は再び送られうることを理解した上で、今の台帳を受け入れる",
+)
+@_friendly
+def ledger_reset(understood: bool) -> None:
+    """Accept the ledger as it is now, after a run stopped because it was lost (台帳の受け入れ).
+
+    A run stops when the ledger is missing, empty, replaced, or older than this PC last saw:
+    everything it recorded could be sent again. Restore the latest ledger from a backup if you
+    can; only if you cannot, run this. It records the current ledger (a new empty one if none
+    is there) as the one this PC has seen. Nothing is deleted.
+
+    Example: kuden-xl ledger reset --i-understand
+    """
+    from .ledger import accept_as_is, default_ledger_path
+
+    path = default_ledger_path(sandbox=False)
+    if not understood:
+        raise SettingsError(
+            f"送信記録（台帳）「{path}」を今の状態で受け入れるには --i-understand を付けて"
+            "実行してください。受け入れると、この台帳にない送信は同じ番号・同じ本文でも再び送信"
+            "されることがあります。 / Pass --i-understand to accept the ledger as it is."
+        )
+    _, count = accept_as_is(path)
+    click.echo(
+        f"送信記録（台帳）「{path}」を今の状態で受け入れました（記録 {count} 件）。"
+        "次回からこの台帳で送信します。"
+    )
 
 
 @cli.group()

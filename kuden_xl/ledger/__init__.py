@@ -21,6 +21,13 @@ Concurrency and durability (details in ``ledger.sqlite``): one connection shared
 threads under a lock, WAL with ``synchronous=FULL`` (a reservation is on disk before ``reserve``
 returns: it survives a process kill and a power cut), and group commit so that many threads
 share one fsync. Other processes wait up to the busy timeout.
+
+Loss (``ledger.marker``): each ledger has a random id and a sequence that only rises; a marker in
+the user data dir remembers what this PC last saw, and the real ledger is opened against it, so a
+deleted, emptied, replaced or older ledger stops the run instead of silently sending everything
+it protected again. ``PRAGMA quick_check`` runs on every open; the WAL is checkpointed on close.
+Each entry records the gateway it left through (``GatewayIdentity``): only that gateway may
+settle it (``reconcile``).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from .entries import (
     default_ledger_path,
     scrub_reason,
 )
-from .store import Ledger
+from .store import Ledger, accept_as_is
 
 __all__ = [
     "DEFAULT_GUARD",
@@ -53,6 +60,7 @@ __all__ = [
     "Identity",
     "Ledger",
     "State",
+    "accept_as_is",
     "default_ledger_path",
     "scrub_reason",
 ]

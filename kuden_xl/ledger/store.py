@@ -534,3 +534,22 @@ def _entry(r: sqlite3.Row) -> Entry:
             else GatewayIdentity(r["provider"], r["gateway_url"], r["gateway_account"] or "")
         ),
     )
+
+
+def accept_as_is(path: Path) -> tuple[str, int]:
+    """Make the ledger at ``path``, as it is now, the one this PC has seen (created if missing).
+
+    What ``kuden-xl ledger reset --i-understand`` does after a loss was reported: it records the
+    ledger's id and sequence in the marker and never deletes or rewrites a send. Returns the
+    ledger id and how many sends it holds.
+
+    Raises:
+        LedgerError: the file cannot be opened (e.g. it is damaged: move it aside first).
+    """
+    path = Path(path)
+    with Ledger.open(path) as ledger:  # unguarded: this is the one place that skips the check
+        ledger_id, count, last = ledger.ledger_id, ledger.count(), ledger.sequence
+    wal = marker.wal_path(path)
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    marker.record(path, ledger_id, last, wal=has_wal, reset=True)
+    return ledger_id, count
