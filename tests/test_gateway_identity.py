@@ -66,9 +66,7 @@ def test_another_gateway_never_settles_or_resends_the_first_ones_sends(
         assert "sandbox-token" not in second.stdout + second.stderr
         # A's rows keep their UNKNOWN records; the copy's rows were skipped, naming A.
         written = results(book)
-        assert [written[r]["結果コード"] for r in (2, 3, 4, 5, 6)] == ["UNKNOWN"] * 4 + [
-            "ACCEPTED"
-        ]
+        assert [written[r]["結果コード"] for r in (2, 3, 4, 5, 6)] == ["UNKNOWN"] * 4 + ["ACCEPTED"]
         skipped = results(copy)
         for r in (2, 3, 4, 5):
             assert skipped[r]["結果コード"] == "SKIP_RECENT"
