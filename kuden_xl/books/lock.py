@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import WorkbookLockedError
 from ..oslock import try_lock, unlock
-from ..paths import data_dir
+from ..paths import data_dir, ensure_dir
 
 
 def _lock_path(workbook: Path) -> Path:
@@ -29,9 +29,10 @@ def workbook_lock(workbook: Path) -> Iterator[None]:
 
     Raises:
         WorkbookLockedError: another kuden-xl run is using this workbook.
+        DataDirError: the user data folder (where the lock lives) cannot be written.
     """
     path = _lock_path(workbook)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(path.parent)  # an unwritable data dir: a message naming it, not a traceback
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if not try_lock(fd):

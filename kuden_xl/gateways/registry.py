@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..credentials import gateway_token
 from ..errors import SettingsError
-from ..paths import data_dir
+from ..paths import data_dir, ensure_dir
 from .base import Gateway
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def open_gateway(
         finally:
             gateway.close()
         return
-    state_path = state_path or data_dir() / "sandbox-state.sqlite3"
+    state_path = state_path or ensure_dir(data_dir()) / "sandbox-state.sqlite3"
     server = start_embedded(state_path)
     gateway = SandboxGateway(
         with_connection_settings(settings_for(server)), identity=embedded_identity(state_path)
