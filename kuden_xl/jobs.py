@@ -230,10 +230,14 @@ def connect(
 
     The provider comes by precedence (``provider`` > 設定 プロバイダ > environment > config file >
     sandbox); a practice workbook is refused before a real provider is even opened; sandbox
-    sends use their own ledger file, so practice never blocks a real send.
+    sends use their own ledger file, so practice never blocks a real send. The real ledger is
+    opened against the marker of what this PC last saw of it (``ledger.marker``); the
+    sandbox's is not, since losing it can only resend practice to the simulator.
 
     Raises:
         SettingsError: a practice workbook with a real provider, or an unknown provider.
+        LedgerLostError: the real ledger is missing, empty, replaced or older than last seen.
+        LedgerError: the ledger cannot be opened (damaged, locked, not a ledger).
     """
     from .gateways.registry import SANDBOX, open_gateway, provider_name
     from .ledger import Ledger, default_ledger_path
