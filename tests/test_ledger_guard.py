@@ -226,3 +226,33 @@ def test_demo_runs_twice_on_a_fresh_machine(tmp_path: Path) -> None:
     for name in ("one.xlsx", "two.xlsx"):
         result = CliRunner().invoke(cli, ["demo", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
+
+
+def test_a_v1_ledger_is_migrated_and_its_entries_keep_no_gateway(tmp_path: Path) -> None:
+    """Ledgers written before v2 gain an id, a sequence and the gateway columns in place;
+    their entries say "gateway unknown" (reconcile treats them conservatively)."""
+    import sqlite3
+
+    from kuden_xl.ledger.sqlite import SCHEMA
+
+    path = tmp_path / "v1.sqlite3"
+    v1 = "\n".join(line for line in SCHEMA.splitlines() if "gateway_" not in line)
+    v1 = v1.replace("delivery_checked_at TEXT,", "delivery_checked_at TEXT")
+    conn = sqlite3.connect(path)
+    conn.executescript(v1)
+    conn.execute("INSERT INTO meta VALUES ('secret', ?)", (b"k" * 32,))
+    conn.execute(
+        "INSERT INTO sends (send_id, number_hash, body_hash, segments, provider, state,"
+        " reserved_at, os_user, workbook, sheet) VALUES ('s1', 'n', 'b', 1, 'sandbox',"
+        " 'unknown', '2026-11-27T01:00:00.000000+00:00', 'u', 'book.xlsx', 'Sheet1')"
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with guarded(path) as ledger:
+        [entry] = ledger.unsettled()
+        assert entry.send_id == "s1" and entry.gateway is None and entry.provider == "sandbox"
+        first_id = ledger.ledger_id
+    with guarded(path) as ledger:
+        assert ledger.ledger_id == first_id and ledger.count() == 1
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

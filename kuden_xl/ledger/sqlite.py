@@ -64,7 +64,7 @@ CREATE TABLE sends (
     delivery TEXT,                      -- Delivery value (配信結果)
     delivery_reason TEXT,
     delivery_checked_at TEXT,
-    gateway_url TEXT,                   -- GatewayIdentity.base_url; NULL: recorded before v2
+    gateway_url TEXT,                   -- GatewayIdentity.base_url (NULL: recorded before v2)
     gateway_account TEXT                -- GatewayIdentity.account
 );
 CREATE INDEX sends_identity ON sends (number_hash, body_hash);
