@@ -63,7 +63,13 @@ def _load() -> dict[str, dict[str, object]]:
 
 
 def seen(ledger: Path) -> Seen | None:
-    entry = _load().get(_key(ledger))
+    """What this PC last saw at ``ledger``; None on the first open there.
+
+    Raises:
+        DataDirError: the user data folder cannot be written.
+    """
+    with _locked():  # Windows cannot replace a file someone is reading: read under the lock
+        entry = _load().get(_key(ledger))
     if not isinstance(entry, dict):
         return None
     ledger_id, sequence, wal = entry.get("id"), entry.get("sequence"), entry.get("wal")

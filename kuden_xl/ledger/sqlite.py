@@ -217,9 +217,13 @@ def begin_run(conn: sqlite3.Connection) -> int:
     return value
 
 
+CHECKPOINT_WAIT_MS = 1000  # a close waits at most this long for another process's write
+
+
 def checkpoint(conn: sqlite3.Connection) -> None:
-    """Copy the WAL into the file and truncate it (best effort: a reader elsewhere may hold
-    part of it, and then the next close does the rest)."""
+    """Copy the WAL into the file and truncate it (best effort: another process writing or
+    reading an older snapshot may keep part of it, and then a later close does the rest)."""
+    conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
 
