@@ -50,6 +50,14 @@ def wal_path(ledger: Path) -> Path:
     return ledger.with_name(ledger.name + "-wal")
 
 
+def wal_has_data(ledger: Path) -> bool:
+    """Whether ``<ledger>-wal`` holds anything (a clean last close deletes or empties it)."""
+    try:
+        return wal_path(ledger).stat().st_size > 0
+    except OSError:
+        return False
+
+
 def _key(ledger: Path) -> str:
     return os.path.normcase(str(ledger.resolve()))
 

@@ -141,22 +141,23 @@ class Ledger:
             if self._closed:
                 return
             self._closed = True
-            last = None
+            last: int | None = None
             try:
-                with contextlib.suppress(sqlite3.Error):  # another reader: the next close does it
+                with contextlib.suppress(sqlite3.Error):  # another writer: a later close does it
                     checkpoint(self._conn)
-                last = sequence(self._conn)
+                with contextlib.suppress(sqlite3.Error):
+                    last = sequence(self._conn)
                 self._conn.close()
             except sqlite3.Error as exc:
                 raise ledger_error(self.path, exc) from exc
             finally:
                 self._holder.release()  # after the connection: nothing of ours is in flight now
                 if self._guarded and last is not None:
-                    wal = marker.wal_path(self.path)
-                    # Another process may still have it open (its WAL then stays, and says so).
-                    has_wal = wal.exists() and wal.stat().st_size > 0
+                    # Another process may still have it open: its WAL then stays, and says so.
                     try:
-                        marker.record(self.path, self.ledger_id, last, wal=has_wal)
+                        marker.record(
+                            self.path, self.ledger_id, last, marker.wal_has_data(self.path)
+                        )
                     except KudenError as exc:  # open proved the folder writable: log, go on
                         log.warning("ledger marker not updated: %s", exc)
 
@@ -549,7 +550,5 @@ def accept_as_is(path: Path) -> tuple[str, int]:
     path = Path(path)
     with Ledger.open(path) as ledger:  # unguarded: this is the one place that skips the check
         ledger_id, count, last = ledger.ledger_id, ledger.count(), ledger.sequence
-    wal = marker.wal_path(path)
-    has_wal = wal.exists() and wal.stat().st_size > 0
-    marker.record(path, ledger_id, last, wal=has_wal, reset=True)
+    marker.record(path, ledger_id, last, marker.wal_has_data(path), reset=True)
     return ledger_id, count
