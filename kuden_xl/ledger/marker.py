@@ -25,12 +25,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LedgerLostError
+from ..errors import LedgerError, LedgerLostError
 from ..oslock import try_lock, unlock
 from ..paths import data_dir, ensure_dir
 
 MARKER_NAME = "ledger-marker.json"
 RESET_COMMAND = "kuden-xl ledger reset --i-understand"
+LOCK_WAIT_S = 10.0  # a marker update takes milliseconds; longer means a stuck process
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,13 @@ def _locked() -> Iterator[None]:
     folder = ensure_dir(data_dir())
     fd = os.open(folder / (MARKER_NAME + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        deadline = time.monotonic() + LOCK_WAIT_S
         while not try_lock(fd):  # held only for a read-modify-write of a small file
+            if time.monotonic() > deadline:
+                raise LedgerError(
+                    f"送信記録（台帳）の確認用ファイル「{marker_path()}」が他の処理で使用中です。"
+                    "しばらく待ってからやり直してください。 / Ledger marker is locked."
+                )
             time.sleep(0.005)
         try:
             yield
