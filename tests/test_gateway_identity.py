@@ -8,6 +8,7 @@ Everything here runs the real CLI in separate processes against both servers.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,7 +17,9 @@ from conftest import MakeBook, StandaloneSandbox
 from test_send import BODY, IN_WINDOW, kuden, recipients, results
 
 
-def _send(book: Path, sandbox: StandaloneSandbox, *args: str, read_timeout: str | None = None):  # type: ignore[no-untyped-def]
+def _send(
+    book: Path, sandbox: StandaloneSandbox, *args: str, read_timeout: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {"KUDEN_XL_NOW": IN_WINDOW}
     if read_timeout:
         env["KUDEN_XL_READ_TIMEOUT"] = read_timeout

@@ -45,7 +45,9 @@ def server() -> Iterator[SandboxServer]:
     s.stop()
 
 
-def gateway_to(url: str, token: str = "sandbox-token", read_timeout_s: float = 5.0):  # type: ignore[no-untyped-def]
+def gateway_to(
+    url: str, token: str = "sandbox-token", read_timeout_s: float = 5.0
+) -> SandboxGateway:
     return SandboxGateway(HttpSettings(base_url=url, token=token, read_timeout_s=read_timeout_s))
 
 
