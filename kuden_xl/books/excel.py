@@ -239,11 +239,15 @@ def _runs(columns: Sequence[int], is_output: Collection[int]) -> list[tuple[int,
     return spans
 
 
-def _blocks(rows: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted row numbers → (first, last) of each run of consecutive rows."""
+def _blocks(rows: Sequence[int], bridge: Collection[int] = ()) -> list[tuple[int, int]]:
+    """Sorted row numbers → (first, last) of each run of consecutive rows.
+
+    A gap whose every row is in ``bridge`` does not end a run: the rows between are rewritten
+    with the values they hold, so one write covers the run.
+    """
     blocks: list[tuple[int, int]] = []
     for r in rows:
-        if blocks and r == blocks[-1][1] + 1:
+        if blocks and all(g in bridge for g in range(blocks[-1][1] + 1, r)):
             blocks[-1] = (blocks[-1][0], r)
         else:
             blocks.append((r, r))
@@ -265,6 +269,7 @@ class ExcelTable:
         self._pending: dict[int, dict[str, object]] = {}  # row -> output name -> value
         self._settings: dict[str, object] | None = None
         self._settings_read = False
+        self._selected: frozenset[int] = frozenset()  # the rows a job was handed (a run's rows)
 
     @property
     def book_name(self) -> str:
@@ -332,7 +337,9 @@ class ExcelTable:
         if not address:
             return []
         covered = rows_in(parse_address(address), data.header.row + 1, data.last_row)
-        return sorted(r for r in covered if r in data.rows)
+        selected = sorted(r for r in covered if r in data.rows)
+        self._selected = frozenset(selected)
+        return selected
 
     def hidden_rows(self, rows: Collection[int]) -> frozenset[int]:
         if not rows:
@@ -374,9 +381,14 @@ class ExcelTable:
         self.sheet.range((header.row, start + 1)).value = [missing]
 
     def flush(self) -> None:
-        """Write what ``write`` buffered: one value write per contiguous block of rows (per
-        span of adjacent output columns: one span in the standard layout), and one number
+        """Write what ``write`` buffered: one value write per block of selected rows (per span
+        of adjacent output columns: one span in the standard layout), and per block one number
         format per date column that received a date-time.
+
+        Results arrive out of order (messages finish in parallel), so the rows of one flush can
+        have gaps. A gap inside the selection does not split the write: its rows are rewritten
+        with what they hold (read once, or written by us), so a flush costs at most one write
+        per selected block whatever the order. Rows outside the selection are never touched.
         """
         if not self._pending:
             return
@@ -385,12 +397,11 @@ class ExcelTable:
         pending, self._pending = self._pending, {}
         names_by_col = {c: n for n, c in self._out_cols.items()}
         touched = sorted({self._out_cols[n] for values in pending.values() for n in values})
-        rows = sorted(pending)
-        for first, last in _blocks(rows):
+        for first, last in _blocks(sorted(pending), self._selected):
             for c0, c1 in _runs(touched, names_by_col):
                 matrix: list[list[object]] = []
                 for r in range(first, last + 1):
-                    given = pending[r]
+                    given = pending.get(r, {})
                     line: list[object] = []
                     for c in range(c0, c1 + 1):
                         name = names_by_col.get(c)
@@ -400,9 +411,13 @@ class ExcelTable:
                         line.append(cell_value(name, value))
                     matrix.append(line)
                 self.sheet.range((first, c0 + 1)).value = matrix
-        for name in DATE_COLUMNS:
-            dated = [r for r in rows if isinstance(pending[r].get(name), datetime)]
-            if dated:
-                col = self._out_cols[name] + 1
-                rng = self.sheet.range((min(dated), col), (max(dated), col))
-                rng.number_format = DATETIME_FORMAT
+            for name in DATE_COLUMNS:
+                dated = [
+                    r
+                    for r in range(first, last + 1)
+                    if isinstance(pending.get(r, {}).get(name), datetime)
+                ]
+                if dated:
+                    col = self._out_cols[name] + 1
+                    rng = self.sheet.range((dated[0], col), (dated[-1], col))
+                    rng.number_format = DATETIME_FORMAT

@@ -331,8 +331,20 @@ def build_report() -> None:
     _entry_point(run)
 
 
+BODY_KEY = "本文"  # the 設定 sheet's key for the message body
+BODY_NOTE = (
+    "送信する文面を入力してください。{氏名} のように列名を波かっこで囲むと、その行の値が入ります。"
+    "文面の例は「文例」シート（kuden_xl のテンプレート reminder_template.xlsx にもあります）を"
+    "参考にしてください。"
+)
+
+
 def new_settings_sheet() -> None:
-    """設定シート作成: add a 設定 sheet with the defaults (an existing one is left alone)."""
+    """設定シート作成: add a 設定 sheet with the defaults (an existing one is left alone).
+
+    本文 stays empty, with a note pointing to the 文例 sheet: a sample body (○○市,
+    0120-000-000) in a real workbook would be one OK away from going out to residents.
+    """
 
     def run(book: Any) -> None:
         from ..schema import SETTINGS_SHEET
@@ -345,11 +357,21 @@ def new_settings_sheet() -> None:
             )
             return
         rows: list[list[object]] = [["項目", "値", "説明"]]
-        rows += [[key, value, note] for key, value, note in SETTINGS_ROWS]
+        for key, value, note in SETTINGS_ROWS:
+            if key == BODY_KEY:
+                rows.append([key, None, f"{note}。文面の例は「文例」シートにあります"])
+            else:
+                rows.append([key, value, note])
         _write_sheet(book, SETTINGS_SHEET, rows)
+        body_row = next(i for i, row in enumerate(rows, start=1) if row[0] == BODY_KEY)
+        try:
+            book.sheets[SETTINGS_SHEET].range((body_row, 2)).add_note(BODY_NOTE)
+        except NotImplementedError:
+            pass  # xlwings' remote engine with a VBA client holds no notes; Excel does
         _alert(
             book,
-            f"「{SETTINGS_SHEET}」シートを追加しました。「本文」に送信する文面を入力してください。",
+            f"「{SETTINGS_SHEET}」シートを追加しました。「本文」は空欄です。"
+            "送信する文面を入力してください（文面の例は「文例」シートにあります）。",
         )
 
     _entry_point(run)

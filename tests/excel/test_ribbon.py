@@ -224,30 +224,61 @@ def test_a_second_click_sends_nothing_twice_and_keeps_the_records(sandbox: Sandb
     assert "送信済（SKIP_ALREADY_SENT）: 3件" in again.alerts[0]["prompt"]
 
 
-def test_write_economy_for_1000_rows_in_3_blocks(sandbox: SandboxServer) -> None:
+def test_write_economy_for_1000_rows_in_3_blocks(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each flush writes at most one range per selected block, whatever order the messages
+    finish in. Flushes are forced every 37 results (not left to the clock), so several flushes
+    always see out-of-order completions."""
+    from kuden_xl import jobs
+    from kuden_xl.books.excel import ExcelTable
+
+    results_seen = itertools.count(1)
+
+    def every_37(self: jobs.SavePacer) -> None:
+        if next(results_seen) % 37 == 0:
+            self.flush()
+
+    flushes: list[tuple[int, int]] = []  # (first, last) action index of each flush
+    real_flush = ExcelTable.flush
+
+    def recorded_flush(self: ExcelTable) -> None:
+        before = len(self.book.json()["actions"])
+        real_flush(self)
+        flushes.append((before, len(self.book.json()["actions"])))
+
+    monkeypatch.setattr(jobs.SavePacer, "maybe_flush", every_37)
+    monkeypatch.setattr(ExcelTable, "flush", recorded_flush)
     numbers = fresh_numbers(1040)
     selection = "$A$2:$A$334,$B$340:$B$673,$C$700:$C$1032"  # 333 + 334 + 333 rows
+    blocks = [(2, 334), (340, 673), (700, 1032)]
     run = send(book(numbers, selection), confirm=agree, progress=Progress())
-    values = main_sheet_writes(run)
-    header = [a for a in values if a["start_row"] == 0]
-    results = [a for a in values if a["start_row"] > 0]
-    formats = run.funcs("setNumberFormat")
-    # Each flush writes its blocks, then one format for 送信日時 (every flush holds results).
-    flushes = len(formats)
-    assert len(header) == 1  # the output columns' header cells, once
-    assert 1 <= flushes and len(results) <= 3 * flushes
-    assert len(results) + len(formats) + 1 == len(run.actions) - len(run.alerts)
-    if flushes == 1:
-        assert len(results) == 3
-    assert sum(a["row_count"] for a in results) == 1000
-    assert all(a["column_count"] == 8 for a in results)
-    codes = xh.column(run.sheet("送信リスト"), "結果コード")
+
+    def block_of(action: dict[str, Any]) -> int:
+        first = action["start_row"] + 1
+        last = first + action["row_count"] - 1
+        [index] = [i for i, (lo, hi) in enumerate(blocks) if lo <= first and last <= hi]
+        return index
+
+    assert len(flushes) >= 1000 // 37
+    header_writes = 0
+    for first, last in flushes:
+        actions = run.actions[first:last]
+        writes = [a for a in actions if a["func"] == "setValues"]
+        header_writes += sum(1 for a in writes if a["start_row"] == 0)
+        results = [a for a in writes if a["start_row"] > 0]
+        formats = [a for a in actions if a["func"] == "setNumberFormat"]
+        assert len(writes) + len(formats) == len(actions)
+        # One value write and at most one 送信日時 format per block, each inside its block.
+        assert Counter(map(block_of, results)).most_common(1)[0][1] == 1
+        assert Counter(map(block_of, formats)).most_common(1)[0][1] == 1
+        assert all(a["column_count"] == 8 for a in results)
+    assert header_writes == 1  # the output columns' header cells, once
+    sheet = run.sheet("送信リスト")
+    codes = xh.column(sheet, "結果コード")
     assert Counter(codes.values())["ACCEPTED"] == 1000
+    assert all(codes[r] == "" for r in (*range(335, 340), *range(674, 700), 1033))
     assert len(sent_to(sandbox, numbers)) == 1000
-    print(
-        f"\nwrite economy: {len(results)} block writes + {len(formats)} number formats "
-        f"+ 1 header write over {flushes} flush(es) for 1,000 rows in 3 blocks"
-    )
 
 
 # --- preview and check -------------------------------------------------------------------------
@@ -325,8 +356,29 @@ def test_new_settings_sheet_adds_defaults_once() -> None:
     assert {row[0] for row in settings[1:]} >= {"本文", "送信時間帯", "単価", "日付形式"}
     assert next(row[1] for row in settings if row[0] == "送信時間帯") == "09:00-19:00"
     assert "追加しました" in run.alerts[0]["prompt"]
+    [body] = [row for row in settings if row[0] == "本文"]
+    assert body[1] == "" and "文例" in body[2]  # no sample text (○○市, 0120-000-000) to send
+    assert "「本文」は空欄です" in run.alerts[0]["prompt"]
     again = xh.run_macro(ribbon.new_settings_sheet, run.payload)
     assert "既にあります" in again.alerts[0]["prompt"] and again.funcs("addSheet") == []
+
+
+def test_new_settings_sheet_notes_the_empty_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The note itself needs Excel (COM ``AddComment``): xlwings' remote engine with a VBA client
+    holds no notes, so ``Range.add_note`` is replaced by a recorder standing in for Excel."""
+    import xlwings as xw
+
+    notes: list[tuple[str, str, str]] = []
+
+    def add_note(rng: Any, text: str) -> None:
+        notes.append((rng.sheet.name, rng.get_address(False, False), text))
+
+    monkeypatch.setattr(xw.Range, "add_note", add_note)
+    payload = xh.make_payload({"送信リスト": [HEADER]}, selection="$A$1")
+    run = xh.run_macro(ribbon.new_settings_sheet, payload)
+    row = next(i for i, r in enumerate(run.sheet("設定"), start=1) if r[0] == "本文")
+    assert notes == [("設定", f"B{row}", ribbon.BODY_NOTE)]
+    assert "文例" in ribbon.BODY_NOTE and "○○市" not in ribbon.BODY_NOTE
 
 
 # --- errors ------------------------------------------------------------------------------------
