@@ -254,6 +254,66 @@ def _blocks(rows: Sequence[int], bridge: Collection[int] = ()) -> list[tuple[int
     return blocks
 
 
+# --- can Excel take our writes? ----------------------------------------------------------------
+
+
+class ExcelWriteError(WorkbookError):
+    """Excel refused a result write in the middle of a send (the run stops at once)."""
+
+
+def _a1(row: int, col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row}"
+
+
+def _span(first_row: int, last_row: int, first_col: int, last_col: int) -> str:
+    """An A1 address of a rectangle (1-based, inclusive): ``I2:P334`` or ``I2``."""
+    start, end = _a1(first_row, first_col), _a1(last_row, last_col)
+    return start if start == end else f"{start}:{end}"
+
+
+def com_refusal(book_api: Any, sheet_api: Any, sheet: str, output: Sequence[str]) -> str | None:
+    """Why Excel could not take the results, asked through COM before anything is sent.
+
+    ``output`` are the A1 addresses of the output cells the send will write (its rows × the
+    output columns). Checked: a workbook opened read-only (a colleague has it open, or it came
+    from a mail attachment), a protected sheet whose output cells are locked, and merged cells
+    in the output (Excel refuses a block write across part of a merged area).
+    """
+    if bool(book_api.ReadOnly):
+        return (
+            f"ブック「{book_api.Name}」は読み取り専用で開かれています（他の人が開いている、"
+            "メールの添付から開いたなど）。結果を保存できないため送信しません。"
+            "編集できる状態で開き直してから、もう一度押してください。"
+            " / The workbook is read-only; nothing was sent."
+        )
+    protected = bool(sheet_api.ProtectContents)
+    locked: list[str] = []
+    merged: list[str] = []
+    for address in output:
+        cells = sheet_api.Range(address)
+        if protected and cells.Locked is not False:  # None: some of them are locked
+            locked.append(address)
+        if cells.MergeCells is not False:  # None: some of them are merged
+            merged.append(address)
+    if locked:
+        return (
+            f"シート「{sheet}」は保護されていて、結果を書き込むセル（{', '.join(locked)}）を"
+            "変更できません。［校閲］→［シート保護の解除］をしてから、もう一度押してください。"
+            "何も送信していません。 / The sheet is protected; nothing was sent."
+        )
+    if merged:
+        return (
+            f"シート「{sheet}」の結果を書き込むセル（{', '.join(merged)}）に結合されたセルが"
+            "あります。［ホーム］→［セルを結合して中央揃え］で結合を解除してから、"
+            "もう一度押してください。何も送信していません。 / Merged output cells; nothing sent."
+        )
+    return None
+
+
 # --- the Table -------------------------------------------------------------------------------
 
 
@@ -270,6 +330,8 @@ class ExcelTable:
         self._settings: dict[str, object] | None = None
         self._settings_read = False
         self._selected: frozenset[int] = frozenset()  # the rows a job was handed (a run's rows)
+        self._write_failed = False
+        self._owned: set[int] = set()  # rows whose output cells this table has written
 
     @property
     def book_name(self) -> str:
@@ -349,8 +411,45 @@ class ExcelTable:
             return frozenset()
         return frozenset(r for r in rows if r not in visible)
 
+    def _com(self) -> tuple[Any, Any] | None:
+        """The COM workbook and worksheet on Windows Excel; None on the remote engine."""
+        if not is_com(self.book):
+            return None
+        return self.book.api, self.sheet.api
+
+    def _output_addresses(self) -> list[str]:
+        """Output cells of the rows a send will write: each block of rows × each column span."""
+        data = self.read()
+        rows = sorted(self._selected or data.rows)
+        names_by_col = {c: n for n, c in self._out_cols.items()}
+        spans = _runs(sorted(self._out_cols.values()), names_by_col)
+        return [
+            _span(first, last, c0 + 1, c1 + 1) for first, last in _blocks(rows) for c0, c1 in spans
+        ]
+
     def check_writable(self) -> None:
-        """Nothing to check: Excel holds the workbook, and results go into its open copy."""
+        """Before anything is sent: the output header cells are written (created when missing)
+        and, on Windows Excel, the workbook must not be read-only and the output cells of the
+        selected rows neither locked on a protected sheet nor merged.
+
+        Raises:
+            WorkbookError: a Japanese reason naming the workbook, the sheet or the cells.
+        """
+        data = self.read()
+        try:
+            self._ensure_output_columns(data.header)
+        except Exception as exc:  # COM refused the header cells: protected or read-only
+            raise WorkbookError(
+                f"シート「{self.sheet_name}」の {data.header.row} 行目に結果の列の見出しを"
+                f"書き込めませんでした（{exc}）。シートの保護を解除してから、もう一度押して"
+                "ください。何も送信していません。 / Cannot write the output header."
+            ) from exc
+        com = self._com()
+        if com is None:
+            return
+        refusal = com_refusal(*com, self.sheet_name, self._output_addresses())
+        if refusal:
+            raise WorkbookError(refusal)
 
     # -- writing ----------------------------------------------------------------------------
     def write(self, outputs: Sequence[OutputRow]) -> None:
@@ -386,18 +485,26 @@ class ExcelTable:
         format per date column that received a date-time.
 
         Results arrive out of order (messages finish in parallel), so the rows of one flush can
-        have gaps. A gap inside the selection does not split the write: its rows are rewritten
-        with what they hold (read once, or written by us), so a flush costs at most one write
-        per selected block whatever the order. Rows outside the selection are never touched.
+        have gaps. A gap of selected rows whose output cells are empty or ours (a message still
+        in flight) does not split the write: those rows are rewritten with what they hold, so a
+        flush costs at most one write per block of rows the run writes, whatever the order.
+        Rows outside the selection and records from earlier runs are never touched.
         """
-        if not self._pending:
-            return
+        if not self._pending or self._write_failed:
+            return  # after a failed write nothing more is written; the ledger holds the rest
         data = self.read()
         self._ensure_output_columns(data.header)
         pending, self._pending = self._pending, {}
         names_by_col = {c: n for n, c in self._out_cols.items()}
         touched = sorted({self._out_cols[n] for values in pending.values() for n in values})
-        for first, last in _blocks(sorted(pending), self._selected):
+        outputs = list(self._out_cols.values())
+        bridge = {
+            r
+            for r in self._selected
+            if r in self._owned or all(self._cell(r, c) in (None, "") for c in outputs)
+        }
+        self._owned.update(pending)
+        for first, last in _blocks(sorted(pending), bridge):
             for c0, c1 in _runs(touched, names_by_col):
                 matrix: list[list[object]] = []
                 for r in range(first, last + 1):
@@ -410,7 +517,7 @@ class ExcelTable:
                         self._store(r, c, value)
                         line.append(cell_value(name, value))
                     matrix.append(line)
-                self.sheet.range((first, c0 + 1)).value = matrix
+                self._put(first, c0 + 1, matrix)
             for name in DATE_COLUMNS:
                 dated = [
                     r
@@ -421,3 +528,15 @@ class ExcelTable:
                     col = self._out_cols[name] + 1
                     rng = self.sheet.range((dated[0], col), (dated[-1], col))
                     rng.number_format = DATETIME_FORMAT
+
+    def _put(self, row: int, col: int, matrix: list[list[object]]) -> None:
+        """One block write (a COM call); a refusal stops the run with where and why."""
+        try:
+            self.sheet.range((row, col)).value = matrix
+        except Exception as exc:  # COM: protected meanwhile, cell being edited, Excel busy
+            self._write_failed = True
+            where = _span(row, row + len(matrix) - 1, col, col + len(matrix[0]) - 1)
+            raise ExcelWriteError(
+                f"シート「{self.sheet_name}」のセル {where} に結果を書き込めませんでした"
+                f"（{exc}）。 / Excel refused a result write."
+            ) from exc

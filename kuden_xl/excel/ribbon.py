@@ -19,6 +19,7 @@ load inside the functions.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from ..errors import ConfirmationDeclined, KudenError, RowSpecError
 
 if TYPE_CHECKING:
     from ..books.excel import ExcelTable
-    from ..gateways.base import Gateway
+    from ..gateways.base import DeliveryStatus, Gateway, OutgoingMessage, Receipt
     from ..ledger import Ledger
     from ..plan import SendPlan
 
@@ -161,6 +162,58 @@ def confirmation_text(plan: SendPlan) -> str:
     return "\n".join(lines)
 
 
+class CountingGateway:
+    """A gateway that counts the messages it accepted (or may have) in this run, for the
+    message when a run stops early. Everything else is the wrapped gateway's."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.name = gateway.name
+        self.capabilities = gateway.capabilities
+        self._accepted: set[str] = set()
+        self._maybe: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def accepted(self) -> int:
+        return len(self._accepted)
+
+    @property
+    def maybe(self) -> int:
+        return len(self._maybe - self._accepted)
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        from ..gateways.base import Attempt
+
+        receipt = self.gateway.send(message)
+        with self._lock:
+            if receipt.attempt in (Attempt.ACCEPTED, Attempt.SCHEDULED):
+                self._accepted.add(message.send_id)
+            elif receipt.attempt is Attempt.MAYBE_PROCESSED:
+                self._maybe.add(message.send_id)
+        return receipt
+
+    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
+        return self.gateway.status(message_ids)
+
+    def lookup(self, send_id: str) -> Receipt | None:
+        return self.gateway.lookup(send_id)
+
+    def close(self) -> None:
+        self.gateway.close()
+
+
+def write_failed_text(reason: str, sent: int, maybe: int = 0) -> str:
+    """A result write failed mid-send: what stopped, how many went out, how to get them back."""
+    unknown = f"（ほかに結果不明 {maybe} 件）" if maybe else ""
+    return (
+        f"{reason}\n\n送信を止めました。この実行で {sent} 件を送信しました{unknown}。"
+        "結果は送信記録に残っています。\n書き込めない原因（シートの保護、セルの編集中など）を"
+        "取り除いてから、同じ行を選んでもう一度「選択行を送信」を押すと、送信済みの行は再送せずに"
+        "結果を書き戻します。"
+    )
+
+
 def excel_confirm(book: Any) -> Confirm:
     """Ask with an OK/Cancel alert; a plan with nothing to send writes its skips unasked."""
 
@@ -196,21 +249,28 @@ def send_selected(confirm: Confirm | None = None, progress: Progress | None = No
 
     def run(book: Any) -> None:
         from .. import jobs
+        from ..books.excel import ExcelWriteError
 
         table = _table(book)
         rows = _selected(table)
         bar = StatusBar(book, "SMS送信中")
         try:
             with _connection(book, table) as (gateway, ledger):
-                outcome = jobs.send(
-                    table,
-                    gateway,
-                    ledger,
-                    rows=None,
-                    row_numbers=rows,
-                    confirm=confirm or excel_confirm(book),
-                    progress=progress or bar,
-                )
+                counted = CountingGateway(gateway)
+                try:
+                    outcome = jobs.send(
+                        table,
+                        counted,
+                        ledger,
+                        rows=None,
+                        row_numbers=rows,
+                        confirm=confirm or excel_confirm(book),
+                        progress=progress or bar,
+                    )
+                except ExcelWriteError as exc:
+                    # Messages in flight finish after the refusal: the gateway saw them all.
+                    text = write_failed_text(str(exc), counted.accepted, counted.maybe)
+                    raise ExcelWriteError(text) from exc
         finally:
             bar.clear()
         lines = [f"送信が終わりました（{len(outcome.plan.rows)} 行）。", ""]

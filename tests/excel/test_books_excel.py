@@ -22,8 +22,10 @@ from kuden_xl.books.excel import (
     MAX_ROWS,
     Area,
     ExcelTable,
+    ExcelWriteError,
     cell_value,
     com_address,
+    com_refusal,
     excel_text,
     parse_address,
     rows_in,
@@ -262,11 +264,15 @@ def test_flush_writes_one_block_per_contiguous_run_of_rows() -> None:
     header, blocks_written = values[0], values[1:]
     assert header["start_row"] == 0 and header["values"] == [list(schema.OUTPUT_COLUMNS)]
     assert header["start_column"] == 3  # right of the last input column (C)
-    assert len(blocks_written) == 3 and len(formats) == 1 and len(actions) == 5
+    assert len(blocks_written) == 3 and len(formats) == 3 and len(actions) == 7
     assert [(a["start_row"] + 1, a["row_count"], a["column_count"]) for a in blocks_written] == [
         (2, 333, 8), (340, 334, 8), (700, 333, 8)
     ]  # fmt: skip
-    assert formats[0]["args"] == [DATETIME_FORMAT] and formats[0]["start_column"] == 3
+    # 送信日時's format, per block: rows between the blocks keep their own format.
+    assert [(a["start_row"] + 1, a["row_count"]) for a in formats] == [
+        (2, 333), (340, 334), (700, 333)
+    ]  # fmt: skip
+    assert all(f["args"] == [DATETIME_FORMAT] and f["start_column"] == 3 for f in formats)
     first = blocks_written[0]["values"][0]
     assert first == ["2026-11-27 10:00:00", "本文", "ACCEPTED", "送信受付", 1, "m2", "", ""]
 
@@ -293,6 +299,37 @@ def test_a_record_row_inside_a_run_is_never_rewritten() -> None:
     assert [(a["start_row"] + 1, a["row_count"]) for a in writes] == [(2, 2), (5, 2)]
     written_rows = {a["start_row"] + 1 + i for a in writes for i in range(a["row_count"])}
     assert 4 not in written_rows
+
+
+def test_out_of_order_results_in_a_selection_make_one_write_and_skip_records() -> None:
+    values = sheet_rows(9)
+    values[0] = HEADER + list(schema.OUTPUT_COLUMNS)
+    for row in values[1:]:
+        row.extend([""] * 8)
+    values[6][3:11] = [
+        "2026-11-20T09:00:00.000Z",
+        "前回",
+        "ACCEPTED",
+        "送信受付",
+        1.0,
+        "old",
+        "",
+        "",
+    ]
+    book, table = table_for(values, "$A$2:$A$10")
+    assert table.selected_rows() == list(range(2, 11))
+    table.write([sent_row(r) for r in (2, 4, 5)])  # row 3 still in flight
+    table.write([sent_row(r) for r in (8, 10)])  # row 7 holds a record; 9 still in flight
+    table.flush()
+    writes = [a for a in actions_of(book) if a["func"] == "setValues"]
+    assert [(a["start_row"] + 1, a["row_count"]) for a in writes] == [(2, 4), (8, 3)]
+    assert writes[0]["values"][1] == [""] * 8  # row 3 rewritten as it is (empty)
+    table.write([sent_row(3), sent_row(9), sent_row(6)])
+    table.flush()
+    again = [a for a in actions_of(book) if a["func"] == "setValues"][2:]
+    # 3 and 6 join over rows 4-5 (ours); 9 stands alone: row 7 is a record, never rewritten.
+    assert [(a["start_row"] + 1, a["row_count"]) for a in again] == [(3, 4), (9, 1)]
+    assert again[0]["values"][1][5] == "m4"  # row 4 as we wrote it
 
 
 def test_partial_outputs_write_only_the_columns_touched_and_keep_the_rest() -> None:
@@ -356,3 +393,127 @@ def test_jobs_take_the_selected_row_numbers() -> None:
     with pytest.raises(ValueError):
         jobs.check(table, rows="3", row_numbers=[3])
     assert [r.row for r in jobs.check(table, rows="2-3").plan.rows] == [2, 3]  # the CLI's way
+
+
+# --- can Excel take the results? (fake COM: read-only, protection, merges need Excel) -------
+
+
+class FakeCells:
+    """A COM Range stand-in: Locked / MergeCells are True, False or None (mixed)."""
+
+    def __init__(self, locked: bool | None = True, merged: bool | None = False) -> None:
+        self.Locked = locked
+        self.MergeCells = merged
+
+
+class FakeSheet:
+    def __init__(self, protected: bool = False, cells: dict[str, FakeCells] | None = None):
+        self.ProtectContents = protected
+        self.cells = cells or {}
+        self.asked: list[str] = []
+
+    def Range(self, address: str) -> FakeCells:  # noqa: N802 (COM's name)
+        self.asked.append(address)
+        return self.cells.get(address, FakeCells())
+
+
+class FakeWorkbook:
+    def __init__(self, read_only: bool = False) -> None:
+        self.ReadOnly = read_only
+        self.Name = "送信リスト.xlsx"
+
+
+def fake_com(monkeypatch: pytest.MonkeyPatch, book: FakeWorkbook, sheet: FakeSheet) -> None:
+    """Stand-in for Excel: the remote engine has no COM workbook or worksheet behind it."""
+    monkeypatch.setattr(ExcelTable, "_com", lambda self: (book, sheet))
+
+
+def test_check_writable_writes_the_output_header_before_anything_is_sent() -> None:
+    book, table = table_for(sheet_rows(3))
+    table.check_writable()
+    [header] = actions_of(book)
+    assert header["func"] == "setValues" and header["values"] == [list(schema.OUTPUT_COLUMNS)]
+    table.write([sent_row(2)])
+    table.flush()
+    assert [a["start_row"] for a in actions_of(book, 1) if a["func"] == "setValues"] == [1]
+
+
+def test_a_read_only_workbook_is_refused_fake_com(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, table = table_for(sheet_rows(3), "$A$2:$A$4")
+    table.selected_rows()
+    fake_com(monkeypatch, FakeWorkbook(read_only=True), FakeSheet())
+    with pytest.raises(WorkbookError, match="「送信リスト.xlsx」は読み取り専用"):
+        table.check_writable()
+
+
+@pytest.mark.parametrize("locked", [True, None])
+def test_locked_output_cells_of_a_protected_sheet_are_refused_fake_com(
+    monkeypatch: pytest.MonkeyPatch, locked: bool | None
+) -> None:
+    _, table = table_for(sheet_rows(9), "$A$2:$A$4,$A$7")
+    table.selected_rows()
+    cells = {"D2:K4": FakeCells(locked=False), "D7:K7": FakeCells(locked=locked)}
+    sheet = FakeSheet(protected=True, cells=cells)
+    fake_com(monkeypatch, FakeWorkbook(), sheet)
+    with pytest.raises(WorkbookError, match=r"「送信リスト」は保護されていて.*（D7:K7）"):
+        table.check_writable()
+    assert sheet.asked == ["D2:K4", "D7:K7"]  # the output cells of the selected rows only
+
+
+def test_unlocked_output_cells_of_a_protected_sheet_pass_fake_com(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, table = table_for(sheet_rows(3), "$A$2:$A$4")
+    table.selected_rows()
+    sheet = FakeSheet(protected=True, cells={"D2:K4": FakeCells(locked=False)})
+    fake_com(monkeypatch, FakeWorkbook(), sheet)
+    assert table.check_writable() is None
+
+
+def test_merged_output_cells_are_refused_by_name_fake_com(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, table = table_for(sheet_rows(5), "$A$2:$A$6")
+    table.selected_rows()
+    sheet = FakeSheet(cells={"D2:K6": FakeCells(locked=False, merged=None)})
+    fake_com(monkeypatch, FakeWorkbook(), sheet)
+    with pytest.raises(WorkbookError, match=r"セル（D2:K6）に結合されたセル.*結合を解除"):
+        table.check_writable()
+
+
+def test_com_refusal_is_none_for_a_plain_sheet() -> None:
+    assert com_refusal(FakeWorkbook(), FakeSheet(), "S", ["D2:K4"]) is None
+
+
+class RefusingRange:
+    """A COM Range whose value cannot be set (stands in for Excel's refusal)."""
+
+    @property
+    def value(self) -> None:
+        return None
+
+    @value.setter
+    def value(self, matrix: Any) -> None:
+        raise OSError(-2146827284, "このコマンドは保護されたシートでは使用できません")
+
+
+class RefusingSheet:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def range(self, *cells: Any) -> RefusingRange:
+        return RefusingRange()
+
+
+def test_a_refused_write_stops_and_writes_nothing_more_fake_com() -> None:
+    book, table = table_for(sheet_rows(6))
+    table.write([sent_row(2)])
+    table.flush()
+    before = len(actions_of(book))
+    # Excel refuses a write while the send runs (the sheet was protected meanwhile).
+    table.sheet = RefusingSheet("送信リスト")
+    table.write([sent_row(3)])
+    with pytest.raises(ExcelWriteError, match="「送信リスト」のセル D3:K3 に結果を書き込めません"):
+        table.flush()
+    table.sheet = book.sheets[0]
+    table.write([sent_row(4)])
+    table.flush()  # after a refusal nothing more is written (the ledger holds the rest)
+    assert len(actions_of(book)) == before

@@ -177,10 +177,16 @@ def test_cancel_sends_nothing_and_writes_nothing(sandbox: SandboxServer) -> None
     assert "3 件にSMSを送信します" in question["prompt"]
     assert "送信可能: 3件" in question["prompt"]
     assert "合計 3 通 / 概算 36 円" in question["prompt"]
-    assert run.funcs("setValues") == [] and run.funcs("setNumberFormat") == []
-    assert run.payload == payload
+    # Only the output columns' header, written before asking (a protected sheet is found
+    # before the question): no result, no format.
+    [header] = run.funcs("setValues")
+    assert header["start_row"] == 0 and header["values"][0][0] == "送信日時"
+    assert run.funcs("setNumberFormat") == []
+    rows = [row[:3] for row in run.sheet("送信リスト")[1:]]
+    assert rows == payload["sheets"][0]["values"][1:]
+    assert all(v == "" for row in run.sheet("送信リスト")[1:] for v in row[3:])
     assert sent_to(sandbox, numbers) == Counter()
-    declined = send(payload, confirm=lambda plan: False, progress=Progress())
+    declined = send(run.payload, confirm=lambda plan: False, progress=Progress())
     assert declined.actions == [] and sent_to(sandbox, numbers) == Counter()
 
 
@@ -261,24 +267,112 @@ def test_write_economy_for_1000_rows_in_3_blocks(
         return index
 
     assert len(flushes) >= 1000 // 37
-    header_writes = 0
     for first, last in flushes:
         actions = run.actions[first:last]
         writes = [a for a in actions if a["func"] == "setValues"]
-        header_writes += sum(1 for a in writes if a["start_row"] == 0)
         results = [a for a in writes if a["start_row"] > 0]
+        assert len(results) == len(writes)
         formats = [a for a in actions if a["func"] == "setNumberFormat"]
         assert len(writes) + len(formats) == len(actions)
         # One value write and at most one 送信日時 format per block, each inside its block.
         assert Counter(map(block_of, results)).most_common(1)[0][1] == 1
         assert Counter(map(block_of, formats)).most_common(1)[0][1] == 1
         assert all(a["column_count"] == 8 for a in results)
-    assert header_writes == 1  # the output columns' header cells, once
+    header_writes = [a for a in main_sheet_writes(run) if a["start_row"] == 0]
+    assert len(header_writes) == 1  # the output columns' header cells, once, before sending
     sheet = run.sheet("送信リスト")
     codes = xh.column(sheet, "結果コード")
     assert Counter(codes.values())["ACCEPTED"] == 1000
     assert all(codes[r] == "" for r in (*range(335, 340), *range(674, 700), 1033))
     assert len(sent_to(sandbox, numbers)) == 1000
+
+
+def test_a_protected_sheet_is_refused_before_the_question_fake_com(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Protection is read through COM, which only Excel has: fake COM objects stand in."""
+    from kuden_xl.books.excel import ExcelTable
+
+    class Cells:
+        Locked, MergeCells = True, False
+
+    class Sheet:
+        ProtectContents = True
+
+        def Range(self, address: str) -> Cells:  # noqa: N802 (COM's name)
+            return Cells()
+
+    class Workbook:
+        ReadOnly, Name = False, BOOK
+
+    monkeypatch.setattr(ExcelTable, "_com", lambda self: (Workbook(), Sheet()))
+    numbers = fresh_numbers(3)
+    asked: list[Any] = []
+    run = send(book(numbers, "$A$2:$A$4"), confirm=asked.append, progress=Progress())
+    [alert] = run.alerts
+    assert "シート「送信リスト」は保護されていて" in alert["prompt"] and "D2:K4" in alert["prompt"]
+    assert asked == [] and sent_to(sandbox, numbers) == Counter()
+
+
+def test_a_write_failing_mid_send_stops_at_once_and_the_next_click_writes_back_fake_com(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel refusing a block write (a COM error) is simulated: the remote engine never fails."""
+    from kuden_xl import jobs
+    from kuden_xl.books.excel import ExcelTable
+
+    results_seen = itertools.count(1)
+
+    def every_10(self: jobs.SavePacer) -> None:
+        if next(results_seen) % 10 == 0:
+            self.flush()
+
+    real_put = ExcelTable._put
+    puts = itertools.count(1)
+
+    def refuse_second(self: ExcelTable, row: int, col: int, matrix: list[list[object]]) -> None:
+        if next(puts) == 2:
+            self.sheet = _Refusing(self.sheet)
+        real_put(self, row, col, matrix)
+
+    monkeypatch.setattr(jobs.SavePacer, "maybe_flush", every_10)
+    monkeypatch.setattr(ExcelTable, "_put", refuse_second)
+    numbers = fresh_numbers(200)
+    payload = book(numbers, "$A$2:$A$201")
+    first = send(payload, confirm=agree, progress=Progress())
+    [alert] = first.alerts
+    sent_first = sum(sent_to(sandbox, numbers).values())
+    assert alert["mode"] == "critical" and "に結果を書き込めませんでした" in alert["prompt"]
+    assert f"この実行で {sent_first} 件を送信しました" in alert["prompt"]
+    assert "もう一度「選択行を送信」を押すと" in alert["prompt"]
+    assert sent_first < 200  # stopped at once, not after every row
+    codes = xh.column(first.sheet("送信リスト"), "結果コード")
+    written = sum(1 for r in range(2, 202) if codes[r] == "ACCEPTED")
+    assert 0 < written < sent_first
+
+    monkeypatch.setattr(ExcelTable, "_put", real_put)  # the cause is removed
+    second = send(first.payload, confirm=agree, progress=Progress())
+    codes = xh.column(second.sheet("送信リスト"), "結果コード")
+    assert all(codes[r] == "ACCEPTED" for r in range(2, 202))
+    assert sent_to(sandbox, numbers) == Counter(dict.fromkeys(numbers, 1))  # every number once
+
+
+class _Refusing:
+    """A worksheet whose cells Excel will not change (stands in for a COM error)."""
+
+    def __init__(self, sheet: Any) -> None:
+        self.name = sheet.name
+
+    def range(self, *cells: Any) -> Any:
+        return self
+
+    @property
+    def value(self) -> None:
+        return None
+
+    @value.setter
+    def value(self, matrix: Any) -> None:
+        raise OSError(-2146827284, "このコマンドは保護されたシートでは使用できません")
 
 
 # --- preview and check -------------------------------------------------------------------------
