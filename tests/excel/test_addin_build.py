@@ -195,10 +195,91 @@ def test_conf_sheet(built: BuildReport) -> None:
     assert conf["UDF Modules"] == SAMPLE_UDFS
     assert conf["Use UDF Server"] is True
     assert conf["Debug UDFs"] is False and conf["Show Console"] is False
-    assert conf["Interpreter_Win"] is None  # empty: xlwings' default (pythonw on PATH)
-    keys = list(conf)
-    assert keys[:6] == ["Interpreter_Win", "Interpreter_Mac", "PYTHONPATH", "Conda Path",
-                        "Conda Env", "UDF Modules"]  # fmt: skip
+    # No empty rows: xlwings stops at the first conf source that has a key, even an empty one,
+    # so an empty Interpreter_Win / PYTHONPATH / Conda row would hide the user's conf file.
+    assert list(conf) == ["UDF Modules", "Debug UDFs", "Use UDF Server", "Show Console"]
+    assert all(v not in (None, "") for v in conf.values())
+
+
+def test_interpreter_goes_into_the_conf_sheet(tmp_path: Path) -> None:
+    path = r"C:\Users\山田\AppData\Local\Programs\Python\Python311\pythonw.exe"
+    report = build_addin(
+        tmp_path / "k.xlam", udf_modules=[SAMPLE_UDFS], ribbon_module=SAMPLE_RIBBON,
+        interpreter=path,
+    )  # fmt: skip
+    conf = checks.conf_sheet(report.output, "kuden_xl.conf")
+    assert list(conf)[0] == "Interpreter_Win" and conf["Interpreter_Win"] == path
+
+
+@pytest.mark.parametrize("bad", ["pythonw", "python3", "/usr/bin/python3", "C:\\Python\\"])
+def test_interpreter_must_be_a_windows_path_to_an_exe(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(KudenError, match="pythonw.exe のフルパス"):
+        build_addin(tmp_path / "k.xlam", udf_modules=[SAMPLE_UDFS], interpreter=bad)
+
+
+# --- the guard before RunPython (Python and DLL present, a workbook open) ---------------------
+
+
+def vba_messages(source: str) -> list[str]:
+    """Evaluate the ``m = m & ChrW(..) & "..." & var`` runs of a module: each run's text, with
+    variables shown as ``{name}``. An independent reading of what the MsgBox will say."""
+    messages: list[str] = []
+    current: list[str] | None = None
+    for line in source.splitlines():
+        line = line.strip()
+        if line == 'm = ""':
+            current = []
+            messages.append("")
+            continue
+        if current is not None and line.startswith("m = m & "):
+            text = ""
+            for token in re.findall(r'ChrW\((\d+)\)|"((?:[^"]|"")*)"|(\w+)', line[8:]):
+                code, literal, name = token
+                if code:
+                    text += chr(int(code))
+                elif name:
+                    text += "\n" if name == "vbCrLf" else "{" + name + "}"
+                else:
+                    text += literal.replace('""', '"')
+            messages[-1] += text
+            continue
+        current = None
+    return messages
+
+
+def test_every_button_checks_python_and_the_workbook_before_runpython(
+    olevba_built: checks.OlevbaResult,
+) -> None:
+    from kuden_xl.excel.addin import guard
+
+    ribbon = olevba_built.modules["RibbonKuden"]
+    assert ribbon.isascii()  # the VBA project's code page cannot hold Japanese
+    for b in BUTTONS:
+        body = ribbon.split(f"Public Sub {b.sub_name}(control As IRibbonControl)")[1]
+        body = body.split("End Sub")[0].strip().splitlines()
+        assert body[0].strip() == "If Not KudenReady() Then Exit Sub" and "RunPython" in body[1]
+    assert ribbon.index("If ActiveWorkbook Is Nothing Then") < ribbon.index("GetConfig(")
+    messages = vba_messages(ribbon)
+    nl = "\n"
+    expected = [guard.NO_WORKBOOK, guard.NO_PYTHON, guard.NO_DLL, guard.TITLE]
+    assert messages == [
+        m.replace("{nl}", nl).replace("{version}", "{XLWINGS_VERSION}") for m in expected
+    ]
+    assert "pip install xlwings=={XLWINGS_VERSION}" in messages[2] and "--user" in messages[2]
+    assert "--interpreter" in messages[1] and "{interpreter}" in messages[1]
+    # The DLL is looked for where xlwings' XLPyLoadDLL looks: the folder and its parent.
+    assert 'KudenFileExists(KudenParent(found) & "\\" & dll)' in ribbon
+    assert 'KudenFileExists(KudenParent(KudenParent(found)) & "\\" & dll)' in ribbon
+    assert '"xlwings64-" & XLWINGS_VERSION & ".dll"' in ribbon
+    assert "Public Const XLWINGS_VERSION As String" in olevba_built.modules["xlwings"]
+
+
+def test_vba_text_keeps_lines_short_and_ascii() -> None:
+    from kuden_xl.excel.addin.guard import vba_text
+
+    lines = vba_text("m", "あ" * 500 + 'say "hi" {nl}')
+    assert all(line.isascii() and len(line) < 1023 for line in lines)
+    assert vba_messages("\n".join(lines)) == ["あ" * 500 + 'say "hi" \n']
 
 
 def test_olefile_strict_parse(built: BuildReport) -> None:

@@ -78,12 +78,22 @@ def build_addin(
     udf_modules: Sequence[str] = DEFAULT_UDF_MODULES,
     template: Path | None = None,
     ribbon_module: str = DEFAULT_RIBBON_MODULE,
+    interpreter: str | None = None,
 ) -> BuildReport:
     """Write the kuden_xl Excel add-in to ``output`` (an ``.xlam``); no Excel needed.
 
     ``udf_modules`` are imported (to generate the UDF wrappers) and ``ribbon_module`` is
     imported to check that every button's entry point exists, so both must be importable here.
+    ``interpreter`` (a Windows path to ``pythonw.exe``) goes into ``Interpreter_Win``; without
+    it xlwings runs ``pythonw`` from ``PATH``.
     """
+    if interpreter is not None:
+        interpreter = interpreter.strip().strip('"')
+        if not re.fullmatch(r"(?:[A-Za-z]:\\|\\\\|%\w+%\\)[^\r\n\t]*\.exe", interpreter, re.I):
+            raise KudenError(
+                f"--interpreter には pythonw.exe のフルパス（例: C:\\Python311\\pythonw.exe）を"
+                f"指定してください: {interpreter!r} / expected a Windows path to pythonw.exe"
+            )
     output = Path(output)
     # A lone string is a Sequence[str] too; iterating it would give one "module" per letter.
     udf_modules = (udf_modules,) if isinstance(udf_modules, str) else tuple(udf_modules)
@@ -104,7 +114,7 @@ def build_addin(
             infos = z.infolist()
             parts = {info.filename: z.read(info) for info in infos}
         version = importlib.metadata.version("xlwings")
-        modules = _patch_parts(parts, udf_modules, udfs.source, ribbon_module, version)
+        modules = _patch_parts(parts, udf_modules, udfs.source, ribbon_module, version, interpreter)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise KudenError(
             f"アドインのひな形を処理できません（{template}）: {exc} / cannot patch the template"
@@ -143,6 +153,7 @@ def _patch_parts(
     udf_source: str,
     ribbon_module: str,
     version: str,
+    interpreter: str | None = None,
 ) -> tuple[str, ...]:
     """Apply every change to ``parts`` (zip path → bytes) in place; return the VBA modules."""
     vba = VbaFile.read(parts["xl/vbaProject.bin"])
@@ -174,7 +185,7 @@ def _patch_parts(
     if "xl/sharedStrings.xml" not in parts:
         raise ValueError("template has no xl/sharedStrings.xml")
     sheet, shared = workbook.render_conf_sheet(
-        parts[sheet_part].decode("utf-8"), workbook.conf_rows(udf_modules)
+        parts[sheet_part].decode("utf-8"), workbook.conf_rows(udf_modules, interpreter)
     )
     parts[sheet_part] = sheet.encode("utf-8")
     parts["xl/sharedStrings.xml"] = shared.encode("utf-8")

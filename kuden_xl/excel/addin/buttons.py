@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
+from kuden_xl.excel.addin.guard import GUARD_FUNCTION, render_guard
 from kuden_xl.excel.addin.vbaproject import check_identifier
 
 RIBBON_VBA_MODULE = "RibbonKuden"
@@ -148,7 +149,9 @@ def render_ribbon_module(
         lines += [
             "",
             f"Public Sub {b.sub_name}(control As IRibbonControl)",
+            f"    If Not {GUARD_FUNCTION}() Then Exit Sub",
             f'    RunPython "{runpython_command(ribbon_module, b.entry_point)}"',
             "End Sub",
         ]
+    lines += ["", *render_guard()]
     return "\r\n".join(lines) + "\r\n"

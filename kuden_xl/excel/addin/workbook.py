@@ -28,8 +28,12 @@ class WorkbookPartError(ValueError):
     """The template's workbook parts do not have the expected shape."""
 
 
-def conf_rows(udf_modules: Sequence[str]) -> list[tuple[str, ConfValue]]:
-    """The conf sheet rows from ``src/kuden_xl.conf.tsv``, with the UDF modules filled in."""
+def conf_rows(
+    udf_modules: Sequence[str], interpreter: str | None = None
+) -> list[tuple[str, ConfValue]]:
+    """The conf sheet rows from ``src/kuden_xl.conf.tsv``, with the UDF modules and the
+    interpreter filled in. Rows left empty are dropped: xlwings' ``GetConfig`` stops at the
+    first source that has the key, so an empty row would hide the user's own conf file."""
     text = (resources.files(__package__) / "src" / CONF_ROWS_FILE).read_text("utf-8")
     rows: list[tuple[str, ConfValue]] = []
     for line in text.splitlines():
@@ -37,7 +41,10 @@ def conf_rows(udf_modules: Sequence[str]) -> list[tuple[str, ConfValue]]:
             continue
         key, _, raw = line.partition("\t")
         raw = raw.strip().replace("{udf_modules}", ";".join(udf_modules))
-        value: ConfValue = {"TRUE": True, "FALSE": False}.get(raw, raw or None)
+        raw = raw.replace("{interpreter}", interpreter or "").strip()
+        if not raw:
+            continue
+        value: ConfValue = {"TRUE": True, "FALSE": False}.get(raw, raw)
         rows.append((key.strip(), value))
     keys = [k.upper() for k, _ in rows]
     if len(set(keys)) != len(keys):  # GetConfig adds the keys to a Dictionary: no duplicates
