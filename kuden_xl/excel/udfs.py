@@ -13,11 +13,19 @@ floats (``9012345678.0``), empty cells as None, dates as ``datetime``. Error cel
 their text (``"#N/A"``) for the phone argument (``err_to_str``, so the reason names them) and as
 None elsewhere (an error never lands in a body).
 
-Error results: xlwings has no way to return an Excel error from a VBA-wrapped UDF (a string
-``"#N/A"`` is just text; xlwings issue #776). ``excel_error`` returns pywin32's
-``VARIANT(VT_ERROR, <code>)``, which pywin32 marshals as a real error value (also inside
-arrays), so the VBA wrapper hands Excel a genuine ``#N/A``. Without pywin32 (Linux, tests) it
-returns the error's text.
+Empty cells: ``KUDEN_CHECK`` / ``KUDEN_VALID`` / ``KUDEN_LENGTH`` of an empty cell return an
+empty string, so a formula filled down past the data shows nothing (and does not make a row
+look like data, or like a problem).
+
+Error results: pywin32 drops the error code of a ``VARIANT(VT_ERROR, …)`` returned from the COM
+server (xlwings issue #776), so Python cannot hand Excel a real ``#N/A``. A function that
+promises ``#N/A`` returns the sentinel text ``NA_SENTINEL`` instead, and is listed in
+``ERROR_RESULTS``: the add-in builder wraps its VBA wrapper's result in ``KudenErrors``, which
+turns the sentinel (alone or inside an array) into ``CVErr(xlErrNA)``, so ``ISNA`` is TRUE.
+
+Long texts: Excel turns a string over 255 characters inside an *array* result into ``#VALUE!``
+(xlwings issue #456). Range forms of ``KUDEN_RENDER`` and ``KUDEN_BADCHARS`` cut such a text
+to 254 characters and end it with ``…``; one cell (a scalar result) is unaffected.
 
 Argument names are ASCII because they become VBA parameter names; the Japanese descriptions
 reach the function wizard through ``doc``.
@@ -26,7 +34,6 @@ reach the function wizard through ``doc``.
 from __future__ import annotations
 
 import functools
-import importlib
 import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -38,7 +45,9 @@ from ..message import DateStyle, bad_chars, count, format_value, render
 from ..phone import PhoneCheck, check, check_many
 
 CATEGORY = "kuden_xl"
-XL_ERRORS = {"#N/A": -2146826246, "#VALUE!": -2146826273}  # COM SCODEs of xlErrNA, xlErrValue
+NA_SENTINEL = "#N/A"  # the wrapper's KudenErrors turns it into CVErr(xlErrNA)
+ERROR_RESULTS = frozenset({"KUDEN_NORMALIZE"})  # functions whose wrapper converts the sentinel
+ARRAY_TEXT_LIMIT = 255  # longer strings in an array result become #VALUE! in Excel
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,17 +63,13 @@ def _arg(name: str, **options: Any) -> Callable[[F], F]:
     return decorator
 
 
-def excel_error(text: str) -> Any:
-    """An Excel error value (``"#N/A"`` or ``"#VALUE!"``) as a UDF result.
+def _fits_array(text: str) -> str:
+    """A text as an element of an array result: at most 255 characters (else #VALUE!)."""
+    return text if len(text) <= ARRAY_TEXT_LIMIT else text[: ARRAY_TEXT_LIMIT - 1] + "…"
 
-    On Windows: ``win32com.client.VARIANT(VT_ERROR, scode)``; elsewhere the text itself.
-    """
-    try:  # pywin32: present in the Windows COM server, absent on Linux
-        pythoncom = importlib.import_module("pythoncom")
-        client = importlib.import_module("win32com.client")
-    except ImportError:
-        return text
-    return client.VARIANT(pythoncom.VT_ERROR, XL_ERRORS[text])
+
+def _blank(value: Any) -> bool:
+    return value is None or value == ""
 
 
 # --- shapes ----------------------------------------------------------------------------------
@@ -104,11 +109,16 @@ def _check_one(value: Any, allow_m2m: bool) -> PhoneCheck:
 
 
 def _phone(number: Any, m2m: Any, project: Callable[[PhoneCheck], Any]) -> Any:
+    """``project`` of each cell's check; an empty cell gives an empty string (a formula filled
+    down past the data shows nothing)."""
     allow = _flag(m2m)
     return _shaped(
         number,
-        lambda v: project(_check_one(v, allow)),
-        lambda vs: [project(c) for c in check_many(vs, allow_m2m=allow)],
+        lambda v: "" if _blank(v) else project(_check_one(v, allow)),
+        lambda vs: [
+            "" if _blank(v) else project(c)
+            for v, c in zip(vs, check_many(vs, allow_m2m=allow), strict=True)
+        ],
     )
 
 
@@ -120,7 +130,7 @@ _M2M_DOC = "省略可。TRUE または「許可」で 020 番号（M2M・IoT用�
 @_arg("number", ndim=2, err_to_str=True, doc=_NUMBER_DOC)
 @_arg("m2m", doc=_M2M_DOC)
 def KUDEN_CHECK(number: Any, m2m: Any = False) -> Any:
-    """SMSを受け取れる携帯番号なら OK、そうでなければ送れない理由を返します。"""
+    """SMSを受け取れる携帯番号なら OK、そうでなければ送れない理由を返します。空欄は空欄。"""
     return _phone(number, m2m, lambda c: "OK" if c.ok else c.reason)
 
 
@@ -128,7 +138,7 @@ def KUDEN_CHECK(number: Any, m2m: Any = False) -> Any:
 @_arg("number", ndim=2, err_to_str=True, doc=_NUMBER_DOC)
 @_arg("m2m", doc=_M2M_DOC)
 def KUDEN_VALID(number: Any, m2m: Any = False) -> Any:
-    """SMSを受け取れる携帯番号なら TRUE、そうでなければ FALSE を返します。"""
+    """SMSを受け取れる携帯番号なら TRUE、そうでなければ FALSE を返します。空欄は空欄。"""
     return _phone(number, m2m, lambda c: c.ok)
 
 
@@ -136,13 +146,12 @@ def KUDEN_VALID(number: Any, m2m: Any = False) -> Any:
 @_arg("number", ndim=2, err_to_str=True, doc=_NUMBER_DOC)
 def KUDEN_NORMALIZE(number: Any) -> Any:
     """番号を 09012345678 の形（ハイフンなし）に整えます。読めない番号は #N/A、空欄は空欄。"""
-    na = excel_error("#N/A")
 
     def project(value: Any, c: PhoneCheck) -> Any:
         if c.national:
             return c.national
         blank = value is None or (isinstance(value, str) and not value.strip())
-        return "" if blank else na
+        return "" if blank else NA_SENTINEL
 
     return _shaped(
         number,
@@ -179,8 +188,17 @@ _count = functools.lru_cache(maxsize=100_000)(count)
 _bad = functools.lru_cache(maxsize=100_000)(_bad_list)
 
 
-def _per_body(value: Any, fn: Callable[[str], Any]) -> Any:
-    return _shaped(value, lambda v: fn(_text(v)), lambda vs: [fn(_text(v)) for v in vs])
+def _per_body(value: Any, fn: Callable[[str], Any], *, blank: Any = None) -> Any:
+    """``fn`` of each body; an empty cell gives ``blank`` when given. Text results of a range
+    are kept within Excel's 255 characters per array element."""
+
+    def one(v: Any) -> Any:
+        return blank if blank is not None and _blank(v) else fn(_text(v))
+
+    def many(vs: list[Any]) -> list[Any]:
+        return [_fits_array(r) if isinstance(r, str) else r for r in map(one, vs)]
+
+    return _shaped(value, one, many)
 
 
 _BODY_DOC = "本文のセルまたは範囲"
@@ -189,8 +207,8 @@ _BODY_DOC = "本文のセルまたは範囲"
 @_func(category=CATEGORY)
 @_arg("body", ndim=2, doc=_BODY_DOC)
 def KUDEN_LENGTH(body: Any) -> Any:
-    """本文の文字数を返します（改行も1文字）。"""
-    return _per_body(body, lambda t: _count(t)[0])
+    """本文の文字数を返します（改行も1文字）。空欄は空欄。"""
+    return _per_body(body, lambda t: _count(t)[0], blank="")
 
 
 @_func(category=CATEGORY)
@@ -258,4 +276,4 @@ def KUDEN_RENDER(template: Any, headers: Any, row: Any, date_style: Any = None) 
     if any(len(r) != len(head) for r in rows):
         return "見出し範囲と行範囲の列数が違います。同じ列数の範囲を指定してください。"
     bodies = [_render_one(text, head, tuple(r), tuple(type(v) for v in r), style) for r in rows]
-    return bodies[0] if len(bodies) == 1 else [[b] for b in bodies]
+    return bodies[0] if len(bodies) == 1 else [[_fits_array(b)] for b in bodies]

@@ -6,7 +6,6 @@ pywin32 stubbed for one call), and Excel error values with pywin32 stubbed.
 from __future__ import annotations
 
 import sys
-import types
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +41,9 @@ NAMES = ["KUDEN_BADCHARS", "KUDEN_CHECK", "KUDEN_LENGTH", "KUDEN_NORMALIZE", "KU
         ("０９０－１２３４－１０１０", "OK", True, OK_NUMBER),
         ("+81 90-1234-1010", "OK", True, OK_NUMBER),
         (9012341010.0, "OK", True, OK_NUMBER),  # Excel's float, the leading 0 lost
-        (None, "番号がありません", False, ""),  # an empty cell
+        (None, "", "", ""),  # an empty cell: nothing shown (a formula filled down past the data)
+        ("", "", "", ""),
+        ("  ", "番号がありません", False, ""),  # a space is not an empty cell
         ("#N/A", "セルがエラー値（#N/A）です", False, "#N/A"),  # an error cell (err_to_str)
         ("9.01E+09", "指数表記", False, "#N/A"),
         ("03-1234-5678", "固定電話", False, "0312345678"),
@@ -50,9 +51,11 @@ NAMES = ["KUDEN_BADCHARS", "KUDEN_CHECK", "KUDEN_LENGTH", "KUDEN_NORMALIZE", "KU
         (True, "論理値", False, "#N/A"),
     ],
 )
-def test_phone_functions_on_one_cell(cell: Any, check: str, valid: bool, normalized: str) -> None:
-    assert check in KUDEN_CHECK(cell)
-    assert KUDEN_VALID(cell) is valid
+def test_phone_functions_on_one_cell(
+    cell: Any, check: str, valid: bool | str, normalized: str
+) -> None:
+    assert check in KUDEN_CHECK(cell) and (check or KUDEN_CHECK(cell) == "")
+    assert KUDEN_VALID(cell) is valid if isinstance(valid, bool) else KUDEN_VALID(cell) == valid
     assert KUDEN_NORMALIZE(cell) == normalized
 
 
@@ -65,12 +68,12 @@ def test_a_range_returns_an_array_of_the_same_shape() -> None:
     column = [[OK_NUMBER], [None], ["03-1234-5678"], [9012341011.0]]
     checked = KUDEN_CHECK(column)
     assert [len(r) for r in checked] == [1, 1, 1, 1]
-    assert checked[0] == ["OK"] and checked[1] == ["番号がありません"] and checked[3] == ["OK"]
+    assert checked[0] == ["OK"] and checked[1] == [""] and checked[3] == ["OK"]
     assert "固定電話" in checked[2][0]
-    assert KUDEN_VALID(column) == [[True], [False], [False], [True]]
+    assert KUDEN_VALID(column) == [[True], [""], [False], [True]]
     assert KUDEN_NORMALIZE(column) == [[OK_NUMBER], [""], ["0312345678"], [mobile(1011)]]
     block = [[OK_NUMBER, "x"], ["", mobile(1012)]]
-    assert KUDEN_VALID(block) == [[True, False], [False, True]]
+    assert KUDEN_VALID(block) == [[True, False], ["", True]]
     assert KUDEN_CHECK([[OK_NUMBER]]) == [["OK"]]  # one cell passed as a range: still 2-D
     assert KUDEN_VALID([]) == []
 
@@ -107,33 +110,65 @@ def test_10000_rows_recalculate_with_one_vectorised_check(monkeypatch: pytest.Mo
 # --- Excel error values ----------------------------------------------------------------------
 
 
-class FakeVariant:
-    """What pywin32's win32com.client.VARIANT holds: a VARTYPE and a value."""
-
-    def __init__(self, varianttype: int, value: Any) -> None:
-        self.varianttype = varianttype
-        self.value = value
-
-
-def test_errors_are_text_without_pywin32() -> None:
-    assert "pythoncom" not in sys.modules
-    assert udfs.excel_error("#N/A") == "#N/A" and udfs.excel_error("#VALUE!") == "#VALUE!"
+def test_unreadable_numbers_return_the_na_sentinel_the_wrapper_converts() -> None:
+    """Python returns the text "#N/A" (pywin32 would drop a VT_ERROR's code, xlwings #776);
+    the generated VBA wrapper turns it into CVErr(xlErrNA): see the wrapper test below."""
+    assert udfs.NA_SENTINEL == "#N/A" and udfs.ERROR_RESULTS == {"KUDEN_NORMALIZE"}
+    assert KUDEN_NORMALIZE("abc") == "#N/A"
+    assert KUDEN_NORMALIZE([[OK_NUMBER], ["abc"], [None]]) == [[OK_NUMBER], ["#N/A"], [""]]
+    assert not hasattr(udfs, "excel_error")  # no VARIANT: it never reached Excel as an error
 
 
-def test_errors_are_com_error_variants_with_pywin32(monkeypatch: pytest.MonkeyPatch) -> None:
-    pythoncom = types.ModuleType("pythoncom")
-    pythoncom.VT_ERROR = 10  # type: ignore[attr-defined]
-    win32com = types.ModuleType("win32com")
-    client = types.ModuleType("win32com.client")
-    client.VARIANT = FakeVariant  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pythoncom", pythoncom)
-    monkeypatch.setitem(sys.modules, "win32com", win32com)
-    monkeypatch.setitem(sys.modules, "win32com.client", client)
-    error = udfs.excel_error("#N/A")
-    assert isinstance(error, FakeVariant)
-    assert (error.varianttype, error.value) == (10, -2146826246)  # VT_ERROR, xlErrNA
-    result = KUDEN_NORMALIZE([[OK_NUMBER], ["abc"]])
-    assert result[0] == [OK_NUMBER] and isinstance(result[1][0], FakeVariant)
+def kuden_errors(result: Any) -> Any:
+    """What the wrapper's VBA ``KudenErrors`` does, read off its source line by line (the VBA
+    itself runs only in Excel): "#N/A" strings, alone or in a 1-D/2-D array, become #N/A."""
+    source = udf_wrappers.ERROR_CONVERSION
+    assert "If KudenIsNA(result(i, j)) Then result(i, j) = CVErr(xlErrNA)" in source
+    assert "If KudenIsNA(result(i)) Then result(i) = CVErr(xlErrNA)" in source
+    assert "ElseIf KudenIsNA(result) Then" in source and "result = CVErr(xlErrNA)" in source
+    assert 'If VarType(v) = vbString Then KudenIsNA = (v = "#N/A")' in source
+    na = "CVErr(xlErrNA)"
+    if isinstance(result, list):
+        return [kuden_errors(v) if isinstance(v, list) else na if v == "#N/A" else v
+                for v in result]  # fmt: skip
+    return na if result == "#N/A" else result
+
+
+def test_isna_of_normalize_through_the_wrapper() -> None:
+    assert kuden_errors(KUDEN_NORMALIZE("abc")) == "CVErr(xlErrNA)"  # ISNA(...) is TRUE
+    assert kuden_errors(KUDEN_NORMALIZE(OK_NUMBER)) == OK_NUMBER
+    column = KUDEN_NORMALIZE([[OK_NUMBER], ["abc"], [""]])
+    assert kuden_errors(column) == [[OK_NUMBER], ["CVErr(xlErrNA)"], [""]]
+
+
+def test_only_normalize_wrapper_converts_errors_the_rest_is_xlwings_own() -> None:
+    source = udf_wrappers.generate(["kuden_xl.excel.udfs"]).source
+    assert source.count("KudenErrors(XLPy.CallUDF(") == 1
+    assert (
+        'KUDEN_NORMALIZE = KudenErrors(XLPy.CallUDF("kuden_xl.excel.udfs", "KUDEN_NORMALIZE", '
+        "Array(number), ActiveWorkbook, Application.Caller))" in source
+    )
+    assert "Private Function KudenErrors(ByVal result As Variant) As Variant" in source
+    # Without the conversion the module is exactly xlwings' generator output.
+    plain = source.replace("KudenErrors(XLPy.CallUDF(", "XLPy.CallUDF(").replace(
+        "Application.Caller))", "Application.Caller)"
+    )
+    plain = plain[: plain.index(udf_wrappers.ERROR_CONVERSION.replace("\n", "\r\n"))]
+    assert source.isascii() and plain.count("\r\nFunction KUDEN_") == len(NAMES)
+
+
+def test_long_texts_in_range_results_stay_within_255_characters() -> None:
+    long_body = "あ" * 300
+    headers = [["氏名"]]
+    rows = [["山田"], ["佐藤"]]
+    rendered = KUDEN_RENDER(long_body + "{氏名}", headers, rows)
+    assert all(len(r[0]) == 255 and r[0].endswith("…") for r in rendered)
+    one = KUDEN_RENDER("い" * 300 + "{氏名}", headers, [["山田"]])
+    assert len(one) == 302  # one cell: the whole text (Excel takes long scalar strings)
+    bad = "①" * 40
+    listed = KUDEN_BADCHARS([[bad], ["ok"]])
+    assert len(listed[0][0]) == 255 and listed[0][0].endswith("…") and listed[1] == [""]
+    assert len(KUDEN_BADCHARS(bad)) > 255
 
 
 # --- bodies ----------------------------------------------------------------------------------
@@ -142,8 +177,8 @@ def test_errors_are_com_error_variants_with_pywin32(monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize(
     ("body", "length", "segments"),
     [
-        ("", 0, 0),
-        (None, 0, 0),
+        ("", "", 0),  # an empty cell has no length to show
+        (None, "", 0),
         ("あ" * 70, 70, 1),
         ("あ" * 71, 71, 2),
         ("あ" * 134, 134, 2),
@@ -174,7 +209,7 @@ def test_badchars(body: Any, listed: str) -> None:
 
 def test_body_functions_take_ranges() -> None:
     bodies = [["あ" * 71, None], ["①", "ok"]]
-    assert KUDEN_LENGTH(bodies) == [[71, 0], [1, 2]]
+    assert KUDEN_LENGTH(bodies) == [[71, ""], [1, 2]]
     assert KUDEN_SEGMENTS(bodies) == [[2, 0], [1, 1]]
     assert KUDEN_BADCHARS(bodies) == [["", ""], ["1文字目「①」→(1)", ""]]
 

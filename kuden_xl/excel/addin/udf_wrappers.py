@@ -200,6 +200,7 @@ def generate(module_names: Sequence[str], addin_name: str = "kuden_xl.xlam") -> 
     """
     buf = io.StringIO()
     functions: dict[str, Mapping[str, Any]] = {}
+    converted: list[tuple[str, str]] = []  # (module, function) whose "#N/A" becomes an error
     with _real_decorators(module_names) as udfs:
         vba = udfs.VBAWriter(buf)
         vba.writeln(f'Attribute VB_Name = "{MODULE_NAME}"')
@@ -226,6 +227,67 @@ def generate(module_names: Sequence[str], addin_name: str = "kuden_xl.xlam") -> 
                     raise UdfImportError(f"UDF {meta['name']} is defined twice")
                 functions[meta["name"]] = meta
             udfs.generate_vba_wrapper(name, module, buf, workbook)
+            converted += [(name, f) for f in sorted(getattr(module, "ERROR_RESULTS", ()))]
+    source = buf.getvalue()
+    for module_name, function in converted:
+        source = _convert_errors(source, module_name, function)
+    if converted:
+        source += ERROR_CONVERSION
     # VBA source lines end in CRLF; xlwings' writer emits LF (Excel's import converts them).
-    source = buf.getvalue().replace("\r\n", "\n").replace("\n", "\r\n")
+    source = source.replace("\r\n", "\n").replace("\n", "\r\n")
     return UdfWrappers(source, functions)
+
+
+def _convert_errors(source: str, module_name: str, function: str) -> str:
+    """Wrap the Excel branch's call of ``function`` in ``KudenErrors(...)``."""
+    call = re.compile(
+        rf'^(\s*{function} = )(XLPy\.CallUDF\("{re.escape(module_name)}", "{function}", '
+        r".*, ActiveWorkbook, Application\.Caller\))$",
+        re.M,
+    )
+    source, n = call.subn(r"\1KudenErrors(\2)", source)
+    if n != 1:
+        raise UdfImportError(f"{module_name}.{function}: no wrapper to convert errors in")
+    return source
+
+
+# pywin32 cannot return a real Excel error from the COM server (xlwings #776): functions listed
+# in their module's ERROR_RESULTS return the text "#N/A", turned into CVErr(xlErrNA) here.
+ERROR_CONVERSION = """
+' "#N/A" texts from Python become real #N/A errors (pywin32 cannot return them; xlwings #776).
+Private Function KudenErrors(ByVal result As Variant) As Variant
+    Dim i As Long, j As Long
+    If IsArray(result) Then
+        Select Case KudenDims(result)
+        Case 1
+            For i = LBound(result) To UBound(result)
+                If KudenIsNA(result(i)) Then result(i) = CVErr(xlErrNA)
+            Next i
+        Case 2
+            For i = LBound(result, 1) To UBound(result, 1)
+                For j = LBound(result, 2) To UBound(result, 2)
+                    If KudenIsNA(result(i, j)) Then result(i, j) = CVErr(xlErrNA)
+                Next j
+            Next i
+        End Select
+    ElseIf KudenIsNA(result) Then
+        result = CVErr(xlErrNA)
+    End If
+    KudenErrors = result
+End Function
+
+Private Function KudenIsNA(ByRef v As Variant) As Boolean
+    If VarType(v) = vbString Then KudenIsNA = (v = "#N/A")
+End Function
+
+Private Function KudenDims(ByRef a As Variant) As Long
+    Dim n As Long, bound As Long
+    On Error GoTo done
+    Do
+        bound = UBound(a, n + 1)
+        n = n + 1
+    Loop
+done:
+    KudenDims = n
+End Function
+"""
