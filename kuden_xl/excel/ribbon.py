@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import xlwings as xw
 
-from ..errors import ConfirmationDeclined, KudenError, RowSpecError
+from ..errors import ConfirmationDeclined, KudenError, RowSpecError, SettingsError, WorkbookError
 
 if TYPE_CHECKING:
     from ..books.excel import ExcelTable
@@ -55,10 +55,64 @@ def _alert(book: Any, text: str, *, mode: str = "info") -> None:
     book.app.alert(text, title=TITLE, buttons="ok", mode=mode)
 
 
+ADDIN_NAME = "kuden_xl.xlam"
+ADDIN_CONF = "kuden_xl.conf"
+
+
+def _addin_conf(book: Any) -> dict[str, object] | None:
+    """The add-in's conf sheet (key → value) on Windows Excel; None elsewhere or if unreadable."""
+    from ..books.excel import is_com
+
+    if not is_com(book):
+        return None
+    try:
+        rows = book.app.api.Workbooks(ADDIN_NAME).Worksheets(ADDIN_CONF).UsedRange.Value
+        return {str(r[0]): r[1] for r in rows if r and r[0]}
+    except Exception:  # renamed add-in, or no conf sheet: nothing to compare
+        return None
+
+
+def version_mismatch(conf: dict[str, object] | None) -> str | None:
+    """The alert when the add-in was built for other package versions than Python has."""
+    from importlib.metadata import version
+
+    if not conf:
+        return None
+    wrong = []
+    for package in ("kuden_xl", "xlwings"):
+        built = conf.get(f"{package} Version")
+        installed = version(package) if package == "kuden_xl" else xw.__version__
+        if built and str(built) != installed:
+            wrong.append(f"{package}（アドイン {built} / Python {installed}）")
+    if not wrong:
+        return None
+    return (
+        "アドインと、この PC の Python に入っているパッケージの版が違います: "
+        + "、".join(wrong)
+        + "。情報担当者に連絡し、kuden-xl addin build でアドインを作り直すか、"
+        "pip install で同じ版を入れてもらってください。 / Add-in and Python packages differ."
+    )
+
+
+def _workbook_path(book: Any) -> Path:
+    """The workbook's full path (the lock's key); a clear refusal when Excel cannot give one."""
+    try:
+        return Path(str(book.fullname))
+    except Exception as exc:  # OneDrive / SharePoint: xlwings cannot map the URL to a file
+        raise WorkbookError(
+            "このブックの保存場所を確かめられません（OneDrive や SharePoint 上のブックなど）。"
+            "PC のフォルダー（ドキュメントなど）に「名前を付けて保存」してから、"
+            "もう一度押してください。何も送信していません。 / Cannot resolve the workbook path."
+        ) from exc
+
+
 def _entry_point(action: Callable[[Any], None]) -> None:
     """Run ``action(book)`` for the calling workbook; turn every failure into one alert."""
     book = xw.Book.caller()
     try:
+        mismatch = version_mismatch(_addin_conf(book))
+        if mismatch:
+            raise SettingsError(mismatch)
         action(book)
     except ConfirmationDeclined:
         return  # the user pressed Cancel: nothing was sent or written
@@ -97,7 +151,7 @@ def _connection(book: Any, table: ExcelTable) -> Iterator[tuple[Gateway, Ledger]
 
     # Keyed on the workbook's full path: a ribbon click and a CLI run on the same file exclude
     # each other (an unsaved book's "Book1" gets its own key).
-    with workbook_lock(Path(str(book.fullname))), jobs.connect(table) as connection:
+    with workbook_lock(_workbook_path(book)), jobs.connect(table) as connection:
         yield connection
 
 

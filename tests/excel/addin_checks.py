@@ -33,7 +33,9 @@ __all__ = ["decompress_stream"]  # re-exported for the tests: import oletools th
 
 CUSTOMUI_NS = "{http://schemas.microsoft.com/office/2006/01/customui}"
 RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-CUSTOMUI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
+# The relationship type that goes with customUI.xml's namespace (2006/01/customui); the 2007
+# type belongs to customUI14.xml (2009/07/customui).
+CUSTOMUI_REL = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
 RUNPYTHON = re.compile(r'RunPython "import ([\w.]+) as (\w+); \2\.(\w+)\(\)"')
 # olevba warns about this for every OOXML file it reads from memory; it says nothing about ours.
 _IGNORED_OLEVBA_WARNINGS = ("VBA stomping cannot be detected",)

@@ -10,6 +10,7 @@ VBE compiles the modules, the ribbon renders, and RunPython reaches Python.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 import random
 import re
@@ -95,6 +96,30 @@ def test_customui_is_utf8_and_referenced_from_root_rels(built: BuildReport) -> N
         assert z.read("[Content_Types].xml") == template_types  # still an add-in, same parts
     assert raw.startswith(b'<?xml version="1.0" encoding="UTF-8"')
     assert "選択行を送信".encode() in raw
+
+
+def test_icons_are_excel_controls() -> None:
+    # AcceptInvitation is an Outlook control: Excel showed no icon for 番号チェック. These names
+    # are Excel ribbon controls (Data → Data Validation, File → Print Preview, …); Excel itself
+    # confirms that they render (README checklist).
+    icons = {b.id: b.image_mso for b in BUTTONS}
+    assert icons["kudenCheckSheet"] == "DataValidation"
+    assert "AcceptInvitation" not in icons.values()
+
+
+def test_customui_relationship_type_matches_its_namespace(built: BuildReport) -> None:
+    pairs = {
+        "http://schemas.microsoft.com/office/2006/01/customui":
+            "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility",
+        "http://schemas.microsoft.com/office/2009/07/customui":
+            "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility",
+    }  # fmt: skip
+    with zipfile.ZipFile(built.output) as z:
+        rels = z.read("_rels/.rels").decode()
+        types = re.findall(r'Type="([^"]*/ui/extensibility)" Target="/?([^"]*)"', rels)
+        [(rel_type, target)] = types
+        namespace = re.search(r'<customUI xmlns="([^"]*)"', z.read(target).decode())
+    assert namespace is not None and pairs[namespace[1]] == rel_type
 
 
 def test_olevba_extracts_every_module_without_problems(olevba_built: checks.OlevbaResult) -> None:
@@ -197,8 +222,12 @@ def test_conf_sheet(built: BuildReport) -> None:
     assert conf["Debug UDFs"] is False and conf["Show Console"] is False
     # No empty rows: xlwings stops at the first conf source that has a key, even an empty one,
     # so an empty Interpreter_Win / PYTHONPATH / Conda row would hide the user's conf file.
-    assert list(conf) == ["UDF Modules", "Debug UDFs", "Use UDF Server", "Show Console"]
+    assert list(conf) == ["UDF Modules", "Debug UDFs", "Use UDF Server", "Show Console",
+                          "kuden_xl Version", "xlwings Version"]  # fmt: skip
     assert all(v not in (None, "") for v in conf.values())
+    # What the add-in was built with, compared with Python's packages at each click.
+    assert conf["xlwings Version"] == xw.__version__
+    assert conf["kuden_xl Version"] == importlib.metadata.version("kuden_xl")
 
 
 def test_interpreter_goes_into_the_conf_sheet(tmp_path: Path) -> None:

@@ -475,6 +475,41 @@ def test_new_settings_sheet_notes_the_empty_body(monkeypatch: pytest.MonkeyPatch
     assert "文例" in ribbon.BODY_NOTE and "○○市" not in ribbon.BODY_NOTE
 
 
+def test_an_addin_built_for_other_versions_says_so_fake_com(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The add-in's conf sheet is read through COM (Workbooks("kuden_xl.xlam")): faked here."""
+    import xlwings as xw
+
+    conf = {"kuden_xl Version": "0.0.1", "xlwings Version": xw.__version__}
+    monkeypatch.setattr(ribbon, "_addin_conf", lambda book: conf)
+    numbers = fresh_numbers(1)
+    run = send(book(numbers, "$A$2"), confirm=agree)
+    [alert] = run.alerts
+    assert "版が違います: kuden_xl（アドイン 0.0.1 / Python " in alert["prompt"]
+    assert "kuden-xl addin build" in alert["prompt"] and sent_to(sandbox, numbers) == Counter()
+    assert ribbon.version_mismatch({**conf, "kuden_xl Version": None}) is None
+    assert ribbon.version_mismatch(None) is None
+
+
+def test_a_workbook_without_a_file_path_is_refused_clearly(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """xlwings raises for the full name of some OneDrive/SharePoint books; only Excel has them,
+    so Book.fullname is made to raise as it does there."""
+    import xlwings as xw
+
+    def no_path(self: Any) -> str:
+        raise xw.XlwingsError("Couldn't find your local OneDrive folder")
+
+    monkeypatch.setattr(xw.Book, "fullname", property(no_path))
+    numbers = fresh_numbers(1)
+    run = send(book(numbers, "$A$2"), confirm=agree)
+    [alert] = run.alerts
+    assert "保存場所を確かめられません（OneDrive や SharePoint" in alert["prompt"]
+    assert "予期しない" not in alert["prompt"] and sent_to(sandbox, numbers) == Counter()
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 

@@ -45,7 +45,11 @@ DEFAULT_RIBBON_MODULE = "kuden_xl.excel.ribbon"
 TEMPLATE_FILE = "quickstart_addin_ribbon.xlam"
 TEMPLATE_RIBBON_MODULE = "RibbonMyAddin"
 XLWINGS_MODULE = "xlwings"
-_CUSTOMUI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
+# customUI.xml uses the Office 2007 namespace (.../2006/01/customui), whose relationship type is
+# the 2006 one; the template carries the 2010 (customUI14) type. Excel accepts the pair that
+# matches, so the builder writes the 2006 type.
+CUSTOMUI_REL = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+_CUSTOMUI14_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _PROJECT_NAME_LINE = re.compile(r'^(Public Const PROJECT_NAME As String = )"[^"]*"', re.M)
 _VERSION_LINE = re.compile(r'^Public Const XLWINGS_VERSION As String = "([^"]*)"', re.M)
@@ -174,7 +178,11 @@ def _patch_parts(
         ModuleChange(udf_wrappers.MODULE_NAME, udf_source),
     ]
     parts["xl/vbaProject.bin"] = rebuild(vba, project_name=PROJECT_NAME, changes=changes)
-    parts[_custom_ui_part(parts["_rels/.rels"])] = render_custom_ui().encode("utf-8")
+    custom_ui = _custom_ui_part(parts["_rels/.rels"])
+    parts[custom_ui] = render_custom_ui().encode("utf-8")
+    parts["_rels/.rels"] = parts["_rels/.rels"].replace(
+        f'Type="{_CUSTOMUI14_REL}"'.encode(), f'Type="{CUSTOMUI_REL}"'.encode()
+    )
 
     book_xml = parts["xl/workbook.xml"].decode("utf-8")
     rels_xml = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
@@ -195,7 +203,7 @@ def _patch_parts(
 
 def _custom_ui_part(root_rels: bytes) -> str:
     for rel in ElementTree.fromstring(root_rels).iter(f"{_RELS_NS}Relationship"):
-        if rel.get("Type") == _CUSTOMUI_REL:
+        if rel.get("Type") in (CUSTOMUI_REL, _CUSTOMUI14_REL):
             return rel.get("Target", "").lstrip("/")
     raise ValueError("template has no customUI part")
 

@@ -61,7 +61,7 @@ BUTTONS: tuple[Button, ...] = (
     ),
     Button(
         "kudenCheckSheet", "番号チェック", "kudenGroupCheck", "CheckSheet", "check_sheet",
-        "AcceptInvitation", "シートの電話番号と本文を点検します。SMSは送信されません。",
+        "DataValidation", "シートの電話番号と本文を点検します。SMSは送信されません。",
     ),
     Button(
         "kudenRefreshStatus", "配信結果を更新", "kudenGroupCheck", "RefreshStatus",

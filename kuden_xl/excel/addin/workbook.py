@@ -8,6 +8,7 @@ not an XML round trip, so namespace prefixes the ``mc:Ignorable`` attribute reli
 
 from __future__ import annotations
 
+import importlib.metadata
 import posixpath
 import re
 from collections.abc import Sequence
@@ -41,7 +42,10 @@ def conf_rows(
             continue
         key, _, raw = line.partition("\t")
         raw = raw.strip().replace("{udf_modules}", ";".join(udf_modules))
-        raw = raw.replace("{interpreter}", interpreter or "").strip()
+        raw = raw.replace("{interpreter}", interpreter or "")
+        for package in ("kuden_xl", "xlwings"):
+            raw = raw.replace(f"{{{package}_version}}", importlib.metadata.version(package))
+        raw = raw.strip()
         if not raw:
             continue
         value: ConfValue = {"TRUE": True, "FALSE": False}.get(raw, raw)
