@@ -35,7 +35,7 @@ from kuden_xl.excel.addin.buttons import BUTTONS, TAB_LABEL
 SAMPLE_UDFS = "addin_sample_udfs"
 SAMPLE_RIBBON = "addin_sample_ribbon"
 MODULES = ("ThisWorkbook", "Dictionary", "RibbonKuden", "Sheet2", "xlwings", "xlwings_udfs")
-UNTOUCHED = ("ThisWorkbook", "Dictionary", "Sheet2")
+UNTOUCHED = ("Dictionary", "Sheet2")
 TEMPLATE = default_template()
 EXCEL_PKG = Path(kuden_xl.__file__).parent / "excel"
 
@@ -179,7 +179,7 @@ def test_changed_modules_are_source_only(
 ) -> None:
     """MODULEOFFSET 0: the stream is the compressed source and nothing else."""
     ole = vba_streams(built.output)
-    for name in ("RibbonKuden", "xlwings", "xlwings_udfs"):
+    for name in ("RibbonKuden", "xlwings", "xlwings_udfs", "ThisWorkbook"):
         text = decompress_stream(bytearray(ole.openstream(f"VBA/{name}").read())).decode("cp1252")
         assert text.splitlines()[0] == f'Attribute VB_Name = "{name}"'
         assert olevba_built.modules[name].splitlines() == text.splitlines()
@@ -204,6 +204,58 @@ def test_xlwings_module_differs_from_template_only_in_project_name(
     ]
     for name in UNTOUCHED:
         assert olevba_built.modules[name] == original.modules[name]
+
+
+def macro_options_calls(source: str) -> dict[str, tuple[str, str, list[str]]]:
+    """Run the string building of Workbook_Open (``x = ""`` / ``x = x & ChrW(..) & "..."``) and
+    record what each MacroOptions call receives: name -> (category, description, arguments)."""
+    values: dict[str, str] = {}
+    calls: dict[str, tuple[str, str, list[str]]] = {}
+    for line in source.splitlines():
+        line = line.strip()
+        if m := re.fullmatch(r'(\w+) = ""', line):
+            values[m[1]] = ""
+        elif m := re.fullmatch(r"(\w+) = \1 & (.*)", line):
+            for code, literal in re.findall(r'ChrW\((\d+)\)|"((?:[^"]|"")*)"', m[2]):
+                values[m[1]] += chr(int(code)) if code else literal.replace('""', '"')
+        elif m := re.match(r"Application\.MacroOptions Macro:=.*'!(\w+)\", (.*)", line):
+            args = re.search(r"ArgumentDescriptions:=Array\(([^)]*)\)", m[2])
+            names = args[1].split(", ") if args else []
+            assert "Description:=d, Category:=c" in m[2]
+            calls[m[1]] = (values["c"], values["d"], [values[a] for a in names])
+    return calls
+
+
+def test_workbook_open_sets_the_function_wizard_help(
+    olevba_built: checks.OlevbaResult,
+) -> None:
+    """MacroOptions from Workbook_Open, strings from ChrW: read back, they are the UDF docs."""
+    source = olevba_built.modules["ThisWorkbook"]
+    template = checks.olevba_modules(TEMPLATE).modules["ThisWorkbook"]
+    header = [line for line in template.splitlines() if line.startswith("Attribute ")]
+    assert source.splitlines()[: len(header)] == header  # still the workbook's document module
+    assert source.isascii() and "Private Sub Workbook_Open()" in source
+    assert "On Error Resume Next" in source  # help texts never stop the add-in from loading
+    functions = udf_wrappers.generate([SAMPLE_UDFS]).functions
+    calls = macro_options_calls(source)
+    assert sorted(calls) == sorted(functions)
+    for name, meta in functions.items():
+        args = [a["doc"][:255] for a in meta["args"] if not a.get("vba")]
+        assert calls[name] == (meta["category"], meta["ret"]["doc"][:255], args), name
+    assert calls["SAMPLE_DIGITS"][2] == ["電話番号"]
+
+
+def test_function_help_of_the_real_udfs_is_japanese(tmp_path: Path) -> None:
+    from kuden_xl.excel.addin.function_help import render_this_workbook
+
+    functions = udf_wrappers.generate(["kuden_xl.excel.udfs"]).functions
+    calls = macro_options_calls(
+        render_this_workbook('Attribute VB_Name = "ThisWorkbook"', functions)
+    )
+    assert set(calls) == set(functions) and all(c[0] == "kuden_xl" for c in calls.values())
+    assert calls["KUDEN_CHECK"][1].startswith("SMSを受け取れる携帯番号なら OK")
+    assert calls["KUDEN_RENDER"][2][1] == "見出し行の範囲（例: $A$1:$F$1）"
+    assert all(len(t) <= 255 for c in calls.values() for t in (c[1], *c[2]))
 
 
 def test_udf_wrapper_module_in_the_addin(olevba_built: checks.OlevbaResult) -> None:

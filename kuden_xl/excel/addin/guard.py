@@ -55,12 +55,13 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _CODES_PER_LINE = 12
 
 
-def vba_text(variable: str, text: str) -> list[str]:
+def vba_text(variable: str, text: str, *, placeholders: bool = True) -> list[str]:
     """VBA statements that build ``text`` in ``variable``: ASCII stays a literal, anything else
-    becomes ``ChrW(<code>)``; ``{name}`` placeholders become the VBA expressions of
-    ``_VARIABLES``. Short lines: VBA limits a line to 1,023 characters."""
+    becomes ``ChrW(<code>)``; ``{name}`` placeholders (unless ``placeholders`` is False) become
+    the VBA expressions of ``_VARIABLES``. Short lines: VBA limits a line to 1,023 characters."""
     parts: list[str] = []
-    for i, piece in enumerate(_PLACEHOLDER.split(text)):
+    pieces = _PLACEHOLDER.split(text) if placeholders else [text]
+    for i, piece in enumerate(pieces):
         if i % 2:
             parts.append(_VARIABLES[piece])
             continue
