@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import xlwings as xw
 
 from ..errors import ConfirmationDeclined, KudenError, RowSpecError, SettingsError, WorkbookError
+from . import slices
 
 if TYPE_CHECKING:
     from ..books.excel import ExcelTable
@@ -41,6 +42,7 @@ PREVIEW_SHEET = "送信プレビュー"
 CHECK_SHEET = "確認"
 Confirm = Callable[["SendPlan"], bool]
 Progress = Callable[[int, int], None]
+Schedule = Callable[[Any], None]  # asks Excel to run the next slice of a send
 
 _NO_SELECTION = (
     "送信する行が選択されていません。データの行（見出しより下の行）を選択してから、"
@@ -185,8 +187,9 @@ class StatusBar:
         self._set(f"{self.label} {done}/{total}件")
         self._shown = self._works
 
-    def clear(self) -> None:
-        if self._shown:
+    def clear(self, *, force: bool = False) -> None:
+        """Give the status bar back to Excel (``force``: also when an earlier call set it)."""
+        if self._shown or force:
             self._set(False)  # False gives the status bar back to Excel
             self._shown = False
 
@@ -298,50 +301,187 @@ def _write_sheet(book: Any, name: str, rows: Sequence[Sequence[object]]) -> None
 # --- entry points ----------------------------------------------------------------------------
 
 
-def send_selected(confirm: Confirm | None = None, progress: Progress | None = None) -> None:
-    """選択行を送信: plan the selected rows, confirm once, send, write results beside them."""
+def send_selected(
+    confirm: Confirm | None = None,
+    progress: Progress | None = None,
+    *,
+    schedule: Schedule | None = None,
+    slice_rows: int | None = None,
+) -> None:
+    """選択行を送信: plan the selected rows, confirm once, then send in slices (``slices.py``).
+
+    ``schedule`` asks for the next slice (default: Excel's ``Application.OnTime``; without Excel
+    and without a ``schedule``, every slice runs in this call). ``slice_rows`` fixes the slice
+    size (default: what fits in a few seconds, from the rate limit and the measured pace).
+    """
 
     def run(book: Any) -> None:
         from .. import jobs
-        from ..books.excel import ExcelWriteError
+        from ..dispatch import DispatchSettings, effective_rate
+        from ..results import plan_outputs
 
         table = _table(book)
         rows = _selected(table)
-        bar = StatusBar(book, "SMS送信中")
-        try:
-            with _connection(book, table) as (gateway, ledger):
-                counted = CountingGateway(gateway)
-                try:
-                    outcome = jobs.send(
-                        table,
-                        counted,
-                        ledger,
-                        rows=None,
-                        row_numbers=rows,
-                        confirm=confirm or excel_confirm(book),
-                        progress=progress or bar,
-                    )
-                except ExcelWriteError as exc:
-                    # Messages in flight finish after the refusal: the gateway saw them all.
-                    text = write_failed_text(str(exc), counted.accepted, counted.maybe)
-                    raise ExcelWriteError(text) from exc
-        finally:
-            bar.clear()
-        lines = [f"送信が終わりました（{len(outcome.plan.rows)} 行）。", ""]
-        lines += _count_lines(outcome.counts())
-        if outcome.reconciled:
-            lines.append(
-                f"前回中断した送信 {outcome.reconciled} 件を事業者に照会して記録しました。"
+        table.check_writable()  # before the question: protection, read-only, merged cells
+        with _connection(book, table) as (gateway, ledger):
+            plan, reconciled = jobs.prepare_send(
+                table, gateway, ledger, rows=None, row_numbers=rows
             )
-        if outcome.incomplete:
-            lines.append(
-                "結果不明（UNKNOWN）または送信エラー（GATEWAY_ERROR）の行があります。"
-                "送信エラーの行はもう一度送信できます。結果不明の行は次回の送信で照合します。"
+            rate = effective_rate(DispatchSettings(), gateway)
+        if not (confirm or excel_confirm(book))(plan):
+            raise ConfirmationDeclined(
+                "送信を取り消しました。何も送信していません。 / Cancelled; nothing sent."
             )
-        lines += ["", "結果は各行の右側の列に記録しました。ブックを保存してください。"]
-        _alert(book, "\n".join(lines))
+        table.write(plan_outputs(plan))  # the rows that will not be sent, written at once
+        table.flush()
+        size = slice_rows or slices.first_slice_rows(rate)
+        state = slices.start(_key(book, table), plan, size, adaptive=slice_rows is None)
+        state.counts.update(r.code.value for r in plan.rows if r.code is not None)
+        state.reconciled = reconciled
+        _run_slices(book, table, state, progress, schedule)
 
     _entry_point(run)
+
+
+def send_next_slice(progress: Progress | None = None, *, schedule: Schedule | None = None) -> None:
+    """The next slice of a confirmed send (run by Excel through ``Application.OnTime``)."""
+
+    def run(book: Any) -> None:
+        from ..books.excel import ExcelTable
+
+        fullname = str(_workbook_path(book))
+        state = next((s for s in slices.running() if s.key[0] == fullname), None)
+        if state is None:
+            if fullname in _CANCELLED:
+                _CANCELLED.discard(fullname)  # stopped by 送信を中止: already reported
+                return
+            raise WorkbookError(
+                "送信の続きの情報がありません（Python が再起動したなど）。同じ行を選んで、"
+                "もう一度「選択行を送信」を押してください。送信済みの行は再送しません。"
+                " / No send to continue."
+            )
+        table = ExcelTable(book, book.sheets[state.key[1]])
+        _run_slices(book, table, state, progress, schedule)
+
+    _entry_point(run)
+
+
+def cancel_send() -> None:
+    """送信を中止: the send of this workbook stops before its next slice."""
+
+    def run(book: Any) -> None:
+        fullname = str(_workbook_path(book))
+        runs = [s for s in slices.running() if s.key[0] == fullname]
+        if not runs:
+            _alert(book, "中止する送信はありません（送信は終わっています）。")
+            return
+        for state in runs:
+            state.cancelled = True
+            slices.finish(state.key)
+            _CANCELLED.add(fullname)
+            StatusBar(book, "").clear(force=True)
+            _alert(book, _summary(state), mode="warning")
+
+    _entry_point(run)
+
+
+_CANCELLED: set[str] = set()  # workbooks whose send was stopped (the pending slice is quiet)
+NEXT_SLICE_MACRO = "'kuden_xl.xlam'!RibbonKuden.SendNextSlice"
+
+
+def excel_schedule(book: Any) -> None:
+    """Ask Excel to run the next slice as soon as it is idle (``Application.OnTime``)."""
+    from datetime import datetime
+
+    book.app.api.OnTime(datetime.now(), NEXT_SLICE_MACRO)
+
+
+def _key(book: Any, table: ExcelTable) -> slices.Key:
+    return (str(_workbook_path(book)), table.sheet_name)
+
+
+def _run_slices(
+    book: Any,
+    table: ExcelTable,
+    state: slices.SliceRun,
+    progress: Progress | None,
+    schedule: Schedule | None,
+) -> None:
+    """Send slices until one has to wait for Excel (scheduled) or the run is over."""
+    from ..books.excel import is_com
+
+    bar = StatusBar(book, "SMS送信中（「送信を中止」で止められます）")
+    shown = progress or bar
+    if schedule is None and is_com(book):
+        schedule = excel_schedule
+    while state.remaining and not state.cancelled:
+        try:
+            _one_slice(book, table, state, shown)
+        except BaseException:
+            slices.finish(state.key)
+            bar.clear(force=True)
+            raise
+        if state.remaining and schedule is not None:
+            schedule(book)  # Excel runs the next slice when idle: the status bar stays
+            return
+    slices.finish(state.key)
+    bar.clear(force=True)
+    _alert(book, _summary(state))
+
+
+def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Progress) -> None:
+    from .. import jobs
+    from ..books.excel import ExcelWriteError
+
+    rows = state.next_rows()
+    started = time.monotonic()
+    with _connection(book, table) as (gateway, ledger):
+        counted = CountingGateway(gateway)
+        try:
+            outcome = jobs.send(
+                table,
+                counted,
+                ledger,
+                rows=None,
+                row_numbers=rows,
+                confirm=state.check,
+                progress=lambda done, _: shown(state.sent + done, state.total),
+            )
+        except ExcelWriteError as exc:
+            # Messages in flight finish after the refusal: the gateway saw them all.
+            sent = state.sent + counted.accepted
+            raise ExcelWriteError(write_failed_text(str(exc), sent, counted.maybe)) from exc
+    state.sent += len(rows)
+    state.slices += 1
+    state.counts.update(outcome.counts())
+    state.reconciled += outcome.reconciled
+    state.incomplete = state.incomplete or outcome.incomplete
+    state.pace(len(rows), time.monotonic() - started)
+
+
+def _summary(state: slices.SliceRun) -> str:
+    """The alert at the end of a send (or when it was stopped)."""
+    if state.cancelled:
+        left = state.total - state.sent
+        lines = [
+            f"送信を中止しました。{state.sent} 件を送り、残りの {left} 件は送っていません。",
+            "残りを送るときは、同じ行を選んでもう一度「選択行を送信」を押してください"
+            "（送信済みの行は再送しません）。",
+            "",
+        ]
+    else:
+        rows = sum(state.counts.values())
+        lines = [f"送信が終わりました（{rows} 行）。", ""]
+    lines += _count_lines(dict(sorted(state.counts.items())))
+    if state.reconciled:
+        lines.append(f"前回中断した送信 {state.reconciled} 件を事業者に照会して記録しました。")
+    if state.incomplete:
+        lines.append(
+            "結果不明（UNKNOWN）または送信エラー（GATEWAY_ERROR）の行があります。"
+            "送信エラーの行はもう一度送信できます。結果不明の行は次回の送信で照合します。"
+        )
+    lines += ["", "結果は各行の右側の列に記録しました。ブックを保存してください。"]
+    return "\n".join(lines)
 
 
 def preview_selected() -> None:

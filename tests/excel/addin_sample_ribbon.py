@@ -30,3 +30,11 @@ def build_report() -> None:
 
 def new_settings_sheet() -> None:
     calls.append("new_settings_sheet")
+
+
+def cancel_send() -> None:
+    calls.append("cancel_send")
+
+
+def send_next_slice() -> None:
+    calls.append("send_next_slice")

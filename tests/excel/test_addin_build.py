@@ -30,7 +30,7 @@ import kuden_xl
 from kuden_xl.errors import KudenError
 from kuden_xl.excel.addin import cfb, ovba, udf_wrappers, vbaproject
 from kuden_xl.excel.addin.build import BuildReport, build_addin, default_template
-from kuden_xl.excel.addin.buttons import BUTTONS, TAB_LABEL
+from kuden_xl.excel.addin.buttons import BUTTONS, SCHEDULED, TAB_LABEL
 
 SAMPLE_UDFS = "addin_sample_udfs"
 SAMPLE_RIBBON = "addin_sample_ribbon"
@@ -38,6 +38,8 @@ MODULES = ("ThisWorkbook", "Dictionary", "RibbonKuden", "Sheet2", "xlwings", "xl
 UNTOUCHED = ("Dictionary", "Sheet2")
 TEMPLATE = default_template()
 EXCEL_PKG = Path(kuden_xl.__file__).parent / "excel"
+# Every RunPython of RibbonKuden: one per button, then the OnTime-scheduled ones.
+ENTRY_POINTS = [b.entry_point for b in BUTTONS] + [entry for _, entry in SCHEDULED]
 
 
 def build_sample(output: Path) -> BuildReport:
@@ -79,7 +81,7 @@ def test_ribbon_tab_groups_and_buttons(built: BuildReport) -> None:
     assert [t.get("label") for t in tabs] == ["SMS送信"] == [TAB_LABEL]
     groups = {g.get("label"): [b.get("label") for b in g.iter(f"{ns}button")] for g in tabs[0]}
     assert groups == {
-        "送信": ["選択行を送信", "送信プレビュー"],
+        "送信": ["選択行を送信", "送信を中止", "送信プレビュー"],
         "確認": ["番号チェック", "配信結果を更新"],
         "記録": ["年次レポート"],
         "設定": ["設定シート作成"],
@@ -138,14 +140,14 @@ def test_every_onaction_is_a_public_ribbon_sub(
 def test_runpython_targets_import_and_run(olevba_built: checks.OlevbaResult) -> None:
     ribbon = olevba_built.modules["RibbonKuden"]
     targets = checks.runpython_targets(ribbon)
-    assert targets == [(SAMPLE_RIBBON, b.entry_point) for b in BUTTONS]
+    assert targets == [(SAMPLE_RIBBON, e) for e in ENTRY_POINTS]
     assert checks.target_problems(targets) == []
     # Run each command exactly as xlwings' RunPython would hand it to Python.
     sample = importlib.import_module(SAMPLE_RIBBON)
     sample.calls.clear()
     for command in re.findall(r'RunPython "([^"]*)"', ribbon):
         exec(command, {})
-    assert sample.calls == [b.entry_point for b in BUTTONS]
+    assert sample.calls == ENTRY_POINTS
 
 
 def test_project_name_and_xlwings_version(olevba_built: checks.OlevbaResult) -> None:
@@ -335,8 +337,10 @@ def test_every_button_checks_python_and_the_workbook_before_runpython(
 
     ribbon = olevba_built.modules["RibbonKuden"]
     assert ribbon.isascii()  # the VBA project's code page cannot hold Japanese
-    for b in BUTTONS:
-        body = ribbon.split(f"Public Sub {b.sub_name}(control As IRibbonControl)")[1]
+    heads = [f"Public Sub {b.sub_name}(control As IRibbonControl)" for b in BUTTONS]
+    heads += [f"Public Sub {sub}()" for sub, _ in SCHEDULED]
+    for head in heads:
+        body = ribbon.split(head)[1]
         body = body.split("End Sub")[0].strip().splitlines()
         assert body[0].strip() == "If Not KudenReady() Then Exit Sub" and "RunPython" in body[1]
     assert ribbon.index("If ActiveWorkbook Is Nothing Then") < ribbon.index("GetConfig(")
@@ -451,7 +455,7 @@ def test_libreoffice_reads_every_module(
     assert sorted(modules) == sorted(MODULES)
     ribbon = modules["RibbonKuden"]
     assert checks.public_subs(ribbon) == {b.sub_name.lower() for b in BUTTONS}
-    assert checks.runpython_targets(ribbon) == [(SAMPLE_RIBBON, b.entry_point) for b in BUTTONS]
+    assert checks.runpython_targets(ribbon) == [(SAMPLE_RIBBON, e) for e in ENTRY_POINTS]
     assert 'Public Const PROJECT_NAME As String = "kuden_xl"' in modules["xlwings"]
     assert f'XLPy.CallUDF("{SAMPLE_UDFS}", "SAMPLE_COUNT"' in modules["xlwings_udfs"]
     assert "kuden_xl.conf" in checks.libreoffice_sheets(ods)

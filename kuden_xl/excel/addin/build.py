@@ -36,6 +36,7 @@ from kuden_xl.excel.addin import udf_wrappers, workbook
 from kuden_xl.excel.addin.buttons import (
     BUTTONS,
     RIBBON_VBA_MODULE,
+    SCHEDULED,
     Button,
     render_custom_ui,
     render_ribbon_module,
@@ -150,7 +151,8 @@ def _check_entry_points(ribbon_module: str) -> None:
             f"リボンのモジュール {ribbon_module} を読み込めません: {exc} "
             f"/ cannot import the ribbon module"
         ) from exc
-    missing = [b.entry_point for b in BUTTONS if not callable(getattr(module, b.entry_point, None))]
+    wanted = [b.entry_point for b in BUTTONS] + [entry for _, entry in SCHEDULED]
+    missing = [name for name in wanted if not callable(getattr(module, name, None))]
     if missing:
         raise KudenError(
             f"リボンのモジュール {ribbon_module} に関数がありません: {', '.join(missing)} "

@@ -55,6 +55,10 @@ BUTTONS: tuple[Button, ...] = (
         "FileSendAsAttachment", "選択した行の電話番号へSMSを送信し、結果を行の右側の列に記録します。",
     ),
     Button(
+        "kudenCancelSend", "送信を中止", "kudenGroupSend", "CancelSend", "cancel_send",
+        "Delete", "区切りごとに送信中の SMS を、次の区切りの前で止めます。送信済みの記録は残ります。",
+    ),
+    Button(
         "kudenPreviewSelected", "送信プレビュー", "kudenGroupSend", "PreviewSelected",
         "preview_selected", "FilePrintPreview",
         "選択した行の送信内容（本文・文字数・送信可否）を確認します。SMSは送信されません。",
@@ -76,6 +80,11 @@ BUTTONS: tuple[Button, ...] = (
         "new_settings_sheet", "PropertySheet", "このブックに「設定」シートのひな形を追加します。",
     ),
 )  # fmt: skip
+
+
+# Entry points Excel runs by name, not from a button: Application.OnTime schedules the next
+# slice of a long send (excel/slices.py) as "'kuden_xl.xlam'!RibbonKuden.<sub>".
+SCHEDULED: tuple[tuple[str, str], ...] = (("SendNextSlice", "send_next_slice"),)
 
 
 def validate(groups: Sequence[Group], buttons: Sequence[Button]) -> None:
@@ -151,6 +160,15 @@ def render_ribbon_module(
             f"Public Sub {b.sub_name}(control As IRibbonControl)",
             f"    If Not {GUARD_FUNCTION}() Then Exit Sub",
             f'    RunPython "{runpython_command(ribbon_module, b.entry_point)}"',
+            "End Sub",
+        ]
+    for sub_name, entry_point in SCHEDULED:
+        lines += [
+            "",
+            "' Run by Application.OnTime (the next slice of a long send), not by a button.",
+            f"Public Sub {sub_name}()",
+            f"    If Not {GUARD_FUNCTION}() Then Exit Sub",
+            f'    RunPython "{runpython_command(ribbon_module, entry_point)}"',
             "End Sub",
         ]
     lines += ["", *render_guard()]

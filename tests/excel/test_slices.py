@@ -1,0 +1,206 @@
+"""A long send in slices, driven the way Excel drives it (issue 9, item 2).
+
+Each ``RunPython`` is one ``xh.run_macro`` call against xlwings' remote engine; where Excel would
+run ``Application.OnTime`` → ``RibbonKuden.SendNextSlice``, the ribbon calls the ``schedule``
+handed in, and the test makes the next call itself. Slice sizes are fixed (``slice_rows``), so
+what each call sends is exact: no clock decides anything here. The sandbox answers with latency.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlharness as xh
+from conftest import mobile
+
+from kuden_xl.excel import ribbon, slices
+from kuden_xl.excel.addin.build import PROJECT_NAME
+from kuden_xl.excel.addin.buttons import RIBBON_VBA_MODULE, SCHEDULED
+from kuden_xl.sandbox import SandboxServer
+
+IN_WINDOW = "2026-11-27T10:00:00"
+HEADER = ["管理番号", "氏名", "電話番号"]
+ROWS = 2_000
+SLICE = 150
+_tails = itertools.count()
+
+
+def fresh_numbers(n: int) -> list[str]:
+    """Numbers no other test here uses, last two digits 10-99 (no sandbox fault)."""
+    out = []
+    for _ in range(n):
+        i = next(_tails)
+        prefix = ("090", "080", "070")[i // 8000]
+        out.append(mobile(1000 + ((i % 8000) // 90) * 100 + 10 + i % 90, prefix))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    server = SandboxServer(port=0, latency_ms=3).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def environment(
+    clean_environ: None, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[None]:
+    monkeypatch.setenv("KUDEN_XL_BASE_URL", sandbox.url)
+    monkeypatch.setenv("KUDEN_XL_NOW", IN_WINDOW)
+    monkeypatch.chdir(tmp_path)
+    yield
+    for state in slices.running():
+        slices.finish(state.key)
+
+
+def sent_to(sandbox: SandboxServer, numbers: list[str]) -> Counter[str]:
+    with urllib.request.urlopen(f"{sandbox.url}/_sandbox/messages", timeout=10) as response:
+        messages = json.load(response)
+    wanted = set(numbers)
+    return Counter(m["to"] for m in messages if m["to"] in wanted)
+
+
+def book(numbers: list[str]) -> xh.Payload:
+    rows = [HEADER] + [[f"K{i:04d}", f"住民{i}", n] for i, n in enumerate(numbers)]
+    settings = [["項目", "値"], ["本文", "【○○市】{氏名}様 お知らせです"]]
+    selection = f"$A$2:$A${len(numbers) + 1}"
+    return xh.make_payload({"送信リスト": rows, "設定": settings}, selection=selection)
+
+
+class Excel:
+    """Stands in for Excel's side of the protocol: OnTime requests, status-bar progress."""
+
+    def __init__(self) -> None:
+        self.scheduled = 0
+        self.progress: list[tuple[int, int]] = []
+
+    def schedule(self, book: Any) -> None:
+        self.scheduled += 1
+
+    def show(self, done: int, total: int) -> None:
+        self.progress.append((done, total))
+
+    def first(self, payload: xh.Payload, rows: int = SLICE) -> xh.Run:
+        return xh.run_macro(
+            lambda: ribbon.send_selected(
+                confirm=lambda plan: True, progress=self.show, schedule=self.schedule,
+                slice_rows=rows,
+            ),
+            payload,
+        )  # fmt: skip
+
+    def next(self, payload: xh.Payload) -> xh.Run:
+        """What OnTime runs: RibbonKuden.SendNextSlice → r.send_next_slice()."""
+        assert self.scheduled == 1, "a slice runs only when the previous one asked for it"
+        self.scheduled = 0
+        return xh.run_macro(
+            lambda: ribbon.send_next_slice(progress=self.show, schedule=self.schedule), payload
+        )
+
+
+def test_2000_rows_go_out_slice_by_slice_each_number_once(sandbox: SandboxServer) -> None:
+    numbers = fresh_numbers(ROWS)
+    excel = Excel()
+    run = excel.first(book(numbers))
+    calls = 1
+    while excel.scheduled:
+        # Between slices Excel is idle: nothing alerted yet, exactly the slices so far sent.
+        assert run.alerts == []
+        assert sum(sent_to(sandbox, numbers).values()) == min(calls * SLICE, ROWS)
+        run = excel.next(run.payload)
+        calls += 1
+    assert calls == -(-ROWS // SLICE)  # 14 calls of at most 150 messages
+    assert sent_to(sandbox, numbers) == Counter(dict.fromkeys(numbers, 1))
+    codes = xh.column(run.sheet("送信リスト"), "結果コード")
+    assert Counter(codes.values()) == Counter({"ACCEPTED": ROWS})
+    [summary] = run.alerts
+    assert f"送信が終わりました（{ROWS} 行）" in summary["prompt"]
+    assert f"送信受付（ACCEPTED）: {ROWS}件" in summary["prompt"]
+    assert excel.progress[-1] == (ROWS, ROWS)  # progress counts the whole send
+    assert [t for _, t in excel.progress] == [ROWS] * len(excel.progress)
+    assert slices.running() == []
+
+
+def test_cancel_between_slices_stops_before_the_next_one(sandbox: SandboxServer) -> None:
+    numbers = fresh_numbers(ROWS)
+    excel = Excel()
+    run = excel.first(book(numbers))
+    for _ in range(2):
+        run = excel.next(run.payload)
+    assert excel.scheduled == 1  # the fourth slice is pending when 送信を中止 is clicked
+    stopped = xh.run_macro(ribbon.cancel_send, run.payload)
+    [alert] = stopped.alerts
+    assert "送信を中止しました。450 件を送り、残りの 1550 件は送っていません" in alert["prompt"]
+    quiet = excel.next(stopped.payload)  # the pending OnTime still fires: it does nothing
+    assert quiet.actions == [] and excel.scheduled == 0
+    assert sum(sent_to(sandbox, numbers).values()) == 3 * SLICE
+    codes = xh.column(quiet.sheet("送信リスト"), "結果コード")
+    assert [r for r, c in codes.items() if c == "ACCEPTED"] == list(range(2, 2 + 3 * SLICE))
+    nothing = xh.run_macro(ribbon.cancel_send, quiet.payload)
+    assert "中止する送信はありません" in nothing.alerts[0]["prompt"]
+    # A new click on the same rows sends the rest, and nothing twice.
+    rest = Excel().first(quiet.payload, rows=ROWS)
+    assert "既に送信" not in rest.alerts[0]["prompt"]
+    assert "送信済（SKIP_ALREADY_SENT）: 450件" in rest.alerts[0]["prompt"]
+    assert sent_to(sandbox, numbers) == Counter(dict.fromkeys(numbers, 1))
+
+
+def test_a_row_changed_between_slices_stops_the_send(sandbox: SandboxServer) -> None:
+    numbers = fresh_numbers(400)
+    excel = Excel()
+    run = excel.first(book(numbers))
+    payload = json.loads(json.dumps(run.payload))
+    payload["sheets"][0]["values"][200][1] = "別人"  # row 201's 氏名: a different body
+    changed = excel.next(payload)
+    [alert] = changed.alerts
+    assert "確認したあとで 201 行目の番号または本文が変わった" in alert["prompt"]
+    assert f"ここまでに {SLICE} 件を送りました" in alert["prompt"]
+    assert sum(sent_to(sandbox, numbers).values()) == SLICE and excel.scheduled == 0
+    assert slices.running() == []
+
+
+def test_a_slice_without_its_send_says_what_to_do() -> None:
+    run = xh.run_macro(ribbon.send_next_slice, book(fresh_numbers(3)))
+    [alert] = run.alerts
+    assert "送信の続きの情報がありません" in alert["prompt"] and "再送しません" in alert["prompt"]
+
+
+def test_the_first_slice_size_follows_the_rate_limit() -> None:
+    assert slices.first_slice_rows(None) == slices.FIRST_SLICE_ROWS
+    assert slices.first_slice_rows(5.0) == 15  # 5 messages a second, 3-second slices
+    assert slices.first_slice_rows(10_000.0) == slices.MAX_SLICE_ROWS
+    state = slices.SliceRun(("b", "s"), {}, [], 20)
+    state.pace(20, 1.0)  # 50 ms a row: 60 rows fill 3 seconds
+    assert state.slice_rows == 60
+    fixed = slices.SliceRun(("b", "s"), {}, [], 150, adaptive=False)
+    fixed.pace(150, 30.0)
+    assert fixed.slice_rows == 150
+
+
+def test_on_time_names_the_scheduled_sub_of_the_addin() -> None:
+    """Excel's OnTime is faked: only Excel runs the macro it names."""
+    [(sub, entry)] = SCHEDULED
+    assert entry == "send_next_slice" and callable(getattr(ribbon, entry))
+    assert ribbon.NEXT_SLICE_MACRO == f"'{PROJECT_NAME}.xlam'!{RIBBON_VBA_MODULE}.{sub}"
+
+    class App:
+        def __init__(self) -> None:
+            self.calls: list[tuple[Any, str]] = []
+
+        def OnTime(self, when: Any, macro: str) -> None:  # noqa: N802 (COM's name)
+            self.calls.append((when, macro))
+
+    app = App()
+    fake_book = type("B", (), {"app": type("A", (), {"api": app})()})()
+    ribbon.excel_schedule(fake_book)
+    [(when, macro)] = app.calls
+    assert isinstance(when, datetime) and macro == ribbon.NEXT_SLICE_MACRO
