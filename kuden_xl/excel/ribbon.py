@@ -259,6 +259,9 @@ class CountingGateway:
     def close(self) -> None:
         self.gateway.close()
 
+    def __getattr__(self, name: str) -> Any:  # anything else a gateway offers, unchanged
+        return getattr(self.gateway, name)
+
 
 def write_failed_text(reason: str, sent: int, maybe: int = 0) -> str:
     """A result write failed mid-send: what stopped, how many went out, how to get them back."""
@@ -322,6 +325,13 @@ def send_selected(
 
         table = _table(book)
         rows = _selected(table)
+        busy = [s for s in slices.running() if s.key[0] == str(_workbook_path(book))]
+        if busy:
+            raise WorkbookError(
+                f"このブックの送信がまだ続いています（{busy[0].sent}/{busy[0].total} 件）。"
+                "終わるまで待つか、「送信を中止」を押してから、もう一度押してください。"
+                " / A send of this workbook is still running."
+            )
         table.check_writable()  # before the question: protection, read-only, merged cells
         with _connection(book, table) as (gateway, ledger):
             plan, reconciled = jobs.prepare_send(
@@ -344,48 +354,76 @@ def send_selected(
 
 
 def send_next_slice(progress: Progress | None = None, *, schedule: Schedule | None = None) -> None:
-    """The next slice of a confirmed send (run by Excel through ``Application.OnTime``)."""
+    """The next slice of a confirmed send (run by Excel through ``Application.OnTime``).
 
-    def run(book: Any) -> None:
+    The send it continues is the oldest one Excel was asked to continue, in whichever workbook
+    it is: the workbook active now may be another one.
+    """
+
+    def run(caller: Any) -> None:
         from ..books.excel import ExcelTable
 
-        fullname = str(_workbook_path(book))
-        state = next((s for s in slices.running() if s.key[0] == fullname), None)
-        if state is None:
-            if fullname in _CANCELLED:
-                _CANCELLED.discard(fullname)  # stopped by 送信を中止: already reported
-                return
+        key = slices.take_pending()
+        if key is None:
             raise WorkbookError(
                 "送信の続きの情報がありません（Python が再起動したなど）。同じ行を選んで、"
                 "もう一度「選択行を送信」を押してください。送信済みの行は再送しません。"
                 " / No send to continue."
             )
-        table = ExcelTable(book, book.sheets[state.key[1]])
+        state = slices.current(key)
+        if state is None:
+            return  # stopped by 送信を中止 (already reported) or replaced
+        try:
+            book = open_book(caller, key[0])
+            table = ExcelTable(book, book.sheets[key[1]])
+        except Exception as exc:
+            slices.finish(key)
+            raise WorkbookError(
+                f"送信中のブック「{Path(key[0]).name}」のシート「{key[1]}」が見つからないため、"
+                f"送信を止めました（{state.sent} 件送信済み）。ブックを開き直し、同じ行を選んで"
+                "もう一度「選択行を送信」を押すと、残りを送ります（送信済みの行は再送しません）。"
+                " / The workbook or sheet of the send is gone."
+            ) from exc
         _run_slices(book, table, state, progress, schedule)
 
     _entry_point(run)
 
 
+def open_book(caller: Any, fullname: str) -> Any:
+    """The open workbook whose full name is ``fullname`` (the caller when it is that one).
+
+    Raises:
+        LookupError: no open workbook has that name.
+    """
+    if str(_workbook_path(caller)) == fullname:
+        return caller
+    for book in caller.app.books:
+        try:
+            if str(book.fullname) == fullname:
+                return book
+        except Exception:  # a workbook without a file path: not ours
+            continue
+    raise LookupError(fullname)
+
+
 def cancel_send() -> None:
-    """送信を中止: the send of this workbook stops before its next slice."""
+    """送信を中止: the send of this workbook (else the one running) stops before its next slice."""
 
     def run(book: Any) -> None:
         fullname = str(_workbook_path(book))
-        runs = [s for s in slices.running() if s.key[0] == fullname]
+        runs = [s for s in slices.running() if s.key[0] == fullname] or slices.running()
         if not runs:
             _alert(book, "中止する送信はありません（送信は終わっています）。")
             return
         for state in runs:
             state.cancelled = True
             slices.finish(state.key)
-            _CANCELLED.add(fullname)
             StatusBar(book, "").clear(force=True)
             _alert(book, _summary(state), mode="warning")
 
     _entry_point(run)
 
 
-_CANCELLED: set[str] = set()  # workbooks whose send was stopped (the pending slice is quiet)
 NEXT_SLICE_MACRO = "'kuden_xl.xlam'!RibbonKuden.SendNextSlice"
 
 
@@ -422,6 +460,7 @@ def _run_slices(
             bar.clear(force=True)
             raise
         if state.remaining and schedule is not None:
+            slices.pending(state.key)
             schedule(book)  # Excel runs the next slice when idle: the status bar stays
             return
     slices.finish(state.key)

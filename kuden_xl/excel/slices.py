@@ -19,12 +19,12 @@ them afresh without sending anything twice. A slice sends only rows whose number
 still what the user confirmed (the sheet can be edited between slices); a change stops the run.
 
 State lives in this module (the UDF server's process keeps it between ``RunPython`` calls),
-keyed by workbook and sheet.
+keyed by workbook and sheet, with a queue of the slices Excel was asked to run.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -91,6 +91,9 @@ class SliceRun:
 
 
 _RUNS: dict[Key, SliceRun] = {}
+# Slices Excel was asked to run (one OnTime each), oldest first: OnTime cannot say which send
+# it continues, and the active workbook may be another one by then.
+_PENDING: deque[Key] = deque()
 
 
 def first_slice_rows(rate_per_second: float | None) -> int:
@@ -126,3 +129,13 @@ def cancel(keys: Sequence[Key]) -> list[SliceRun]:
 
 def running() -> list[SliceRun]:
     return list(_RUNS.values())
+
+
+def pending(key: Key) -> None:
+    """Excel was asked to run one more slice of ``key``'s send."""
+    _PENDING.append(key)
+
+
+def take_pending() -> Key | None:
+    """The send the slice Excel now runs belongs to (None: nothing was asked for)."""
+    return _PENDING.popleft() if _PENDING else None

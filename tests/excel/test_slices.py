@@ -60,6 +60,8 @@ def environment(
     yield
     for state in slices.running():
         slices.finish(state.key)
+    while slices.take_pending():
+        pass
 
 
 def sent_to(sandbox: SandboxServer, numbers: list[str]) -> Counter[str]:
@@ -166,6 +168,51 @@ def test_a_row_changed_between_slices_stops_the_send(sandbox: SandboxServer) -> 
     assert f"ここまでに {SLICE} 件を送りました" in alert["prompt"]
     assert sum(sent_to(sandbox, numbers).values()) == SLICE and excel.scheduled == 0
     assert slices.running() == []
+
+
+def test_a_second_click_during_a_send_is_refused(sandbox: SandboxServer) -> None:
+    numbers = fresh_numbers(400)
+    excel = Excel()
+    run = excel.first(book(numbers))
+    again = Excel().first(run.payload)
+    [alert] = again.alerts
+    assert f"このブックの送信がまだ続いています（{SLICE}/400 件）" in alert["prompt"]
+    assert sum(sent_to(sandbox, numbers).values()) == SLICE
+    while excel.scheduled:
+        run = excel.next(run.payload)
+    assert sent_to(sandbox, numbers) == Counter(dict.fromkeys(numbers, 1))
+
+
+def test_a_closed_workbook_stops_its_send(sandbox: SandboxServer) -> None:
+    numbers = fresh_numbers(400)
+    excel = Excel()
+    excel.first(book(numbers))
+    # The next slice runs while another workbook is active and the sending one is closed.
+    other = xh.make_payload({"名簿": [["氏名"]]}, book="別のブック.xlsx")
+    stopped = excel.next(other)
+    [alert] = stopped.alerts
+    assert (
+        "送信中のブック「送信リスト.xlsx」のシート「送信リスト」が見つからない" in alert["prompt"]
+    )
+    assert f"（{SLICE} 件送信済み）" in alert["prompt"] and slices.running() == []
+    assert sum(sent_to(sandbox, numbers).values()) == SLICE
+
+
+def test_open_book_finds_the_sending_workbook_among_the_open_ones() -> None:
+    """Excel's Workbooks collection, faked: the active workbook may be another one."""
+
+    class Book:
+        def __init__(self, fullname: str) -> None:
+            self.fullname = fullname
+
+    class App:
+        books = [Book("C:\\a\\別.xlsx"), Book("C:\\a\\送信リスト.xlsx")]
+
+    caller = Book("C:\\a\\別.xlsx")
+    caller.app = App()  # type: ignore[attr-defined]
+    assert ribbon.open_book(caller, "C:\\a\\送信リスト.xlsx") is App.books[1]
+    with pytest.raises(LookupError):
+        ribbon.open_book(caller, "C:\\a\\閉じた.xlsx")
 
 
 def test_a_slice_without_its_send_says_what_to_do() -> None:
