@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import os
 import random
 import re
@@ -467,6 +468,126 @@ def test_libreoffice_check_catches_a_corrupt_build(
 ) -> None:
     # LibreOffice stays silent: it writes such a module empty, truncated, or not at all.
     assert checks.libreoffice_problems(libreoffice[how], "kuden_xl", olevba_built.modules) != []
+
+
+# --- LibreOffice Basic runs the generated VBA (an independent interpreter) -------------------
+
+LO_BASIC = Path(__file__).with_name("lo_basic.py")
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def run_in_libreoffice_basic(code: str, functions: list[str]) -> dict[str, str]:
+    """Call ``functions`` of a VBA module in LibreOffice Basic (``lo_basic.py``)."""
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
+    if checks.soffice() is None or probe.returncode != 0:
+        reason = "LibreOffice with its Python bridge (uno) is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must run the LibreOffice checks")
+        pytest.skip(reason)
+    request = json.dumps({"code": code, "functions": functions})
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(LO_BASIC)], input=request, capture_output=True, text=True,
+        encoding="utf-8", timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results: dict[str, str] = json.loads(done.stdout)
+    return results
+
+
+def text_builders(source: str) -> list[tuple[str, list[str]]]:
+    """Each run of ``x = ""`` / ``x = x & ...`` lines in a module: (variable, lines)."""
+    runs: list[tuple[str, list[str]]] = []
+    for line in source.splitlines():
+        line = line.strip()
+        if m := re.fullmatch(r'(\w+) = ""', line):
+            runs.append((m[1], [line]))
+        elif runs and line.startswith(f"{runs[-1][0]} = {runs[-1][0]} & "):
+            runs[-1][1].append(line)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def real_addin(tmp_path_factory: pytest.TempPathFactory) -> checks.OlevbaResult:
+    report = build_addin(tmp_path_factory.mktemp("real") / "kuden_xl.xlam")
+    return checks.olevba_modules(report.output)
+
+
+def test_libreoffice_basic_turns_the_na_sentinel_into_xlerrna(
+    real_addin: checks.OlevbaResult,
+) -> None:
+    """KudenErrors, as built into the add-in, run by LibreOffice Basic (VBA support): the
+    sentinel becomes error 2042 (xlErrNA, what ISNA tests) alone, in a column and in a row."""
+    udfs_module = real_addin.modules["xlwings_udfs"]
+    conversion = udfs_module[udfs_module.index('\' "#N/A" texts from Python') :]
+    code = "\n".join([
+        "Option VBASupport 1",
+        conversion,
+        "Function KDescribe(v As Variant) As String",
+        "    If IsError(v) Then",
+        '        KDescribe = "E" & CStr(CLng(v))',
+        "    Else",
+        "        KDescribe = CStr(v)",
+        "    End If",
+        "End Function",
+        "Function TestScalar() As String",
+        '    TestScalar = KDescribe(KudenErrors("#N/A")) & "|" & KDescribe(KudenErrors("0901"))',
+        "End Function",
+        "Function TestColumn() As String",
+        "    Dim a(1 To 3, 1 To 1) As Variant, r As Variant",
+        '    a(1, 1) = "09012341010": a(2, 1) = "#N/A": a(3, 1) = ""',
+        "    r = KudenErrors(a)",
+        '    TestColumn = KDescribe(r(1, 1)) & "|" & KDescribe(r(2, 1)) & "|" & KDescribe(r(3, 1))',
+        "End Function",
+        "Function TestRow() As String",
+        "    Dim r As Variant",
+        '    r = KudenErrors(Array("#N/A", "x"))',
+        '    TestRow = KDescribe(r(0)) & "|" & KDescribe(r(1))',
+        "End Function",
+        "Function TestNA() As String",
+        '    TestNA = CStr(xlErrNA)',
+        "End Function",
+    ])  # fmt: skip
+    got = run_in_libreoffice_basic(code, ["TestScalar", "TestColumn", "TestRow", "TestNA"])
+    assert got == {
+        "TestScalar": "E2042|0901",
+        "TestColumn": "09012341010|E2042|",
+        "TestRow": "E2042|x",
+        "TestNA": "2042",
+    }
+
+
+def test_libreoffice_basic_builds_the_japanese_texts(real_addin: checks.OlevbaResult) -> None:
+    """The ChrW strings of the guard (RibbonKuden) and of the function help (ThisWorkbook),
+    run by LibreOffice Basic, are the Japanese texts kuden_xl meant."""
+    from kuden_xl.excel.addin import guard
+    from kuden_xl.excel.addin.function_help import function_help
+
+    builders = text_builders(real_addin.modules["RibbonKuden"])
+    builders += text_builders(real_addin.modules["ThisWorkbook"])
+    lines = [
+        "Option VBASupport 1",
+        'Const XLWINGS_VERSION As String = "{XLWINGS_VERSION}"',
+    ]
+    for i, (variable, body) in enumerate(builders):
+        lines += [
+            f"Function Text{i}() As String",
+            f"    Dim {variable} As String",
+            "    Dim interpreter As String, dll As String, where As String",
+            '    interpreter = "{interpreter}": dll = "{dll}": where = "{where}"',
+            *body,
+            f"    Text{i} = {variable}",
+            "End Function",
+        ]
+    got = run_in_libreoffice_basic("\n".join(lines), [f"Text{i}" for i in range(len(builders))])
+    texts = [got[f"Text{i}"] for i in range(len(builders))]
+    guard_texts = [guard.NO_WORKBOOK, guard.NO_PYTHON, guard.NO_DLL, guard.TITLE]
+    expected = [
+        t.replace("{nl}", "\r\n").replace("{version}", "{XLWINGS_VERSION}") for t in guard_texts
+    ]
+    functions = udf_wrappers.generate(["kuden_xl.excel.udfs"]).functions
+    for _, category, description, args in function_help(functions):
+        expected += [category, description, *args]
+    assert texts == expected
 
 
 # --- the real UDF and ribbon modules ---------------------------------------------------------
