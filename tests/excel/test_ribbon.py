@@ -24,7 +24,7 @@ import xlharness as xh
 from conftest import mobile
 
 from kuden_xl.books.lock import workbook_lock
-from kuden_xl.excel import ribbon
+from kuden_xl.excel import common, ribbon
 from kuden_xl.sandbox import SandboxServer
 
 IN_WINDOW = "2026-11-27T10:00:00"  # a Friday morning, Japan time
@@ -486,7 +486,7 @@ def test_an_addin_built_for_other_versions_says_so_fake_com(
     import xlwings as xw
 
     conf = {"kuden_xl Version": "0.0.1", "xlwings Version": xw.__version__}
-    monkeypatch.setattr(ribbon, "_addin_conf", lambda book: conf)
+    monkeypatch.setattr(common, "addin_conf", lambda book: conf)
     numbers = fresh_numbers(1)
     run = send(book(numbers, "$A$2"), confirm=agree)
     [alert] = run.alerts

@@ -1,0 +1,345 @@
+"""選択行を送信 and 送信を中止: confirm once, then send in slices (``slices.py``), and say what
+happened, in Japanese.
+
+``send_selected`` takes its confirmation, progress display and slice scheduler as arguments
+defaulting to Excel's (an OK/Cancel alert; the status bar; ``Application.OnTime``), so
+``RunPython``'s ``r.send_selected()`` uses Excel and tests hand in their own: xlwings' remote
+engine cannot answer an alert (it returns None, which reads as Cancel), has no status bar and no
+OnTime.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfirmationDeclined, WorkbookError
+from . import slices
+from .common import (
+    TITLE,
+    Confirm,
+    Progress,
+    Schedule,
+    StatusBar,
+    alert,
+    connection,
+    count_lines,
+    entry_point,
+    selected_rows,
+    table_of,
+    workbook_path,
+)
+
+if TYPE_CHECKING:
+    from ..books.excel import ExcelTable
+    from ..gateways.base import DeliveryStatus, Gateway, OutgoingMessage, Receipt
+    from ..plan import SendPlan
+
+
+def confirmation_text(plan: SendPlan) -> str:
+    """The OK/Cancel question before a send: rows per code, segments and estimated cost."""
+    outgoing = plan.outgoing
+    scheduled = sum(1 for r in outgoing if r.scheduled_at)
+    lines = [f"選択した {len(plan.rows)} 行のうち {len(outgoing)} 件にSMSを送信します。", ""]
+    lines += count_lines(plan.counts())
+    lines.append("")
+    lines.append(f"合計 {plan.segments} 通 / 概算 {plan.cost:,.0f} 円")
+    if scheduled:
+        lines.append(f"（うち {scheduled} 件は送信時間帯に合わせて予約送信）")
+    lines += [f"注意: {w}" for w in plan.warnings]
+    lines += ["", "送信してよろしいですか？"]
+    return "\n".join(lines)
+
+
+class CountingGateway:
+    """A gateway that counts the messages it accepted (or may have) in this run, for the
+    message when a run stops early. Everything else is the wrapped gateway's."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.name = gateway.name
+        self.capabilities = gateway.capabilities
+        self._accepted: set[str] = set()
+        self._maybe: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def accepted(self) -> int:
+        return len(self._accepted)
+
+    @property
+    def maybe(self) -> int:
+        return len(self._maybe - self._accepted)
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        from ..gateways.base import Attempt
+
+        receipt = self.gateway.send(message)
+        with self._lock:
+            if receipt.attempt in (Attempt.ACCEPTED, Attempt.SCHEDULED):
+                self._accepted.add(message.send_id)
+            elif receipt.attempt is Attempt.MAYBE_PROCESSED:
+                self._maybe.add(message.send_id)
+        return receipt
+
+    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
+        return self.gateway.status(message_ids)
+
+    def lookup(self, send_id: str) -> Receipt | None:
+        return self.gateway.lookup(send_id)
+
+    def close(self) -> None:
+        self.gateway.close()
+
+    def __getattr__(self, name: str) -> Any:  # anything else a gateway offers, unchanged
+        return getattr(self.gateway, name)
+
+
+def write_failed_text(reason: str, sent: int, maybe: int = 0) -> str:
+    """A result write failed mid-send: what stopped, how many went out, how to get them back."""
+    unknown = f"（ほかに結果不明 {maybe} 件）" if maybe else ""
+    return (
+        f"{reason}\n\n送信を止めました。この実行で {sent} 件を送信しました{unknown}。"
+        "結果は送信記録に残っています。\n書き込めない原因（シートの保護、セルの編集中など）を"
+        "取り除いてから、同じ行を選んでもう一度「選択行を送信」を押すと、送信済みの行は再送せずに"
+        "結果を書き戻します。"
+    )
+
+
+def excel_confirm(book: Any) -> Confirm:
+    """Ask with an OK/Cancel alert; a plan with nothing to send writes its skips unasked."""
+
+    def confirm(plan: SendPlan) -> bool:
+        if not plan.outgoing:
+            return True
+        answer = book.app.alert(
+            confirmation_text(plan), title=TITLE, buttons="ok_cancel", mode="info"
+        )
+        return bool(answer == "ok")  # None (an engine that cannot ask) is a Cancel
+
+    return confirm
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+def send_selected(
+    confirm: Confirm | None = None,
+    progress: Progress | None = None,
+    *,
+    schedule: Schedule | None = None,
+    slice_rows: int | None = None,
+) -> None:
+    """選択行を送信: plan the selected rows, confirm once, then send in slices (``slices.py``).
+
+    ``schedule`` asks for the next slice (default: Excel's ``Application.OnTime``; without Excel
+    and without a ``schedule``, every slice runs in this call). ``slice_rows`` fixes the slice
+    size (default: what fits in a few seconds, from the rate limit and the measured pace).
+    """
+
+    def run(book: Any) -> None:
+        from .. import jobs
+        from ..dispatch import DispatchSettings, effective_rate
+        from ..results import plan_outputs
+
+        table = table_of(book)
+        rows = selected_rows(table)
+        busy = [s for s in slices.running() if s.key[0] == str(workbook_path(book))]
+        if busy:
+            raise WorkbookError(
+                f"このブックの送信がまだ続いています（{busy[0].sent}/{busy[0].total} 件）。"
+                "終わるまで待つか、「送信を中止」を押してから、もう一度押してください。"
+                " / A send of this workbook is still running."
+            )
+        table.check_writable()  # before the question: protection, read-only, merged cells
+        with connection(book, table) as (gateway, ledger):
+            plan, reconciled = jobs.prepare_send(
+                table, gateway, ledger, rows=None, row_numbers=rows
+            )
+            rate = effective_rate(DispatchSettings(), gateway)
+        if not (confirm or excel_confirm(book))(plan):
+            raise ConfirmationDeclined(
+                "送信を取り消しました。何も送信していません。 / Cancelled; nothing sent."
+            )
+        table.write(plan_outputs(plan))  # the rows that will not be sent, written at once
+        table.flush()
+        size = slice_rows or slices.first_slice_rows(rate)
+        state = slices.start(_key(book, table), plan, size, adaptive=slice_rows is None)
+        state.counts.update(r.code.value for r in plan.rows if r.code is not None)
+        state.reconciled = reconciled
+        _run_slices(book, table, state, progress, schedule)
+
+    entry_point(run)
+
+
+def send_next_slice(progress: Progress | None = None, *, schedule: Schedule | None = None) -> None:
+    """The next slice of a confirmed send (run by Excel through ``Application.OnTime``).
+
+    The send it continues is the oldest one Excel was asked to continue, in whichever workbook
+    it is: the workbook active now may be another one.
+    """
+
+    def run(caller: Any) -> None:
+        from ..books.excel import ExcelTable
+
+        key = slices.take_pending()
+        if key is None:
+            raise WorkbookError(
+                "送信の続きの情報がありません（Python が再起動したなど）。同じ行を選んで、"
+                "もう一度「選択行を送信」を押してください。送信済みの行は再送しません。"
+                " / No send to continue."
+            )
+        state = slices.current(key)
+        if state is None:
+            return  # stopped by 送信を中止 (already reported) or replaced
+        try:
+            book = open_book(caller, key[0])
+            table = ExcelTable(book, book.sheets[key[1]])
+        except Exception as exc:
+            slices.finish(key)
+            raise WorkbookError(
+                f"送信中のブック「{Path(key[0]).name}」のシート「{key[1]}」が見つからないため、"
+                f"送信を止めました（{state.sent} 件送信済み）。ブックを開き直し、同じ行を選んで"
+                "もう一度「選択行を送信」を押すと、残りを送ります（送信済みの行は再送しません）。"
+                " / The workbook or sheet of the send is gone."
+            ) from exc
+        _run_slices(book, table, state, progress, schedule)
+
+    entry_point(run)
+
+
+def open_book(caller: Any, fullname: str) -> Any:
+    """The open workbook whose full name is ``fullname`` (the caller when it is that one).
+
+    Raises:
+        LookupError: no open workbook has that name.
+    """
+    if str(workbook_path(caller)) == fullname:
+        return caller
+    for book in caller.app.books:
+        try:
+            if str(book.fullname) == fullname:
+                return book
+        except Exception:  # a workbook without a file path: not ours
+            continue
+    raise LookupError(fullname)
+
+
+def cancel_send() -> None:
+    """送信を中止: the send of this workbook (else the one running) stops before its next slice."""
+
+    def run(book: Any) -> None:
+        fullname = str(workbook_path(book))
+        runs = [s for s in slices.running() if s.key[0] == fullname] or slices.running()
+        if not runs:
+            alert(book, "中止する送信はありません（送信は終わっています）。")
+            return
+        for state in runs:
+            state.cancelled = True
+            slices.finish(state.key)
+            StatusBar(book, "").clear(force=True)
+            alert(book, _summary(state), mode="warning")
+
+    entry_point(run)
+
+
+NEXT_SLICE_MACRO = "'kuden_xl.xlam'!RibbonKuden.SendNextSlice"
+
+
+def excel_schedule(book: Any) -> None:
+    """Ask Excel to run the next slice as soon as it is idle (``Application.OnTime``)."""
+    from datetime import datetime
+
+    book.app.api.OnTime(datetime.now(), NEXT_SLICE_MACRO)
+
+
+def _key(book: Any, table: ExcelTable) -> slices.Key:
+    return (str(workbook_path(book)), table.sheet_name)
+
+
+def _run_slices(
+    book: Any,
+    table: ExcelTable,
+    state: slices.SliceRun,
+    progress: Progress | None,
+    schedule: Schedule | None,
+) -> None:
+    """Send slices until one has to wait for Excel (scheduled) or the run is over."""
+    from ..books.excel import is_com
+
+    bar = StatusBar(book, "SMS送信中（「送信を中止」で止められます）")
+    shown = progress or bar
+    if schedule is None and is_com(book):
+        schedule = excel_schedule
+    while state.remaining and not state.cancelled:
+        try:
+            _one_slice(book, table, state, shown)
+        except BaseException:
+            slices.finish(state.key)
+            bar.clear(force=True)
+            raise
+        if state.remaining and schedule is not None:
+            slices.pending(state.key)
+            schedule(book)  # Excel runs the next slice when idle: the status bar stays
+            return
+    slices.finish(state.key)
+    bar.clear(force=True)
+    alert(book, _summary(state))
+
+
+def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Progress) -> None:
+    from .. import jobs
+    from ..books.excel import ExcelWriteError
+
+    rows = state.next_rows()
+    started = time.monotonic()
+    with connection(book, table) as (gateway, ledger):
+        counted = CountingGateway(gateway)
+        try:
+            outcome = jobs.send(
+                table,
+                counted,
+                ledger,
+                rows=None,
+                row_numbers=rows,
+                confirm=state.check,
+                progress=lambda done, _: shown(state.sent + done, state.total),
+            )
+        except ExcelWriteError as exc:
+            # Messages in flight finish after the refusal: the gateway saw them all.
+            sent = state.sent + counted.accepted
+            raise ExcelWriteError(write_failed_text(str(exc), sent, counted.maybe)) from exc
+    state.sent += len(rows)
+    state.slices += 1
+    state.counts.update(outcome.counts())
+    state.reconciled += outcome.reconciled
+    state.incomplete = state.incomplete or outcome.incomplete
+    state.pace(len(rows), time.monotonic() - started)
+
+
+def _summary(state: slices.SliceRun) -> str:
+    """The alert at the end of a send (or when it was stopped)."""
+    if state.cancelled:
+        left = state.total - state.sent
+        lines = [
+            f"送信を中止しました。{state.sent} 件を送り、残りの {left} 件は送っていません。",
+            "残りを送るときは、同じ行を選んでもう一度「選択行を送信」を押してください"
+            "（送信済みの行は再送しません）。",
+            "",
+        ]
+    else:
+        rows = sum(state.counts.values())
+        lines = [f"送信が終わりました（{rows} 行）。", ""]
+    lines += count_lines(dict(sorted(state.counts.items())))
+    if state.reconciled:
+        lines.append(f"前回中断した送信 {state.reconciled} 件を事業者に照会して記録しました。")
+    if state.incomplete:
+        lines.append(
+            "結果不明（UNKNOWN）または送信エラー（GATEWAY_ERROR）の行があります。"
+            "送信エラーの行はもう一度送信できます。結果不明の行は次回の送信で照合します。"
+        )
+    lines += ["", "結果は各行の右側の列に記録しました。ブックを保存してください。"]
+    return "\n".join(lines)
