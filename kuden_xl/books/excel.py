@@ -290,7 +290,8 @@ def com_refusal(book_api: Any, sheet_api: Any, sheet: str, output: Sequence[str]
             "編集できる状態で開き直してから、もう一度押してください。"
             " / The workbook is read-only; nothing was sent."
         )
-    protected = bool(sheet_api.ProtectContents)
+    # ProtectionMode: protected with UserInterfaceOnly, which lets macros and COM write.
+    protected = bool(sheet_api.ProtectContents) and not bool(sheet_api.ProtectionMode)
     locked: list[str] = []
     merged: list[str] = []
     for address in output:
@@ -436,6 +437,9 @@ class ExcelTable:
             WorkbookError: a Japanese reason naming the workbook, the sheet or the cells.
         """
         data = self.read()
+        com = self._com()
+        if com is not None and bool(com[0].ReadOnly):  # before the header lands in the book
+            raise WorkbookError(str(com_refusal(com[0], None, self.sheet_name, ())))
         try:
             self._ensure_output_columns(data.header)
         except Exception as exc:  # COM refused the header cells: protected or read-only
@@ -444,7 +448,6 @@ class ExcelTable:
                 f"書き込めませんでした（{exc}）。シートの保護を解除してから、もう一度押して"
                 "ください。何も送信していません。 / Cannot write the output header."
             ) from exc
-        com = self._com()
         if com is None:
             return
         refusal = com_refusal(*com, self.sheet_name, self._output_addresses())

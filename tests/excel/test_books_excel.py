@@ -407,8 +407,15 @@ class FakeCells:
 
 
 class FakeSheet:
-    def __init__(self, protected: bool = False, cells: dict[str, FakeCells] | None = None):
+    def __init__(
+        self,
+        protected: bool = False,
+        cells: dict[str, FakeCells] | None = None,
+        *,
+        ui_only: bool = False,
+    ) -> None:
         self.ProtectContents = protected
+        self.ProtectionMode = ui_only  # Protect UserInterfaceOnly:=True: macros may write
         self.cells = cells or {}
         self.asked: list[str] = []
 
@@ -439,11 +446,21 @@ def test_check_writable_writes_the_output_header_before_anything_is_sent() -> No
 
 
 def test_a_read_only_workbook_is_refused_fake_com(monkeypatch: pytest.MonkeyPatch) -> None:
-    _, table = table_for(sheet_rows(3), "$A$2:$A$4")
+    book, table = table_for(sheet_rows(3), "$A$2:$A$4")
     table.selected_rows()
     fake_com(monkeypatch, FakeWorkbook(read_only=True), FakeSheet())
     with pytest.raises(WorkbookError, match="「送信リスト.xlsx」は読み取り専用"):
         table.check_writable()
+    assert actions_of(book) == []  # refused before the header is written
+
+
+def test_a_sheet_protected_for_the_user_only_takes_the_results_fake_com(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, table = table_for(sheet_rows(3), "$A$2:$A$4")
+    table.selected_rows()
+    fake_com(monkeypatch, FakeWorkbook(), FakeSheet(protected=True, ui_only=True))
+    assert table.check_writable() is None
 
 
 @pytest.mark.parametrize("locked", [True, None])

@@ -301,7 +301,7 @@ def test_a_protected_sheet_is_refused_before_the_question_fake_com(
         Locked, MergeCells = True, False
 
     class Sheet:
-        ProtectContents = True
+        ProtectContents, ProtectionMode = True, False
 
         def Range(self, address: str) -> Cells:  # noqa: N802 (COM's name)
             return Cells()
