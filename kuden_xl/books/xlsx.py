@@ -15,13 +15,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import WorkbookError, WorkbookLockedError
+from ..errors import HeaderError, WorkbookError, WorkbookLockedError
 from ..schema import (
     OUTPUT_COLUMNS,
     SEGMENTS,
     SETTINGS_SHEET,
     Header,
-    find_header,
     is_phone_header,
 )
 from .base import (
@@ -30,6 +29,8 @@ from .base import (
     OutputRow,
     SheetRows,
     Uncomputed,
+    has_value,
+    header_in,
     settings_from_rows,
 )
 
@@ -67,6 +68,39 @@ def damaging_parts(path: Path) -> list[str]:
         if any(n.startswith(prefix) for n in names) and label not in found:
             found.append(label)
     return found
+
+
+def _stored_rows(
+    ws: Any, *, min_row: int = 1, max_row: int | None = None, max_col: int | None = None
+) -> list[tuple[int, list[Any]]]:
+    """The cells the file holds, by row (sorted), without creating any.
+
+    openpyxl's ``iter_rows`` creates an empty cell for every position up to ``max_row`` ×
+    ``max_column``, and a save then writes them all: one stray value in row 1,048,576 made
+    every run read and write a million rows. Its cell store (``ws._cells``, keyed by
+    ``(row, column)``) holds only what the file had and what we wrote.
+    """
+    by_row: dict[int, list[Any]] = {}
+    for (r, c), cell in ws._cells.items():
+        if r >= min_row and (max_row is None or r <= max_row) and (max_col is None or c <= max_col):
+            by_row.setdefault(r, []).append(cell)
+    return sorted(by_row.items())
+
+
+def _header_rows(ws: Any) -> list[list[object]]:
+    """The values of the first ``HEADER_SCAN_ROWS`` rows, as dense lists from column A."""
+    rows: list[list[object]] = [[] for _ in range(HEADER_SCAN_ROWS)]
+    for r, cells in _stored_rows(ws, max_row=HEADER_SCAN_ROWS):
+        values = rows[r - 1]
+        for cell in cells:
+            if len(values) < cell.column:
+                values.extend([None] * (cell.column - len(values)))
+            values[cell.column - 1] = cell.value
+    return rows
+
+
+def _has_phone_header(ws: Any) -> bool:
+    return any(is_phone_header(v) for row in _header_rows(ws) for v in row)
 
 
 def _column_letter(index: int) -> str:
@@ -108,6 +142,14 @@ class XlsxTable:
         self._ws = self._pick_sheet()
 
     def _pick_sheet(self) -> Any:
+        """The sheet named by ``--sheet``; else the active sheet when it has a phone column;
+        else the first visible sheet with one (DESIGN §3). A hidden or veryHidden sheet is used
+        only when named: last year's list, hidden away, must never receive this year's SMS.
+
+        Raises:
+            WorkbookError: the named sheet does not exist.
+            HeaderError: no visible sheet has a phone column (naming hidden ones that do).
+        """
         wb = self._wb
         if self._requested_sheet is not None:
             if self._requested_sheet not in wb.sheetnames:
@@ -116,12 +158,26 @@ class XlsxTable:
                     f" / No sheet named {self._requested_sheet!r}."
                 )
             return wb[self._requested_sheet]
-        # The first sheet whose top rows hold a phone column; else the active one (to fail clearly).
-        for ws in wb.worksheets:
-            for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
-                if any(is_phone_header(v) for v in row):
-                    return ws
-        return wb.active
+        active = wb.active
+        candidates = [active] + [ws for ws in wb.worksheets if ws is not active]
+        hidden_with_phone: list[str] = []
+        for ws in candidates:
+            if ws is active and ws not in wb.worksheets:
+                continue  # the active sheet is a chart sheet
+            if not _has_phone_header(ws):
+                continue
+            if ws.sheet_state == "visible":
+                return ws
+            hidden_with_phone.append(str(ws.title))
+        if hidden_with_phone:
+            names = "、".join(f"「{n}」" for n in hidden_with_phone)
+            raise HeaderError(
+                f"表示されているシートに電話番号の列がありません。電話番号の列があるのは非表示のシート{names}だけです。"
+                f"そのシートに送る場合は --sheet でシート名を指定してください。"
+                f" / Only hidden sheets ({', '.join(hidden_with_phone)}) have a phone column;"
+                " name one with --sheet."
+            )
+        return active
 
     @property
     def book_name(self) -> str:
@@ -133,31 +189,33 @@ class XlsxTable:
 
     # -- reading ----------------------------------------------------------------------------
     def read(self) -> SheetRows:
-        ws = self._ws
-        header_rows = ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)
-        header = find_header(header_rows, sheet=self.sheet_name)
+        """Header and every row holding a value in a header column (cells the file holds only).
+
+        ``SheetRows.data_rows`` then keeps the rows that are data by DESIGN §3 "Which rows".
+        """
+        below = (
+            (r, [c.value for c in cells])
+            for r, cells in _stored_rows(self._ws, min_row=HEADER_SCAN_ROWS + 1)
+        )
+        header = header_in(_header_rows(self._ws), sheet=self.sheet_name, below=below)
         self._header = header
         self._out_cols = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
         width = len(header.names)
         rows: dict[int, list[object]] = {}
         formulas: list[tuple[int, int]] = []
-        number_formats: dict[tuple[int, int], str] = {}
-        last = header.row
-        for cells in ws.iter_rows(min_row=header.row + 1, max_col=width):
-            values: list[object] = []
+        for r, cells in _stored_rows(self._ws, min_row=header.row + 1, max_col=width):
+            values: list[object] = [None] * width
             for cell in cells:
                 if cell.data_type == "f":
-                    formulas.append((cell.row, cell.column))
-                if cell.data_type in ("n", "f") and cell.number_format != "General":
-                    number_formats[(cell.row, len(values))] = cell.number_format
-                values.append(cell.value)
-            r = cells[0].row if cells else last + 1
-            if any(v is not None and v != "" for v in values):
+                    formulas.append((r, cell.column))
+                values[cell.column - 1] = cell.value
+            if any(has_value(v) for v in values):
                 rows[r] = values
-                last = r
         if formulas:
             self._fill_computed(rows, formulas)
-        return SheetRows(self.book_name, self.sheet_name, header, rows, last, number_formats)
+        return SheetRows(
+            self.book_name, self.sheet_name, header, rows, max(rows, default=header.row)
+        )
 
     def _fill_computed(
         self, rows: dict[int, list[object]], formulas: list[tuple[int, int]]
@@ -166,17 +224,21 @@ class XlsxTable:
         import openpyxl
 
         wanted = set(formulas)
-        min_row = min(r for r, _ in formulas)
-        max_row = max(r for r, _ in formulas)
+        formula_rows = {r for r, _ in formulas}
+        min_row, max_row = min(formula_rows), max(formula_rows)
         computed = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         try:
             ws = computed[self.sheet_name]
-            for cells in ws.iter_rows(min_row=min_row, max_row=max_row):
+            # The read-only reader yields a filler for every row the file skips: only rows
+            # holding formulas are looked at, so a far-away formula costs a loop, not a scan.
+            for r, cells in enumerate(ws.iter_rows(min_row=min_row, max_row=max_row), min_row):
+                if r not in formula_rows:
+                    continue
                 for cell in cells:
-                    key = (getattr(cell, "row", None), getattr(cell, "column", None))
+                    key = (r, getattr(cell, "column", None))
                     if key in wanted:
-                        r, c = key
-                        assert r is not None and c is not None
+                        c = key[1]
+                        assert c is not None
                         value = cell.value
                         rows[r][c - 1] = (
                             Uncomputed(f"{_column_letter(c)}{r}") if value is None else value
