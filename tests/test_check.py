@@ -61,6 +61,8 @@ def test_sample_workbook_json_codes() -> None:
     assert by_row[8]["number"] == "0312345678" and by_row[8]["reason"]
     assert by_row[10]["number"] is None
     assert by_row[2] == {
+        "book": "sample_reminders.xlsx",
+        "sheet": "送信リスト",
         "row": 2,
         "code": "OK",
         "reason": "",

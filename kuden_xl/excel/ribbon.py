@@ -150,7 +150,11 @@ def confirmation_text(plan: SendPlan) -> str:
     """The OK/Cancel question before a send: rows per code, segments and estimated cost."""
     outgoing = plan.outgoing
     scheduled = sum(1 for r in outgoing if r.scheduled_at)
-    lines = [f"選択した {len(plan.rows)} 行のうち {len(outgoing)} 件にSMSを送信します。", ""]
+    lines = [
+        f"ブック「{plan.book}」の「{plan.sheet}」シート",
+        f"選択した {len(plan.rows)} 行のうち {len(outgoing)} 件にSMSを送信します。",
+        "",
+    ]
     lines += _count_lines(plan.counts())
     lines.append("")
     lines.append(f"合計 {plan.segments} 通 / 概算 {plan.cost:,.0f} 円")
@@ -184,7 +188,10 @@ def _write_sheet(book: Any, name: str, rows: Sequence[Sequence[object]]) -> None
         sheet.clear_contents()
     else:
         sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
-    sheet.range((1, 1)).value = [[cell_value(None, v) for v in row] for row in rows]
+    width = max((len(row) for row in rows), default=0)  # Excel takes rectangles only
+    sheet.range((1, 1)).value = [
+        [cell_value(None, v) for v in row] + [None] * (width - len(row)) for row in rows
+    ]
     sheet.activate()
 
 
@@ -213,7 +220,8 @@ def send_selected(confirm: Confirm | None = None, progress: Progress | None = No
                 )
         finally:
             bar.clear()
-        lines = [f"送信が終わりました（{len(outcome.plan.rows)} 行）。", ""]
+        where = f"ブック「{table.book_name}」の「{table.sheet_name}」シート"
+        lines = [f"{where}の送信が終わりました（{len(outcome.plan.rows)} 行）。", ""]
         lines += _count_lines(outcome.counts())
         if outcome.reconciled:
             lines.append(
@@ -242,7 +250,9 @@ def preview_selected() -> None:
         with _connection(book, table) as (gateway, ledger):
             plan, _ = jobs.prepare_send(table, gateway, ledger, rows=None, row_numbers=rows)
         out: list[list[object]] = [
-            ["行", "宛先（伏字）", "判定", "内容", "通数", "予約日時", "本文", "理由"]
+            ["ブック", plan.book, "シート", plan.sheet],
+            [],
+            ["行", "宛先（伏字）", "判定", "内容", "通数", "予約日時", "本文", "理由"],
         ]
         for r in plan.rows:
             code = r.code.value if r.code else "OK"
@@ -254,7 +264,8 @@ def preview_selected() -> None:
         _write_sheet(book, PREVIEW_SHEET, out)
         _alert(
             book,
-            f"「{PREVIEW_SHEET}」シートに {len(plan.rows)} 行の送信内容を書き出しました"
+            f"ブック「{plan.book}」の「{plan.sheet}」シートの {len(plan.rows)} 行の送信内容を"
+            f"「{PREVIEW_SHEET}」シートに書き出しました"
             f"（送信可能 {len(plan.outgoing)} 件 / 合計 {plan.segments} 通 / "
             f"概算 {plan.cost:,.0f} 円）。SMSは送信していません。",
         )
@@ -280,6 +291,7 @@ def check_sheet() -> None:
             out.append([r.row, r.column or "", r.code.value, r.code.label, r.reason, number])
         _write_sheet(book, CHECK_SHEET, out)
         lines = [
+            f"ブック「{table.book_name}」の「{table.sheet_name}」シートの"
             f"{len(report.plan.rows)} 行を確認しました。送信できる行 {len(report.plan.outgoing)} 件、"
             f"送信しない行 {len(problems)} 件（「{CHECK_SHEET}」シート）。"
         ]
@@ -313,7 +325,8 @@ def refresh_status(progress: Progress | None = None) -> None:
             )
             return
         counts = "\n".join(f"  {k}: {v}件" for k, v in outcome.counts.items())
-        _alert(book, f"{outcome.checked} 件の配信結果を確認しました。\n{counts}")
+        where = f"ブック「{table.book_name}」の「{table.sheet_name}」シート"
+        _alert(book, f"{where}の {outcome.checked} 件の配信結果を確認しました。\n{counts}")
 
     _entry_point(run)
 
