@@ -188,17 +188,37 @@ class XlsxTable:
         return str(self._ws.title)
 
     # -- reading ----------------------------------------------------------------------------
+    def _read_header(self) -> Header:
+        below = (
+            (r, [c.value for c in cells])
+            for r, cells in _stored_rows(self._ws, min_row=HEADER_SCAN_ROWS + 1)
+        )
+        self._header = header_in(_header_rows(self._ws), sheet=self.sheet_name, below=below)
+        return self._header
+
+    def merged_output_cells(self) -> list[str]:
+        """Merged ranges (``送信リスト!M5:N5``) that hold an output cell: results cannot be
+        written there. The columns where missing output columns will be created count too;
+        merged cells above the header (a title) or in other columns are fine.
+        """
+        header = self._header or self._read_header()
+        outputs = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
+        next_col = max([len(header.names), *outputs.values()]) + 1
+        columns = set(outputs.values())
+        columns.update(range(next_col, next_col + len(OUTPUT_COLUMNS) - len(outputs)))
+        return [
+            f"{self.sheet_name}!{merged.coord}"
+            for merged in self._ws.merged_cells.ranges
+            if merged.max_row >= header.row
+            and any(merged.min_col <= c <= merged.max_col for c in columns)
+        ]
+
     def read(self) -> SheetRows:
         """Header and every row holding a value in a header column (cells the file holds only).
 
         ``SheetRows.data_rows`` then keeps the rows that are data by DESIGN §3 "Which rows".
         """
-        below = (
-            (r, [c.value for c in cells])
-            for r, cells in _stored_rows(self._ws, min_row=HEADER_SCAN_ROWS + 1)
-        )
-        header = header_in(_header_rows(self._ws), sheet=self.sheet_name, below=below)
-        self._header = header
+        header = self._read_header()
         self._out_cols = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
         width = len(header.names)
         rows: dict[int, list[object]] = {}
@@ -303,8 +323,21 @@ class XlsxTable:
 
         Raises:
             WorkbookLockedError: the workbook is open in Excel or LibreOffice.
-            WorkbookError: a save would lose charts, images, pivots or controls.
+            WorkbookError: a result cell is merged, or a save would lose charts, images,
+                pivots or controls.
         """
+        merged = self.merged_output_cells()
+        if merged:
+            shown = "、".join(merged[:5]) + (
+                f" ほか{len(merged) - 5}か所" if len(merged) > 5 else ""
+            )
+            raise WorkbookError(
+                f"結果を書き込む列に結合されたセルがあります（{shown}）。"
+                "そのセルを選び、［ホーム］→［セルを結合して中央揃え］の▼→［セル結合の解除］で"
+                "結合を解除してから、もう一度実行してください。"
+                "何も送信していません。"
+                f" / Merged cells in the output columns ({', '.join(merged)}); unmerge them."
+            )
         locks = open_locks(self.path)
         if locks:
             raise WorkbookLockedError(
