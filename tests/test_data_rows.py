@@ -105,16 +105,13 @@ def test_a_column_the_body_uses_makes_a_row(make_book: MakeBook) -> None:
     assert codes == ["OK"]
 
 
-def stray_book(make_book: MakeBook, tmp_path: Path) -> Path:
-    """Three recipients, a note in the 備考 column of the sheet's last row and a value in its
-    last cell (XFD1048576): one stray keystroke each."""
+def stray_book(make_book: MakeBook, tmp_path: Path, column: int = 3) -> Path:
+    """Three recipients and one stray keystroke in the sheet's last row (column C: 備考)."""
     rows = recipients(3)
     rows[0].append("備考")
     book = make_book(rows, {"本文": BODY})
     wb = openpyxl.load_workbook(book)
-    ws = wb.active
-    ws.cell(row=LAST_ROW, column=3, value="メモ")
-    ws.cell(row=LAST_ROW, column=16_384, value="x")
+    wb.active.cell(row=LAST_ROW, column=column, value="メモ")
     wb.save(book)
     return book
 
@@ -147,3 +144,25 @@ def test_send_with_a_stray_value_in_the_last_row_stays_small(
     ws = openpyxl.load_workbook(book).active
     assert ws.cell(row=LAST_ROW, column=3).value == "メモ"  # kept, untouched
     assert ws.cell(row=LAST_ROW, column=4).value is None
+
+
+def test_a_stray_value_in_the_last_column_is_named_not_written_past(
+    make_book: MakeBook, tmp_path: Path, standalone_sandbox: StandaloneSandbox
+) -> None:
+    """Output columns go right of every column in use; right of XFD there is no room."""
+    book = stray_book(make_book, tmp_path, column=16_384)
+    before = book.read_bytes()
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes")
+    assert run.returncode == 2 and "XFD1048576" in run.stderr and "削除" in run.stderr
+    assert standalone_sandbox.messages() == [] and book.read_bytes() == before
+
+
+def test_output_columns_never_overwrite_a_column_of_notes_without_a_header(
+    make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
+    rows = recipients(2)
+    rows[2].append("電話で連絡済み")  # column C: no header
+    book = make_book(rows, {"本文": BODY})
+    assert send_cmd(book, standalone_sandbox, "--all", "--yes").returncode == 0
+    ws = openpyxl.load_workbook(book).active
+    assert ws["C3"].value == "電話で連絡済み" and ws["D1"].value == "送信日時"

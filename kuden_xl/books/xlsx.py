@@ -34,6 +34,8 @@ from .base import (
     settings_from_rows,
 )
 
+MAX_COLUMNS = 16_384  # Excel's last column, XFD
+
 # Zip parts openpyxl does not carry over on save: saving would silently lose them.
 _DAMAGED_PARTS = {
     "xl/charts/": "グラフ",
@@ -121,6 +123,7 @@ class XlsxTable:
         self._header: Header | None = None
         self._out_cols: dict[str, int] = {}  # output name -> 1-based column
         self._dirty = False
+        self._rightmost = ""  # the rightmost cell holding a value, from the header down
         self._load()
 
     # -- opening ----------------------------------------------------------------------------
@@ -193,8 +196,48 @@ class XlsxTable:
             (r, [c.value for c in cells])
             for r, cells in _stored_rows(self._ws, min_row=HEADER_SCAN_ROWS + 1)
         )
-        self._header = header_in(_header_rows(self._ws), sheet=self.sheet_name, below=below)
-        return self._header
+        header = header_in(_header_rows(self._ws), sheet=self.sheet_name, below=below)
+        # Output columns go right of every column in use from the header down, named or not,
+        # so that they never overwrite a column of notes that has no header.
+        used = max(
+            (
+                (c, r)
+                for (r, c), cell in self._ws._cells.items()
+                if r >= header.row and has_value(cell.value)
+            ),
+            default=(0, 0),
+        )
+        self._rightmost = f"{_column_letter(used[0])}{used[1]}" if used[0] else ""
+        if used[0] > len(header.names):
+            extra = ("",) * (used[0] - len(header.names))
+            header = Header(header.row, header.names + extra, header.columns)
+        self._header = header
+        return header
+
+    def refuse_unwritable_outputs(self) -> None:
+        """Refuse when result cells could not be written: no room right of the last column in
+        use, or a merged cell where results go (writing it would crash after sending).
+
+        Raises:
+            WorkbookError: naming the cells and what to do; nothing has been sent.
+        """
+        header = self._header or self._read_header()
+        missing = sum(1 for n in OUTPUT_COLUMNS if n not in header.columns)
+        if missing and len(header.names) + missing > MAX_COLUMNS:
+            raise WorkbookError(
+                f"シート「{self.sheet_name}」の右端近くのセル {self._rightmost} に値があるため、"
+                "その右に結果の列を作れません。不要な値なら削除して、もう一度実行してください。"
+                f" / No room for the output columns right of {self._rightmost}."
+            )
+        merged = self.merged_output_cells()
+        if merged:
+            more = f" ほか{len(merged) - 5}か所" if len(merged) > 5 else ""
+            raise WorkbookError(
+                f"結果を書き込む列に結合されたセルがあります（{'、'.join(merged[:5])}{more}）。"
+                "そのセルを選び、［ホーム］→［セルを結合して中央揃え］の▼→［セル結合の解除］で"
+                "結合を解除してから、もう一度実行してください。何も送信していません。"
+                f" / Merged cells in the output columns ({', '.join(merged)}); unmerge them."
+            )
 
     def merged_output_cells(self) -> list[str]:
         """Merged ranges (``送信リスト!M5:N5``) that hold an output cell: results cannot be
@@ -326,18 +369,7 @@ class XlsxTable:
             WorkbookError: a result cell is merged, or a save would lose charts, images,
                 pivots or controls.
         """
-        merged = self.merged_output_cells()
-        if merged:
-            shown = "、".join(merged[:5]) + (
-                f" ほか{len(merged) - 5}か所" if len(merged) > 5 else ""
-            )
-            raise WorkbookError(
-                f"結果を書き込む列に結合されたセルがあります（{shown}）。"
-                "そのセルを選び、［ホーム］→［セルを結合して中央揃え］の▼→［セル結合の解除］で"
-                "結合を解除してから、もう一度実行してください。"
-                "何も送信していません。"
-                f" / Merged cells in the output columns ({', '.join(merged)}); unmerge them."
-            )
+        self.refuse_unwritable_outputs()
         locks = open_locks(self.path)
         if locks:
             raise WorkbookLockedError(
