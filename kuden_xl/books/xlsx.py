@@ -33,6 +33,7 @@ from .base import (
     header_in,
     settings_from_rows,
 )
+from .xlsxfile import refuse_unreadable, unescape
 
 MAX_COLUMNS = 16_384  # Excel's last column, XFD
 
@@ -97,7 +98,7 @@ def _header_rows(ws: Any) -> list[list[object]]:
         for cell in cells:
             if len(values) < cell.column:
                 values.extend([None] * (cell.column - len(values)))
-            values[cell.column - 1] = cell.value
+            values[cell.column - 1] = unescape(cell.value)
     return rows
 
 
@@ -134,6 +135,7 @@ class XlsxTable:
             raise WorkbookError(
                 f"ファイル「{self.path}」が見つかりません。 / File not found: {self.path}"
             )
+        refuse_unreadable(self.path)
         keep_vba = self.path.suffix.lower() in (".xlsm", ".xltm")
         try:
             self._wb = openpyxl.load_workbook(self.path, keep_vba=keep_vba, data_only=False)
@@ -271,7 +273,7 @@ class XlsxTable:
             for cell in cells:
                 if cell.data_type == "f":
                     formulas.append((r, cell.column))
-                values[cell.column - 1] = cell.value
+                values[cell.column - 1] = unescape(cell.value)
             if any(has_value(v) for v in values):
                 rows[r] = values
         if formulas:
@@ -302,7 +304,7 @@ class XlsxTable:
                     if key in wanted:
                         c = key[1]
                         assert c is not None
-                        value = cell.value
+                        value = unescape(cell.value)
                         rows[r][c - 1] = (
                             Uncomputed(f"{_column_letter(c)}{r}") if value is None else value
                         )
@@ -315,7 +317,12 @@ class XlsxTable:
     def settings(self) -> dict[str, object] | None:
         if SETTINGS_SHEET not in self._wb.sheetnames:
             return None
-        rows = self._wb[SETTINGS_SHEET].iter_rows(max_col=2, values_only=True)
+        rows: list[list[object]] = []
+        for _, cells in _stored_rows(self._wb[SETTINGS_SHEET], max_col=2):
+            values: list[object] = [None, None]
+            for cell in cells:
+                values[cell.column - 1] = unescape(cell.value)
+            rows.append(values)
         return settings_from_rows(rows)
 
     def hidden_rows(self, rows: Collection[int]) -> frozenset[int]:
