@@ -33,11 +33,9 @@ def settings_from_rows(rows: Iterable[Sequence[object]]) -> dict[str, object]:
 
 def has_value(value: object) -> bool:
     """A cell holds something: not empty and not only spaces (a formula counts, computed or not)."""
-    if value is None:
-        return False
     if isinstance(value, str):
         return value.strip() != ""
-    return True
+    return value is not None
 
 
 def header_in(

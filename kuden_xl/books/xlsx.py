@@ -73,29 +73,30 @@ def damaging_parts(path: Path) -> list[str]:
     return found
 
 
-def _stored_rows(
-    ws: Any, *, min_row: int = 1, max_row: int | None = None, max_col: int | None = None
-) -> list[tuple[int, list[Any]]]:
-    """The cells the file holds, by row (sorted), without creating any.
+def _stored_rows(ws: Any) -> dict[int, list[Any]]:
+    """The cells the file holds, by row (rows in file order), without creating any.
 
     openpyxl's ``iter_rows`` creates an empty cell for every position up to ``max_row`` ×
     ``max_column``, and a save then writes them all: one stray value in row 1,048,576 made
     every run read and write a million rows. Its cell store (``ws._cells``, keyed by
-    ``(row, column)``) holds only what the file had and what we wrote.
+    ``(row, column)``) holds only what the file had and what we wrote: one pass over it.
     """
     by_row: dict[int, list[Any]] = {}
-    for (r, c), cell in ws._cells.items():
-        if r >= min_row and (max_row is None or r <= max_row) and (max_col is None or c <= max_col):
-            by_row.setdefault(r, []).append(cell)
-    return sorted(by_row.items())
+    for (r, _), cell in ws._cells.items():
+        cells = by_row.get(r)
+        if cells is None:
+            by_row[r] = [cell]
+        else:
+            cells.append(cell)
+    return by_row
 
 
-def _header_rows(ws: Any) -> list[list[object]]:
+def _header_rows(stored: dict[int, list[Any]]) -> list[list[object]]:
     """The values of the first ``HEADER_SCAN_ROWS`` rows, as dense lists from column A."""
     rows: list[list[object]] = [[] for _ in range(HEADER_SCAN_ROWS)]
-    for r, cells in _stored_rows(ws, max_row=HEADER_SCAN_ROWS):
+    for r in range(1, HEADER_SCAN_ROWS + 1):
         values = rows[r - 1]
-        for cell in cells:
+        for cell in stored.get(r, ()):
             if len(values) < cell.column:
                 values.extend([None] * (cell.column - len(values)))
             values[cell.column - 1] = unescape(cell.value)
@@ -103,7 +104,7 @@ def _header_rows(ws: Any) -> list[list[object]]:
 
 
 def _has_phone_header(ws: Any) -> bool:
-    return any(is_phone_header(v) for row in _header_rows(ws) for v in row)
+    return any(is_phone_header(v) for row in _header_rows(_stored_rows(ws)) for v in row)
 
 
 def _column_letter(index: int) -> str:
@@ -193,26 +194,24 @@ class XlsxTable:
         return str(self._ws.title)
 
     # -- reading ----------------------------------------------------------------------------
-    def _read_header(self) -> Header:
-        below = (
-            (r, [c.value for c in cells])
-            for r, cells in _stored_rows(self._ws, min_row=HEADER_SCAN_ROWS + 1)
-        )
-        header = header_in(_header_rows(self._ws), sheet=self.sheet_name, below=below)
+    def _read_header(self, stored: dict[int, list[Any]] | None = None) -> Header:
+        stored = _stored_rows(self._ws) if stored is None else stored
+        below = ((r, [c.value for c in stored[r]]) for r in sorted(stored) if r > HEADER_SCAN_ROWS)
+        header = header_in(_header_rows(stored), sheet=self.sheet_name, below=below)
         # Output columns go right of every column in use from the header down, named or not,
         # so that they never overwrite a column of notes that has no header.
+        width = len(header.names)
         used = max(
             (
                 (c, r)
                 for (r, c), cell in self._ws._cells.items()
-                if r >= header.row and has_value(cell.value)
+                if c > width and r >= header.row and has_value(cell.value)
             ),
             default=(0, 0),
         )
         self._rightmost = f"{_column_letter(used[0])}{used[1]}" if used[0] else ""
-        if used[0] > len(header.names):
-            extra = ("",) * (used[0] - len(header.names))
-            header = Header(header.row, header.names + extra, header.columns)
+        if used[0] > width:
+            header = Header(header.row, header.names + ("",) * (used[0] - width), header.columns)
         self._header = header
         return header
 
@@ -263,17 +262,23 @@ class XlsxTable:
 
         ``SheetRows.data_rows`` then keeps the rows that are data by DESIGN §3 "Which rows".
         """
-        header = self._read_header()
+        stored = _stored_rows(self._ws)
+        header = self._read_header(stored)
         self._out_cols = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
         width = len(header.names)
         rows: dict[int, list[object]] = {}
         formulas: list[tuple[int, int]] = []
-        for r, cells in _stored_rows(self._ws, min_row=header.row + 1, max_col=width):
+        for r in sorted(stored):
+            if r <= header.row:
+                continue
             values: list[object] = [None] * width
-            for cell in cells:
+            for cell in stored[r]:
+                c = cell.column
+                if c > width:
+                    continue
                 if cell.data_type == "f":
-                    formulas.append((r, cell.column))
-                values[cell.column - 1] = unescape(cell.value)
+                    formulas.append((r, c))
+                values[c - 1] = unescape(cell.value)
             if any(has_value(v) for v in values):
                 rows[r] = values
         if formulas:
@@ -318,10 +323,12 @@ class XlsxTable:
         if SETTINGS_SHEET not in self._wb.sheetnames:
             return None
         rows: list[list[object]] = []
-        for _, cells in _stored_rows(self._wb[SETTINGS_SHEET], max_col=2):
+        stored = _stored_rows(self._wb[SETTINGS_SHEET])
+        for r in sorted(stored):
             values: list[object] = [None, None]
-            for cell in cells:
-                values[cell.column - 1] = unescape(cell.value)
+            for cell in stored[r]:
+                if cell.column <= 2:
+                    values[cell.column - 1] = unescape(cell.value)
             rows.append(values)
         return settings_from_rows(rows)
 
