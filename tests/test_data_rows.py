@@ -166,3 +166,19 @@ def test_output_columns_never_overwrite_a_column_of_notes_without_a_header(
     assert send_cmd(book, standalone_sandbox, "--all", "--yes").returncode == 0
     ws = openpyxl.load_workbook(book).active
     assert ws["C3"].value == "電話で連絡済み" and ws["D1"].value == "送信日時"
+
+
+def test_a_stray_formula_in_the_last_row_is_no_row(make_book: MakeBook, tmp_path: Path) -> None:
+    """Its computed value is looked up by the formula pass, which skips the empty rows between."""
+    rows = recipients(3)
+    rows[0].append("備考")
+    book = make_book(rows, {"本文": BODY})
+    wb = openpyxl.load_workbook(book)
+    wb.active.cell(row=LAST_ROW, column=3, value="=KUDEN_CHECK(B1048576)")
+    wb.save(book)
+    with_cached_values(book, lambda ref: "番号がありません")
+    run = kuden("check", str(book), "--json")
+    assert run.returncode == 0, run.stderr
+    assert [r["row"] for r in json.loads(run.stdout)] == [2, 3, 4]
+    data = XlsxTable(book).read()
+    assert data.value(LAST_ROW, "備考") == "番号がありません"  # read by its computed value

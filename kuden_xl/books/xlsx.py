@@ -301,7 +301,9 @@ class XlsxTable:
             ws = computed[self.sheet_name]
             # The read-only reader yields a filler for every row the file skips: only rows
             # holding formulas are looked at, so a far-away formula costs a loop, not a scan.
-            for r, cells in enumerate(ws.iter_rows(min_row=min_row, max_row=max_row), min_row):
+            max_col = max(c for _, c in formulas)  # else each row is padded to the dimension tag
+            rows_read = ws.iter_rows(min_row=min_row, max_row=max_row, max_col=max_col)
+            for r, cells in enumerate(rows_read, min_row):
                 if r not in formula_rows:
                     continue
                 for cell in cells:
