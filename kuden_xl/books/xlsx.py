@@ -165,11 +165,8 @@ class XlsxTable:
                 )
             return wb[self._requested_sheet]
         active = wb.active
-        candidates = [active] + [ws for ws in wb.worksheets if ws is not active]
         hidden_with_phone: list[str] = []
-        for ws in candidates:
-            if ws is active and ws not in wb.worksheets:
-                continue  # the active sheet is a chart sheet
+        for ws in sorted(wb.worksheets, key=lambda ws: ws is not active):  # the active first
             if not _has_phone_header(ws):
                 continue
             if ws.sheet_state == "visible":
