@@ -265,6 +265,7 @@ class XlsxTable:
         width = len(header.names)
         rows: dict[int, list[object]] = {}
         formulas: list[tuple[int, int]] = []
+        number_formats: dict[tuple[int, int], str] = {}
         for r in sorted(stored):
             if r <= header.row:
                 continue
@@ -275,14 +276,15 @@ class XlsxTable:
                     continue
                 if cell.data_type == "f":
                     formulas.append((r, c))
+                if cell.data_type in ("n", "f") and cell.number_format != "General":
+                    number_formats[(r, c - 1)] = cell.number_format
                 values[c - 1] = unescape(cell.value)
             if any(has_value(v) for v in values):
                 rows[r] = values
         if formulas:
             self._fill_computed(rows, formulas)
-        return SheetRows(
-            self.book_name, self.sheet_name, header, rows, max(rows, default=header.row)
-        )
+        last = max(rows, default=header.row)
+        return SheetRows(self.book_name, self.sheet_name, header, rows, last, number_formats)
 
     def _fill_computed(
         self, rows: dict[int, list[object]], formulas: list[tuple[int, int]]
