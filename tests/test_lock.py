@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,8 @@ from conftest import MakeBook, mobile
 
 from kuden_xl.books.lock import workbook_lock
 from kuden_xl.errors import WorkbookLockedError
+
+Hold = Callable[[Path], None]  # hold the lock of a workbook in another process
 
 _HOLDER = """
 import sys
@@ -31,7 +33,7 @@ with workbook_lock(Path(sys.argv[1])):
 
 
 @pytest.fixture
-def hold_lock() -> Iterator[object]:
+def hold_lock() -> Iterator[Hold]:
     procs: list[subprocess.Popen[str]] = []
 
     def hold(path: Path) -> None:
@@ -57,7 +59,7 @@ def _book(make_book: MakeBook) -> Path:
     return make_book([["電話番号"], [mobile(1)]], {"本文": "テスト"})
 
 
-def test_a_hardlink_to_a_locked_workbook_is_refused(make_book: MakeBook, hold_lock) -> None:  # type: ignore[no-untyped-def]
+def test_a_hardlink_to_a_locked_workbook_is_refused(make_book: MakeBook, hold_lock: Hold) -> None:
     book = _book(make_book)
     link = book.with_name("link.xlsx")
     os.link(book, link)
@@ -69,7 +71,7 @@ def test_a_hardlink_to_a_locked_workbook_is_refused(make_book: MakeBook, hold_lo
 
 def test_cli_send_through_a_hardlink_is_refused_and_sends_nothing(
     make_book: MakeBook,
-    hold_lock,  # type: ignore[no-untyped-def]
+    hold_lock: Hold,
 ) -> None:
     book = _book(make_book)
     link = book.parent / "別名" / "link.xlsx"
@@ -90,7 +92,7 @@ def test_cli_send_through_a_hardlink_is_refused_and_sends_nothing(
 
 def test_the_same_path_stays_locked_after_the_file_is_replaced(
     make_book: MakeBook,
-    hold_lock,  # type: ignore[no-untyped-def]
+    hold_lock: Hold,
 ) -> None:
     """An atomic save gives the path a new inode; the run that saved still owns the path."""
     book = _book(make_book)
@@ -103,7 +105,7 @@ def test_the_same_path_stays_locked_after_the_file_is_replaced(
             pass
 
 
-def test_different_files_do_not_block_each_other(make_book: MakeBook, hold_lock) -> None:  # type: ignore[no-untyped-def]
+def test_different_files_do_not_block_each_other(make_book: MakeBook, hold_lock: Hold) -> None:
     book = _book(make_book)
     other = book.with_name("other.xlsx")
     shutil.copyfile(book, other)
