@@ -73,7 +73,10 @@ def _book_argument(fn: F) -> F:
 
 @cli.command()
 @_book_argument
-@click.option("--sheet", help="シート名（既定: 電話番号の列がある最初のシート）")
+@click.option(
+    "--sheet",
+    help="シート名（既定: 電話番号の列があるアクティブなシート、なければ最初の表示シート。非表示のシートは指定したときだけ）",
+)
 @click.option(
     "--rows", "rows", metavar="SPEC", help="確認する行番号。例: 2-40,45（既定: すべての行）"
 )
@@ -110,7 +113,9 @@ def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]
                 " / No terminal to confirm on; pass --yes."
             )
         return click.confirm(
-            f"{len(send_plan.outgoing)}件を送信します。よろしいですか", default=False
+            f"「{send_plan.book}」の「{send_plan.sheet}」シートの {len(send_plan.outgoing)}件を"
+            "送信します。よろしいですか",
+            default=False,
         )
 
     return confirm
@@ -120,7 +125,10 @@ def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]
 @_book_argument
 @click.option("--rows", "rows", metavar="SPEC", help="送信する行番号。例: 2-40,45")
 @click.option("--all", "all_rows", is_flag=True, help="すべての行を送信")
-@click.option("--sheet", help="シート名（既定: 電話番号の列がある最初のシート）")
+@click.option(
+    "--sheet",
+    help="シート名（既定: 電話番号の列があるアクティブなシート、なければ最初の表示シート。非表示のシートは指定したときだけ）",
+)
 @click.option("--provider", help="送信事業者（既定: 設定 → KUDEN_XL_PROVIDER → sandbox）")
 @click.option("--base-url", help="事業者の接続先 URL（KUDEN_XL_BASE_URL）")
 @click.option("--dry-run", is_flag=True, help="送信せずに計画と各行の本文を表示（プレビュー）")
@@ -232,11 +240,9 @@ def _print_preview(send_plan: SendPlan, as_json: bool) -> None:
 
 
 def _print_outcome(outcome: SendOutcome, as_json: bool) -> None:
-    from dataclasses import asdict
+    from .report_text import outcome_json, outcome_text
 
-    from .report_text import outcome_text
-
-    click.echo(_json([asdict(r) for r in outcome.rows()]) if as_json else outcome_text(outcome))
+    click.echo(_json(outcome_json(outcome)) if as_json else outcome_text(outcome))
 
 
 @cli.command()
@@ -265,7 +271,10 @@ def status(
         click.echo(_json({"checked": outcome.checked, "counts": outcome.counts}))
     else:
         counts = "、".join(f"{k} {v}件" for k, v in outcome.counts.items()) or "なし"
-        click.echo(f"配信結果を確認しました: {outcome.checked}件（{counts}）")
+        click.echo(
+            f"配信結果を確認しました（ブック: {table.book_name}  シート: {table.sheet_name}）:"
+            f" {outcome.checked}件（{counts}）"
+        )
 
 
 @cli.command()

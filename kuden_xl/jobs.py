@@ -19,6 +19,7 @@ from .books.base import OutputRow, SheetRows, Table, parse_rows
 from .clock import JST, now
 from .config import CampaignSettings, campaign_settings
 from .errors import ConfirmationDeclined, RowSpecError, SettingsError
+from .message import Template
 from .plan import DEFAULT_GUARD, LedgerRecord, Scheduling, SendPlan, plan
 from .results import excel_time, plan_outputs, result_output
 from .schema import Delivery, ResultCode
@@ -45,34 +46,59 @@ class CheckReport:
 def selected_rows(
     data: SheetRows, spec: str | None, row_numbers: Sequence[int] | None = None
 ) -> list[int]:
-    """Sheet rows to process: a ``--rows`` spec, explicit row numbers (the Excel selection),
-    or every data row.
+    """Sheet rows to process: the data rows that a ``--rows`` spec or explicit row numbers (the
+    Excel selection) cover, or every data row. Blank rows and rows that are no data rows (only
+    helper formulas or notes) are never processed.
 
     Raises:
-        RowSpecError: the spec cannot be read, a row lies outside the data rows, or
-            ``row_numbers`` is empty.
+        RowSpecError: the spec cannot be read or points outside the data rows, a row number
+            lies above them, or nothing chosen is a data row.
     """
     first = data.header.row + 1
     if row_numbers is not None:
         if spec is not None:
             raise ValueError("pass either a rows spec or row numbers, not both")
-        chosen = sorted(set(row_numbers))
-        outside = [r for r in chosen if r < first or r > data.last_row]
-        if outside:
-            raise RowSpecError(
-                f"{outside[0]}行目はデータの範囲外です（データ行: {first}〜{data.last_row}行目）。"
-                f" / Row {outside[0]} is outside the data rows {first}-{data.last_row}."
-            )
-        if not chosen:
+        if not row_numbers:
             raise RowSpecError("送信する行が選択されていません。 / No rows selected.")
+        above = [r for r in row_numbers if r < first]
+        if above:
+            raise RowSpecError(
+                f"{min(above)}行目はデータの範囲外です（データ行: {first}行目から）。"
+                f" / Row {min(above)} is above the data rows."
+            )
+        # A selection covers blank rows and rows holding only helper formulas or notes: the data
+        # rows among them are processed, the others are not rows at all.
+        chosen = sorted(set(row_numbers) & set(data.rows))
+        if not chosen:
+            raise RowSpecError(
+                "選択した範囲にデータの行がありません。電話番号（または本文で使う列）に値がある行を"
+                "選択してください。 / No data rows in the selection."
+            )
         return chosen
     if spec is None:
         return sorted(data.rows)
-    return parse_rows(spec, first=first, last=data.last_row)
+    chosen = [r for r in parse_rows(spec, first=first, last=data.last_row) if r in data.rows]
+    if not chosen:
+        raise RowSpecError(
+            f"行の指定「{spec}」の範囲にデータの行がありません。 / No data rows in {spec!r}."
+        )
+    return chosen
 
 
 def load_settings(table: Table, cli: Mapping[str, object] | None = None) -> CampaignSettings:
     return campaign_settings(table.settings(), cli)
+
+
+def read_data(table: Table, settings: CampaignSettings) -> SheetRows:
+    """The table's data rows: its phone column or a column the body uses holds a value.
+
+    Raises:
+        SettingsError: a malformed template.
+    """
+    data = table.read()
+    body = settings.body if settings.body and settings.body.strip() else None
+    used = Template.parse(body).used_columns(data.header.variables) if body else ()
+    return data.data_rows(used)
 
 
 def check(
@@ -83,8 +109,8 @@ def check(
     cli: Mapping[str, object] | None = None,
 ) -> CheckReport:
     """Run every planning rule that needs no gateway on the chosen rows (default: all)."""
-    data = table.read()
     settings = load_settings(table, cli)
+    data = read_data(table, settings)
     chosen = selected_rows(data, rows, row_numbers)
     result = plan(data, chosen, settings, hidden=table.hidden_rows(chosen), require_body=False)
     return CheckReport(data, settings, result)
@@ -263,8 +289,8 @@ def prepare_send(
     allow_resend: bool = False,
 ) -> tuple[SendPlan, int]:
     """Read, reconcile the ledger, plan. Nothing is sent or written. Returns (plan, reconciled)."""
-    data = table.read()
     settings = load_settings(table, cli)
+    data = read_data(table, settings)
     refuse_sample(settings, gateway.name)
     from .dispatch import reconcile
 

@@ -91,6 +91,8 @@ class SendPlan:
     rows: tuple[RowPlan, ...]
     unit_price: float = 10.0
     warnings: tuple[str, ...] = field(default=())
+    book: str = ""  # the workbook and sheet planned: every plan and summary names them
+    sheet: str = ""
 
     @property
     def outgoing(self) -> list[RowPlan]:
@@ -286,7 +288,7 @@ def plan(
         f"設定シートの「{k}」は使われない項目です（入力ミスではありませんか）。"
         for k in settings.unknown_keys
     )
-    return SendPlan(tuple(decided), settings.unit_price, warnings)
+    return SendPlan(tuple(decided), settings.unit_price, warnings, data.book, data.sheet)
 
 
 def _problem_column(body: BodyCheck, values: dict[str, object], settings: CampaignSettings) -> str:

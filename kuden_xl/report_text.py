@@ -53,8 +53,13 @@ def check_text(report: CheckReport) -> str:
     return "\n".join(lines)
 
 
+def where(plan: SendPlan) -> str:
+    """The workbook and sheet a plan is for, as every plan and summary names them."""
+    return f"ブック: {plan.book}  シート: {plan.sheet}"
+
+
 def plan_summary(plan: SendPlan) -> str:
-    lines = ["送信の計画:"] + counts_table(plan)
+    lines = [f"送信の計画（{where(plan)}）:"] + counts_table(plan)
     scheduled = sum(1 for r in plan.outgoing if r.scheduled_at)
     lines.append(
         f"  送信 {len(plan.outgoing)}件（うち予約 {scheduled}件） / 合計 {plan.segments}通"
@@ -79,8 +84,16 @@ def preview_lines(plan: SendPlan) -> list[str]:
     return lines
 
 
+def outcome_json(outcome: SendOutcome) -> list[dict[str, object]]:
+    """``send --json``: one object per selected row (naming its workbook and sheet)."""
+    from dataclasses import asdict
+
+    plan = outcome.plan
+    return [{"book": plan.book, "sheet": plan.sheet, **asdict(r)} for r in outcome.rows()]
+
+
 def outcome_text(outcome: SendOutcome) -> str:
-    lines = ["送信結果:"]
+    lines = [f"送信結果（{where(outcome.plan)}）:"]
     for code, n in outcome.counts().items():
         lines.append(f"  {_pad(code, 20)}{_pad(label(code), 18)}{n:>6}")
     if outcome.reconciled:
@@ -98,9 +111,11 @@ def _code(plan_row: RowPlan) -> str:
 
 
 def check_json(report: CheckReport) -> list[dict[str, object]]:
-    """``check --json``: one object per row checked."""
+    """``check --json``: one object per row checked (naming its workbook and sheet)."""
     return [
         {
+            "book": report.plan.book,
+            "sheet": report.plan.sheet,
             "row": r.row,
             "code": _code(r),
             "reason": r.reason,
@@ -112,9 +127,12 @@ def check_json(report: CheckReport) -> list[dict[str, object]]:
 
 
 def preview_json(plan: SendPlan) -> list[dict[str, object]]:
-    """``send --dry-run --json``: one object per selected row, with the body it would get."""
+    """``send --dry-run --json``: one object per selected row (naming its workbook and sheet),
+    with the body it would get."""
     return [
         {
+            "book": plan.book,
+            "sheet": plan.sheet,
             "row": r.row,
             "code": _code(r),
             "message_id": None,

@@ -61,6 +61,8 @@ def test_sample_workbook_json_codes() -> None:
     assert by_row[8]["number"] == "0312345678" and by_row[8]["reason"]
     assert by_row[10]["number"] is None
     assert by_row[2] == {
+        "book": "sample_reminders.xlsx",
+        "sheet": "送信リスト",
         "row": 2,
         "code": "OK",
         "reason": "",
@@ -139,7 +141,10 @@ def test_not_a_workbook_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "notes.xlsx"
     path.write_text("not a workbook")
     result = run("check", str(path))
-    assert result.exit_code == 2 and "開けません" in result.output
+    assert result.exit_code == 2 and "Excel ブックではなく、CSV（テキスト）" in result.output
+    path.write_bytes(bytes(range(256)) * 4)
+    result = run("check", str(path))
+    assert result.exit_code == 2 and "ではないか、壊れています" in result.output
 
 
 def test_no_phone_column_exit_2(make_book: MakeBook) -> None:

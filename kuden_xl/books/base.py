@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from ..errors import RowSpecError, WorkbookError
-from ..schema import Header
+from ..errors import HeaderError, RowSpecError, WorkbookError
+from ..schema import PHONE, Header, find_header, is_phone_header
 
 # Shared by both adapters, so a workbook reads the same in Excel and headless.
 HEADER_SCAN_ROWS = 20  # the header is looked for in the sheet's first rows
@@ -29,6 +29,42 @@ def settings_from_rows(rows: Iterable[Sequence[object]]) -> dict[str, object]:
         if text and text not in _SETTINGS_HEADER_KEYS:
             result[text] = row[1] if len(row) > 1 else None
     return result
+
+
+def has_value(value: object) -> bool:
+    """A cell holds something: not empty and not only spaces (a formula counts, computed or not)."""
+    if isinstance(value, str):
+        return value.strip() != ""
+    return value is not None
+
+
+def header_in(
+    top: Sequence[Sequence[object]],
+    *,
+    sheet: str,
+    below: Iterable[tuple[int, Sequence[object]]] = (),
+) -> Header:
+    """The header among ``top``, the sheet's first ``HEADER_SCAN_ROWS`` rows.
+
+    ``below`` (row number, values) are the rows under them, looked at only to explain a miss.
+
+    Raises:
+        HeaderError: no phone column in the first rows; when one sits lower, the message says
+            which row, that only the first rows are searched, and to move the header up.
+    """
+    try:
+        return find_header(top[:HEADER_SCAN_ROWS], sheet=sheet)
+    except HeaderError:
+        lower = next((r for r, values in below if any(is_phone_header(v) for v in values)), None)
+        if lower is None:
+            raise
+        raise HeaderError(
+            f"シート「{sheet}」の電話番号の見出しが{lower}行目にあります。見出しは先頭"
+            f"{HEADER_SCAN_ROWS}行の中だけを探します。見出しより上の空の行や説明の行を削除して、"
+            f"見出しの行を{HEADER_SCAN_ROWS}行目までに移してください。"
+            f" / The header is in row {lower} of {sheet!r}; only the first {HEADER_SCAN_ROWS}"
+            " rows are searched. Move it up."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -52,8 +88,10 @@ class SheetRows:
     book: str
     sheet: str
     header: Header
-    rows: Mapping[int, Sequence[object]]  # sheet row number -> values, one per header column
-    last_row: int  # last sheet row holding data (the header row when there is none)
+    # Sheet row number -> values, one per header column. As a Table reads it: every row with a
+    # value in some header column; after ``data_rows``: the data rows only.
+    rows: Mapping[int, Sequence[object]]
+    last_row: int  # the last row of ``rows`` (the header row when there is none)
     # (sheet row, column index) -> Excel number format of a number cell that has one other than
     # General (headless reader only; empty when unknown). Bodies show numbers as Excel does.
     number_formats: Mapping[tuple[int, int], str] = field(default_factory=dict)
@@ -65,6 +103,22 @@ class SheetRows:
             return None
         values = self.rows.get(row, ())
         return values[column] if column < len(values) else None
+
+    def data_rows(self, columns: Collection[str] = ()) -> SheetRows:
+        """Only the data rows (DESIGN §3 "Which rows"), and ``last_row`` the last of them.
+
+        A data row is one whose phone column or one of ``columns`` (the columns the body uses)
+        holds a value. Values in other columns never make a row: a filled-down
+        ``=KUDEN_CHECK(C2)``, notes, results, a stray value far below the list.
+        """
+        names = (PHONE, *columns)
+        indices = sorted({self.header.columns[n] for n in names if n in self.header.columns})
+        rows = {
+            r: values
+            for r, values in self.rows.items()
+            if any(i < len(values) and has_value(values[i]) for i in indices)
+        }
+        return replace(self, rows=rows, last_row=max(rows, default=self.header.row))
 
 
 @dataclass(frozen=True)

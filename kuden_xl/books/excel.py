@@ -39,13 +39,14 @@ from ..schema import (
     SENT_AT,
     SETTINGS_SHEET,
     Header,
-    find_header,
 )
 from .base import (
     DATETIME_FORMAT,
     HEADER_SCAN_ROWS,
     OutputRow,
     SheetRows,
+    has_value,
+    header_in,
     settings_from_rows,
 )
 
@@ -363,7 +364,8 @@ class ExcelTable:
         if self._data is not None:
             return self._data
         cells = self._used_values(self.sheet)
-        header = find_header(cells[:HEADER_SCAN_ROWS], sheet=self.sheet_name)
+        below = enumerate(cells[HEADER_SCAN_ROWS:], HEADER_SCAN_ROWS + 1)
+        header = header_in(cells, sheet=self.sheet_name, below=below)
         phone = header.columns.get(PHONE)
         width = len(header.names)
         rows: dict[int, list[object]] = {}
@@ -373,7 +375,7 @@ class ExcelTable:
             for c, v in enumerate(values):
                 if c != phone and isinstance(v, str) and v in _ERROR_LITERALS:
                     values[c] = None
-            if any(v is not None and v != "" for v in values):
+            if any(has_value(v) for v in values[:width]):
                 rows[r] = values[:width]
                 last = r
         self._cells = cells

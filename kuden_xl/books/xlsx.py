@@ -15,13 +15,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import WorkbookError, WorkbookLockedError
+from ..errors import HeaderError, WorkbookError, WorkbookLockedError
 from ..schema import (
     OUTPUT_COLUMNS,
     SEGMENTS,
     SETTINGS_SHEET,
     Header,
-    find_header,
     is_phone_header,
 )
 from .base import (
@@ -30,8 +29,13 @@ from .base import (
     OutputRow,
     SheetRows,
     Uncomputed,
+    has_value,
+    header_in,
     settings_from_rows,
 )
+from .xlsxfile import refuse_unreadable, unescape
+
+MAX_COLUMNS = 16_384  # Excel's last column, XFD
 
 # Zip parts openpyxl does not carry over on save: saving would silently lose them.
 _DAMAGED_PARTS = {
@@ -69,6 +73,40 @@ def damaging_parts(path: Path) -> list[str]:
     return found
 
 
+def _stored_rows(ws: Any) -> dict[int, list[Any]]:
+    """The cells the file holds, by row (rows in file order), without creating any.
+
+    openpyxl's ``iter_rows`` creates an empty cell for every position up to ``max_row`` ×
+    ``max_column``, and a save then writes them all: one stray value in row 1,048,576 made
+    every run read and write a million rows. Its cell store (``ws._cells``, keyed by
+    ``(row, column)``) holds only what the file had and what we wrote: one pass over it.
+    """
+    by_row: dict[int, list[Any]] = {}
+    for (r, _), cell in ws._cells.items():
+        cells = by_row.get(r)
+        if cells is None:
+            by_row[r] = [cell]
+        else:
+            cells.append(cell)
+    return by_row
+
+
+def _header_rows(stored: dict[int, list[Any]]) -> list[list[object]]:
+    """The values of the first ``HEADER_SCAN_ROWS`` rows, as dense lists from column A."""
+    rows: list[list[object]] = [[] for _ in range(HEADER_SCAN_ROWS)]
+    for r in range(1, HEADER_SCAN_ROWS + 1):
+        values = rows[r - 1]
+        for cell in stored.get(r, ()):
+            if len(values) < cell.column:
+                values.extend([None] * (cell.column - len(values)))
+            values[cell.column - 1] = unescape(cell.value)
+    return rows
+
+
+def _has_phone_header(ws: Any) -> bool:
+    return any(is_phone_header(v) for row in _header_rows(_stored_rows(ws)) for v in row)
+
+
 def _column_letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
@@ -87,6 +125,7 @@ class XlsxTable:
         self._header: Header | None = None
         self._out_cols: dict[str, int] = {}  # output name -> 1-based column
         self._dirty = False
+        self._rightmost = ""  # the rightmost cell holding a value, from the header down
         self._load()
 
     # -- opening ----------------------------------------------------------------------------
@@ -97,6 +136,7 @@ class XlsxTable:
             raise WorkbookError(
                 f"ファイル「{self.path}」が見つかりません。 / File not found: {self.path}"
             )
+        refuse_unreadable(self.path)
         keep_vba = self.path.suffix.lower() in (".xlsm", ".xltm")
         try:
             self._wb = openpyxl.load_workbook(self.path, keep_vba=keep_vba, data_only=False)
@@ -108,6 +148,14 @@ class XlsxTable:
         self._ws = self._pick_sheet()
 
     def _pick_sheet(self) -> Any:
+        """The sheet named by ``--sheet``; else the active sheet when it has a phone column;
+        else the first visible sheet with one (DESIGN §3). A hidden or veryHidden sheet is used
+        only when named: last year's list, hidden away, must never receive this year's SMS.
+
+        Raises:
+            WorkbookError: the named sheet does not exist.
+            HeaderError: no visible sheet has a phone column (naming hidden ones that do).
+        """
         wb = self._wb
         if self._requested_sheet is not None:
             if self._requested_sheet not in wb.sheetnames:
@@ -116,12 +164,23 @@ class XlsxTable:
                     f" / No sheet named {self._requested_sheet!r}."
                 )
             return wb[self._requested_sheet]
-        # The first sheet whose top rows hold a phone column; else the active one (to fail clearly).
-        for ws in wb.worksheets:
-            for row in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
-                if any(is_phone_header(v) for v in row):
-                    return ws
-        return wb.active
+        active = wb.active
+        hidden_with_phone: list[str] = []
+        for ws in sorted(wb.worksheets, key=lambda ws: ws is not active):  # the active first
+            if not _has_phone_header(ws):
+                continue
+            if ws.sheet_state == "visible":
+                return ws
+            hidden_with_phone.append(str(ws.title))
+        if hidden_with_phone:
+            names = "、".join(f"「{n}」" for n in hidden_with_phone)
+            raise HeaderError(
+                f"表示されているシートに電話番号の列がありません。電話番号の列があるのは非表示のシート{names}だけです。"
+                f"そのシートに送る場合は --sheet でシート名を指定してください。"
+                f" / Only hidden sheets ({', '.join(hidden_with_phone)}) have a phone column;"
+                " name one with --sheet."
+            )
+        return active
 
     @property
     def book_name(self) -> str:
@@ -132,31 +191,99 @@ class XlsxTable:
         return str(self._ws.title)
 
     # -- reading ----------------------------------------------------------------------------
-    def read(self) -> SheetRows:
-        ws = self._ws
-        header_rows = ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)
-        header = find_header(header_rows, sheet=self.sheet_name)
+    def _read_header(self, stored: dict[int, list[Any]] | None = None) -> Header:
+        stored = _stored_rows(self._ws) if stored is None else stored
+        below = ((r, [c.value for c in stored[r]]) for r in sorted(stored) if r > HEADER_SCAN_ROWS)
+        header = header_in(_header_rows(stored), sheet=self.sheet_name, below=below)
+        # Output columns go right of every column in use from the header down, named or not,
+        # so that they never overwrite a column of notes that has no header.
+        width = len(header.names)
+        used = max(
+            (
+                (c, r)
+                for (r, c), cell in self._ws._cells.items()
+                if c > width and r >= header.row and has_value(cell.value)
+            ),
+            default=(0, 0),
+        )
+        self._rightmost = f"{_column_letter(used[0])}{used[1]}" if used[0] else ""
+        if used[0] > width:
+            header = Header(header.row, header.names + ("",) * (used[0] - width), header.columns)
         self._header = header
+        return header
+
+    def refuse_unwritable_outputs(self) -> None:
+        """Refuse when result cells could not be written: no room right of the last column in
+        use, or a merged cell where results go (writing it would crash after sending).
+
+        Raises:
+            WorkbookError: naming the cells and what to do; nothing has been sent.
+        """
+        header = self._header or self._read_header()
+        missing = sum(1 for n in OUTPUT_COLUMNS if n not in header.columns)
+        if missing and len(header.names) + missing > MAX_COLUMNS:
+            raise WorkbookError(
+                f"シート「{self.sheet_name}」の右端近くのセル {self._rightmost} に値があるため、"
+                "その右に結果の列を作れません。不要な値なら削除して、もう一度実行してください。"
+                f" / No room for the output columns right of {self._rightmost}."
+            )
+        merged = self.merged_output_cells()
+        if merged:
+            more = f" ほか{len(merged) - 5}か所" if len(merged) > 5 else ""
+            raise WorkbookError(
+                f"結果を書き込む列に結合されたセルがあります（{'、'.join(merged[:5])}{more}）。"
+                "そのセルを選び、［ホーム］→［セルを結合して中央揃え］の▼→［セル結合の解除］で"
+                "結合を解除してから、もう一度実行してください。何も送信していません。"
+                f" / Merged cells in the output columns ({', '.join(merged)}); unmerge them."
+            )
+
+    def merged_output_cells(self) -> list[str]:
+        """Merged ranges (``送信リスト!M5:N5``) that hold an output cell: results cannot be
+        written there. The columns where missing output columns will be created count too;
+        merged cells above the header (a title) or in other columns are fine.
+        """
+        header = self._header or self._read_header()
+        outputs = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
+        next_col = max([len(header.names), *outputs.values()]) + 1
+        columns = set(outputs.values())
+        columns.update(range(next_col, next_col + len(OUTPUT_COLUMNS) - len(outputs)))
+        return [
+            f"{self.sheet_name}!{merged.coord}"
+            for merged in self._ws.merged_cells.ranges
+            if merged.max_row >= header.row
+            and any(merged.min_col <= c <= merged.max_col for c in columns)
+        ]
+
+    def read(self) -> SheetRows:
+        """Header and every row holding a value in a header column (cells the file holds only).
+
+        ``SheetRows.data_rows`` then keeps the rows that are data by DESIGN §3 "Which rows".
+        """
+        stored = _stored_rows(self._ws)
+        header = self._read_header(stored)
         self._out_cols = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
         width = len(header.names)
         rows: dict[int, list[object]] = {}
         formulas: list[tuple[int, int]] = []
         number_formats: dict[tuple[int, int], str] = {}
-        last = header.row
-        for cells in ws.iter_rows(min_row=header.row + 1, max_col=width):
-            values: list[object] = []
-            for cell in cells:
+        for r in sorted(stored):
+            if r <= header.row:
+                continue
+            values: list[object] = [None] * width
+            for cell in stored[r]:
+                c = cell.column
+                if c > width:
+                    continue
                 if cell.data_type == "f":
-                    formulas.append((cell.row, cell.column))
+                    formulas.append((r, c))
                 if cell.data_type in ("n", "f") and cell.number_format != "General":
-                    number_formats[(cell.row, len(values))] = cell.number_format
-                values.append(cell.value)
-            r = cells[0].row if cells else last + 1
-            if any(v is not None and v != "" for v in values):
+                    number_formats[(r, c - 1)] = cell.number_format
+                values[c - 1] = unescape(cell.value)
+            if any(has_value(v) for v in values):
                 rows[r] = values
-                last = r
         if formulas:
             self._fill_computed(rows, formulas)
+        last = max(rows, default=header.row)
         return SheetRows(self.book_name, self.sheet_name, header, rows, last, number_formats)
 
     def _fill_computed(
@@ -166,18 +293,24 @@ class XlsxTable:
         import openpyxl
 
         wanted = set(formulas)
-        min_row = min(r for r, _ in formulas)
-        max_row = max(r for r, _ in formulas)
+        formula_rows = {r for r, _ in formulas}
+        min_row, max_row = min(formula_rows), max(formula_rows)
         computed = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         try:
             ws = computed[self.sheet_name]
-            for cells in ws.iter_rows(min_row=min_row, max_row=max_row):
+            # The read-only reader yields a filler for every row the file skips: only rows
+            # holding formulas are looked at, so a far-away formula costs a loop, not a scan.
+            max_col = max(c for _, c in formulas)  # else each row is padded to the dimension tag
+            rows_read = ws.iter_rows(min_row=min_row, max_row=max_row, max_col=max_col)
+            for r, cells in enumerate(rows_read, min_row):
+                if r not in formula_rows:
+                    continue
                 for cell in cells:
-                    key = (getattr(cell, "row", None), getattr(cell, "column", None))
+                    key = (r, getattr(cell, "column", None))
                     if key in wanted:
-                        r, c = key
-                        assert r is not None and c is not None
-                        value = cell.value
+                        c = key[1]
+                        assert c is not None
+                        value = unescape(cell.value)
                         rows[r][c - 1] = (
                             Uncomputed(f"{_column_letter(c)}{r}") if value is None else value
                         )
@@ -190,7 +323,14 @@ class XlsxTable:
     def settings(self) -> dict[str, object] | None:
         if SETTINGS_SHEET not in self._wb.sheetnames:
             return None
-        rows = self._wb[SETTINGS_SHEET].iter_rows(max_col=2, values_only=True)
+        rows: list[list[object]] = []
+        stored = _stored_rows(self._wb[SETTINGS_SHEET])
+        for r in sorted(stored):
+            values: list[object] = [None, None]
+            for cell in stored[r]:
+                if cell.column <= 2:
+                    values[cell.column - 1] = unescape(cell.value)
+            rows.append(values)
         return settings_from_rows(rows)
 
     def hidden_rows(self, rows: Collection[int]) -> frozenset[int]:
@@ -241,8 +381,10 @@ class XlsxTable:
 
         Raises:
             WorkbookLockedError: the workbook is open in Excel or LibreOffice.
-            WorkbookError: a save would lose charts, images, pivots or controls.
+            WorkbookError: a result cell is merged, or a save would lose charts, images,
+                pivots or controls.
         """
+        self.refuse_unwritable_outputs()
         locks = open_locks(self.path)
         if locks:
             raise WorkbookLockedError(

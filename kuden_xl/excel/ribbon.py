@@ -72,7 +72,10 @@ def _write_sheet(book: Any, name: str, rows: Sequence[Sequence[object]]) -> None
         sheet.clear_contents()
     else:
         sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
-    sheet.range((1, 1)).value = [[cell_value(None, v) for v in row] for row in rows]
+    width = max((len(row) for row in rows), default=0)  # Excel takes rectangles only
+    sheet.range((1, 1)).value = [
+        [cell_value(None, v) for v in row] + [None] * (width - len(row)) for row in rows
+    ]
     sheet.activate()
 
 
@@ -88,7 +91,9 @@ def preview_selected() -> None:
         with connection(book, table) as (gateway, ledger):
             plan, _ = jobs.prepare_send(table, gateway, ledger, rows=None, row_numbers=rows)
         out: list[list[object]] = [
-            ["行", "宛先（伏字）", "判定", "内容", "通数", "予約日時", "本文", "理由"]
+            ["ブック", plan.book, "シート", plan.sheet],
+            [],
+            ["行", "宛先（伏字）", "判定", "内容", "通数", "予約日時", "本文", "理由"],
         ]
         for r in plan.rows:
             code = r.code.value if r.code else "OK"
@@ -100,7 +105,8 @@ def preview_selected() -> None:
         _write_sheet(book, PREVIEW_SHEET, out)
         alert(
             book,
-            f"「{PREVIEW_SHEET}」シートに {len(plan.rows)} 行の送信内容を書き出しました"
+            f"ブック「{plan.book}」の「{plan.sheet}」シートの {len(plan.rows)} 行の送信内容を"
+            f"「{PREVIEW_SHEET}」シートに書き出しました"
             f"（送信可能 {len(plan.outgoing)} 件 / 合計 {plan.segments} 通 / "
             f"概算 {plan.cost:,.0f} 円）。SMSは送信していません。",
         )
@@ -126,6 +132,7 @@ def check_sheet() -> None:
             out.append([r.row, r.column or "", r.code.value, r.code.label, r.reason, number])
         _write_sheet(book, CHECK_SHEET, out)
         lines = [
+            f"ブック「{table.book_name}」の「{table.sheet_name}」シートの"
             f"{len(report.plan.rows)} 行を確認しました。送信できる行 {len(report.plan.outgoing)} 件、"
             f"送信しない行 {len(problems)} 件（「{CHECK_SHEET}」シート）。"
         ]
@@ -159,7 +166,8 @@ def refresh_status(progress: Progress | None = None) -> None:
             )
             return
         counts = "\n".join(f"  {k}: {v}件" for k, v in outcome.counts.items())
-        alert(book, f"{outcome.checked} 件の配信結果を確認しました。\n{counts}")
+        where = f"ブック「{table.book_name}」の「{table.sheet_name}」シート"
+        alert(book, f"{where}の {outcome.checked} 件の配信結果を確認しました。\n{counts}")
 
     entry_point(run)
 

@@ -43,7 +43,11 @@ def confirmation_text(plan: SendPlan) -> str:
     """The OK/Cancel question before a send: rows per code, segments and estimated cost."""
     outgoing = plan.outgoing
     scheduled = sum(1 for r in outgoing if r.scheduled_at)
-    lines = [f"選択した {len(plan.rows)} 行のうち {len(outgoing)} 件にSMSを送信します。", ""]
+    lines = [
+        f"ブック「{plan.book}」の「{plan.sheet}」シート",
+        f"選択した {len(plan.rows)} 行のうち {len(outgoing)} 件にSMSを送信します。",
+        "",
+    ]
     lines += count_lines(plan.counts())
     lines.append("")
     lines.append(f"合計 {plan.segments} 通 / 概算 {plan.cost:,.0f} 円")
@@ -322,17 +326,18 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Prog
 
 def _summary(state: slices.SliceRun) -> str:
     """The alert at the end of a send (or when it was stopped)."""
+    where = f"ブック「{Path(state.key[0]).name}」の「{state.key[1]}」シート"
     if state.cancelled:
         left = state.total - state.sent
         lines = [
-            f"送信を中止しました。{state.sent} 件を送り、残りの {left} 件は送っていません。",
+            f"{where}の送信を中止しました。{state.sent} 件を送り、残りの {left} 件は送っていません。",
             "残りを送るときは、同じ行を選んでもう一度「選択行を送信」を押してください"
             "（送信済みの行は再送しません）。",
             "",
         ]
     else:
         rows = sum(state.counts.values())
-        lines = [f"送信が終わりました（{rows} 行）。", ""]
+        lines = [f"{where}の送信が終わりました（{rows} 行）。", ""]
     lines += count_lines(dict(sorted(state.counts.items())))
     if state.reconciled:
         lines.append(f"前回中断した送信 {state.reconciled} 件を事業者に照会して記録しました。")

@@ -388,8 +388,12 @@ def test_jobs_take_the_selected_row_numbers() -> None:
     assert [r.row for r in report.plan.rows] == [3, 5, 6]
     with pytest.raises(RowSpecError, match="選択されていません"):
         jobs.check(table, row_numbers=[])
-    with pytest.raises(RowSpecError, match="9行目はデータの範囲外"):
-        jobs.check(table, row_numbers=[3, 9])
+    with pytest.raises(RowSpecError, match="1行目はデータの範囲外"):
+        jobs.check(table, row_numbers=[1, 3])  # the header is no data row
+    # Rows past the data are no rows: a selection may cover them; only data rows are checked.
+    assert [r.row for r in jobs.check(table, row_numbers=[3, 9]).plan.rows] == [3]
+    with pytest.raises(RowSpecError, match="データの行がありません"):
+        jobs.check(table, row_numbers=[9, 10])
     with pytest.raises(ValueError):
         jobs.check(table, rows="3", row_numbers=[3])
     assert [r.row for r in jobs.check(table, rows="2-3").plan.rows] == [2, 3]  # the CLI's way

@@ -388,6 +388,8 @@ def test_preview_lists_each_selected_row_and_sends_nothing(sandbox: SandboxServe
     payload = book(numbers, "$A$2:$A$4")
     run = xh.run_macro(ribbon.preview_selected, payload)
     sheet = run.sheet(ribbon.PREVIEW_SHEET)
+    assert sheet[0][:4] == ["ブック", BOOK, "シート", "送信リスト"]  # what the preview is of
+    sheet = sheet[2:]
     assert sheet[0] == ["行", "宛先（伏字）", "判定", "内容", "通数", "予約日時", "本文", "理由"]
     assert sheet[1][:5] == [2, f"{numbers[0][:3]}-****-{numbers[0][-4:]}", "OK", "送信可能", 1]
     assert sheet[1][6] == "【○○市】住民0様 お知らせです"
