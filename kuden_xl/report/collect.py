@@ -1,0 +1,373 @@
+"""Read send workbooks and CSV records into report records, fast, and never crash on a file.
+
+Files and folders (recursively): ``.xlsx``, ``.xlsm`` and ``.csv`` (UTF-8 with or without BOM, or
+cp932). Every sheet whose header matches the worksheet contract (``schema.find_header``: a row
+holding 電話番号 or an alias, in the first rows) is read. python-calamine (Rust) reads workbooks;
+openpyxl read-only is the fallback when calamine is missing or fails on a file, and the
+benchmark's baseline. A file that cannot be read is listed with the reason; a lock file
+``~$x.xlsx`` is skipped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .. import schema
+from ..books.base import HEADER_SCAN_ROWS, settings_from_rows
+from ..books.xlsx import open_locks
+from ..config import campaign_settings, read_config_file
+from ..errors import HeaderError, KudenError
+from .values import integer, text, to_date, to_datetime
+
+SUFFIXES = (".xlsx", ".xlsm", ".csv")
+PURPOSE = "用途"
+DUE = "納期限"
+PAID = "納付日"
+CSV_SHEET = "CSV"
+ENGINES = ("auto", "calamine", "openpyxl")
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+
+Progress = Callable[[int, int, Path], None]
+
+
+class Record(NamedTuple):
+    """One worksheet row with a result code (or, for the reference group, a 納期限).
+
+    A NamedTuple, not a dataclass: a year of records is a quarter of a million of them.
+    """
+
+    file: str
+    sheet: str
+    row: int
+    id: str  # 管理番号
+    purpose: str  # 用途: the row's, else the workbook's 設定
+    sent_at: datetime | None  # naive, Japan time
+    code: str  # 結果コード ('' when the row was never processed)
+    segments: int
+    delivery: str  # 配信結果 as written: 配信済, 不達（圏外）…
+    due: date | None  # 納期限
+    paid: date | None  # 納付日
+    number: str  # 電話番号 as written (for duplicates; never rendered in full)
+    body: str  # 送信本文
+    unit_price: float  # yen per segment from the workbook's settings
+
+    @property
+    def is_send(self) -> bool:
+        """The row records a (possible) send: ACCEPTED, SCHEDULED or UNKNOWN."""
+        return self.code in _SEND_CODES
+
+
+_SEND_CODES = frozenset(c.value for c in schema.SEND_RECORD_CODES)
+
+
+@dataclass(frozen=True)
+class ReadError:
+    """A file (or a sheet of it) that could not be read, with the reason staff read."""
+
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Everything read: records, unreadable files, and the sheets that carry a 納付日 column."""
+
+    records: tuple[Record, ...]
+    errors: tuple[ReadError, ...]
+    files: tuple[str, ...]  # files read with at least one matching sheet
+    sheets: tuple[tuple[str, str], ...]  # (file, sheet) read
+    paid_sheets: frozenset[tuple[str, str]]  # (file, sheet) with a 納付日 column
+    engine: str
+
+
+class Unreadable(KudenError):
+    """A file the report cannot read; the message is the reason shown in 読込エラー."""
+
+
+# --- finding files ---------------------------------------------------------------------------
+
+
+def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[ReadError]]:
+    """Files to read under ``paths`` (folders recursively, sorted), and paths that are missing."""
+    found: list[Path] = []
+    errors: list[ReadError] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            inside = (p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            found += sorted(p for p in inside if not _is_lock(p))
+        elif path.is_file():
+            if _is_lock(path):
+                continue
+            if path.suffix.lower() in SUFFIXES:
+                found.append(path)
+            else:
+                errors.append(ReadError(str(path), "対応していない形式です（.xlsx・.xlsm・.csv）"))
+        else:
+            errors.append(ReadError(str(path), "ファイルまたはフォルダが見つかりません"))
+    return list(dict.fromkeys(found)), errors
+
+
+def _is_lock(path: Path) -> bool:
+    return path.name.startswith(("~$", ".~lock."))
+
+
+# --- reading one file ------------------------------------------------------------------------
+
+Grid = Sequence[Sequence[object]]  # a sheet's rows from A1, values as Python objects
+
+
+def _calamine_sheets(path: Path) -> Iterator[tuple[str, Grid]]:
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    for name in book.sheet_names:
+        yield name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def _openpyxl_sheets(path: Path) -> Iterator[tuple[str, Grid]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        for ws in book.worksheets:
+            if not hasattr(ws, "iter_rows"):
+                continue  # a chartsheet
+            ws.reset_dimensions()  # the dimension tag may lie; read what is there
+            yield ws.title, list(ws.iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
+def _csv_sheets(path: Path) -> Iterator[tuple[str, Grid]]:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            decoded = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise Unreadable("文字コードを判別できません（UTF-8 か Shift_JIS で保存してください）")
+    yield CSV_SHEET, list(csv.reader(io.StringIO(decoded, newline="")))
+
+
+def _why_not_a_workbook(path: Path) -> str | None:
+    """A reason when ``path`` is clearly no .xlsx/.xlsm (read from its first bytes), else None."""
+    with path.open("rb") as f:
+        head = f.read(8)
+        if head.startswith(b"PK\x03\x04"):
+            return None
+        if head == _OLE_MAGIC:
+            if _ENCRYPTED in head + f.read():
+                return "パスワードで保護されています（保護を解除して保存してください）"
+            return "古い形式（.xls）か、Excel ブックではありません"
+    return "Excel ブックではありません（ファイルが壊れているか、形式が違います）"
+
+
+def _sheets(path: Path, engine: str) -> Iterator[tuple[str, Grid]]:
+    if path.suffix.lower() == ".csv":
+        yield from _csv_sheets(path)
+        return
+    reason = _why_not_a_workbook(path)
+    if reason:
+        raise Unreadable(reason)
+    if engine != "openpyxl":
+        try:
+            sheets = list(_calamine_sheets(path))
+        except ImportError:
+            if engine == "calamine":
+                raise
+        except Exception:  # calamine failed on this file: openpyxl decides (and names the fault)
+            pass
+        else:
+            yield from sheets
+            return
+    try:
+        yield from _openpyxl_sheets(path)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise Unreadable(f"ファイルが壊れていて読めません（{type(exc).__name__}）") from exc
+
+
+def _header(grid: Grid, sheet: str) -> schema.Header | None:
+    try:
+        return schema.find_header(grid[:HEADER_SCAN_ROWS], sheet=sheet)
+    except HeaderError:
+        return None
+
+
+class _Columns(NamedTuple):
+    id: int | None
+    purpose: int | None
+    sent_at: int | None
+    code: int | None
+    segments: int | None
+    delivery: int | None
+    due: int | None
+    paid: int | None
+    number: int | None
+    body: int | None
+
+
+def _columns(header: schema.Header) -> _Columns:
+    get = header.columns.get
+    return _Columns(
+        get(schema.ID),
+        get(PURPOSE),
+        get(schema.SENT_AT),
+        get(schema.CODE),
+        get(schema.SEGMENTS),
+        get(schema.DELIVERY),
+        get(DUE),
+        get(PAID),
+        get(schema.PHONE),
+        get(schema.BODY),
+    )
+
+
+def _records(
+    file: str,
+    sheet: str,
+    grid: Grid,
+    header: schema.Header,
+    purpose: str,
+    unit_price: float,
+) -> Iterator[Record]:
+    """A record per row holding a 結果コード or a 納期限."""
+    c = _columns(header)
+
+    def cell(values: Sequence[object], index: int | None) -> object:
+        if index is None or index >= len(values):
+            return None
+        value = values[index]
+        return None if value == "" else value
+
+    for offset, values in enumerate(grid[header.row :]):
+        code = text(cell(values, c.code))
+        due = to_date(cell(values, c.due))
+        if not code and due is None:
+            continue
+        yield Record(
+            file,
+            sheet,
+            header.row + offset + 1,
+            text(cell(values, c.id)),
+            text(cell(values, c.purpose)) or purpose,
+            to_datetime(cell(values, c.sent_at)),
+            code,
+            integer(cell(values, c.segments)),
+            text(cell(values, c.delivery)),
+            due,
+            to_date(cell(values, c.paid)),
+            text(cell(values, c.number)),
+            text(cell(values, c.body)),
+            unit_price,
+        )
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    records: list[Record]
+    sheets: list[tuple[str, str]]
+    paid_sheets: list[tuple[str, str]]
+    notes: list[str]
+
+
+def read_file(
+    path: Path, *, engine: str = "auto", config: dict[str, Any] | None = None
+) -> _FileResult:
+    """Records of every matching sheet of one file.
+
+    Raises:
+        Unreadable: the file cannot be read, or no sheet matches; the message says why.
+    """
+    file = str(path)
+    try:
+        grids = list(_sheets(path, engine))
+    except PermissionError as exc:
+        if open_locks(path):
+            raise Unreadable(
+                "Excel で開かれているため読めません（ブックを閉じてください）"
+            ) from exc
+        raise Unreadable("読み取りの権限がありません") from exc
+    except OSError as exc:
+        raise Unreadable(f"ファイルを読めません（{exc.strerror or exc}）") from exc
+    found = {name: grid for name, grid in grids}
+    settings_grid = found.get(schema.SETTINGS_SHEET)
+    notes: list[str] = []
+    try:
+        settings = campaign_settings(
+            settings_from_rows(settings_grid) if settings_grid is not None else None,
+            config=config if config is not None else read_config_file(),
+        )
+        purpose, unit_price = settings.purpose or "", settings.unit_price
+    except KudenError as exc:
+        notes.append(f"設定シートの値を読めないため既定値で集計しました: {exc}")
+        purpose, unit_price = "", campaign_settings(None, config=config or {}).unit_price
+    result = _FileResult([], [], [], notes)
+    for name, grid in grids:
+        if name == schema.SETTINGS_SHEET:
+            continue
+        header = _header(grid, name)
+        if header is None:
+            continue
+        result.sheets.append((file, name))
+        if PAID in header.columns:
+            result.paid_sheets.append((file, name))
+        result.records.extend(_records(file, name, grid, header, purpose, unit_price))
+    if not result.sheets:
+        raise Unreadable(
+            f"電話番号の列（{schema.accepted_phone_headers()}）がある見出し行のシートがありません"
+        )
+    return result
+
+
+def collect(
+    paths: Iterable[Path],
+    *,
+    engine: str = "auto",
+    progress: Progress | None = None,
+    exclude: Iterable[Path] = (),
+) -> Collection:
+    """Read every file under ``paths``; a file that cannot be read becomes a ``ReadError``.
+
+    Args:
+        paths: files and folders (folders are searched recursively).
+        engine: ``auto`` (calamine, openpyxl where calamine fails), ``calamine`` or ``openpyxl``.
+        progress: called after each file with (done, total, path).
+        exclude: files to leave out (the report being written, when it lies in a folder read).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
+    skip = {Path(p).resolve() for p in exclude}
+    files, errors = find_files(paths)
+    files = [f for f in files if f.resolve() not in skip]
+    config = read_config_file()
+    records: list[Record] = []
+    sheets: list[tuple[str, str]] = []
+    paid: list[tuple[str, str]] = []
+    read: list[str] = []
+    for done, path in enumerate(files, 1):
+        try:
+            got = read_file(path, engine=engine, config=config)
+        except Unreadable as exc:
+            errors.append(ReadError(str(path), str(exc)))
+        else:
+            read.append(str(path))
+            records += got.records
+            sheets += got.sheets
+            paid += got.paid_sheets
+            errors += [ReadError(str(path), note) for note in got.notes]
+        if progress:
+            progress(done, len(files), path)
+    return Collection(
+        tuple(records), tuple(errors), tuple(read), tuple(sheets), frozenset(paid), engine
+    )
