@@ -1,0 +1,289 @@
+"""A fiscal year of records → the report's figures (typed, frozen, nothing rendered here).
+
+Japanese fiscal year (年度): ``fiscal_year=2026`` is 2026-04-01 … 2027-03-31, Japan time. A record
+belongs to the day it was sent (送信日時); a row that was not sent (an ERR_*/SKIP_* code, or no
+code) belongs to its sheet's send day — the day most of that sheet's messages were sent — so its
+code is counted in the same month, and it can serve the effectiveness table's reference group.
+A sheet with no send at all has no day: its rows are counted as undated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..phone import check_many, mask
+from .collect import Collection, ReadError, Record
+
+DELIVERED = "配信済"
+UNDELIVERED = "不達"
+NO_REASON = "（理由なし）"
+WINDOWS = (7, 14, 30)  # days after the SMS within which a payment counts
+BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("30日以下", None, 30),
+    ("31〜90日", 31, 90),
+    ("91〜180日", 91, 180),
+    ("181日以上", 181, None),
+)
+SENT_GROUP = "送信"
+REFERENCE_GROUP = "参考（未送信）"
+_REASON = re.compile(r"[（(](.*)[）)]\s*$")
+
+
+def fiscal_year_of(day: date) -> int:
+    """The fiscal year (年度) a day falls in: April–March."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def fiscal_months(fiscal_year: int) -> tuple[tuple[int, int], ...]:
+    """(year, month) of the twelve months of a fiscal year, April first."""
+    return tuple((fiscal_year + (m < 4), m) for m in (*range(4, 13), 1, 2, 3))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts for one month, one 用途, or the whole year."""
+
+    messages: int = 0  # send records: ACCEPTED, SCHEDULED, UNKNOWN
+    segments: int = 0
+    cost: float = 0.0  # yen: segments × the workbook's 単価
+    delivered: int = 0
+    undelivered: int = 0
+    codes: Mapping[str, int] = field(default_factory=dict)  # result code -> rows
+
+    @property
+    def unconfirmed(self) -> int:
+        """Sent, with no final delivery result (確認中, 不明, or not yet refreshed)."""
+        return self.messages - self.delivered - self.undelivered
+
+    @property
+    def delivery_rate(self) -> float | None:
+        """配信済 / messages sent (None when nothing was sent)."""
+        return self.delivered / self.messages if self.messages else None
+
+
+def _tally(records: Iterable[Record]) -> Tally:
+    messages = segments = delivered = undelivered = 0
+    cost = 0.0
+    codes: Counter[str] = Counter()
+    for r in records:
+        codes[r.code or "（なし）"] += 1
+        if not r.is_send:
+            continue
+        messages += 1
+        segments += r.segments
+        cost += r.segments * r.unit_price
+        if r.delivery.startswith(DELIVERED):
+            delivered += 1
+        elif r.delivery.startswith(UNDELIVERED):
+            undelivered += 1
+    return Tally(messages, segments, cost, delivered, undelivered, dict(sorted(codes.items())))
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    tally: Tally
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年{self.month}月"
+
+
+@dataclass(frozen=True)
+class Purpose:
+    name: str  # 用途 ('（未設定）' when neither the row nor 設定 names one)
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class Reason:
+    reason: str  # the provider's reason from 不達（…）
+    count: int
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """One recipient sent to from more than one workbook in the year."""
+
+    kind: str  # 管理番号 or 電話番号と本文
+    key: str  # the 管理番号, or the masked number
+    sends: int
+    files: tuple[str, ...]
+    first: date
+    last: date
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One row of the effectiveness table: a group and an overdue bucket."""
+
+    group: str  # 送信 or 参考（未送信）
+    bucket: str  # how long overdue on the send day
+    recipients: int
+    paid: tuple[int, ...]  # paid within each of WINDOWS days after the send day
+
+    def rate(self, i: int) -> float | None:
+        return self.paid[i] / self.recipients if self.recipients else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    fiscal_year: int
+    start: date
+    end: date  # inclusive
+    total: Tally
+    months: tuple[Month, ...]
+    purposes: tuple[Purpose, ...]
+    reasons: tuple[Reason, ...]
+    duplicates: tuple[Duplicate, ...]
+    effects: tuple[Effect, ...]
+    effect_excluded: int  # paid before the send day: left out of the effectiveness table
+    records: tuple[Record, ...]  # the fiscal year's records, in file order
+    errors: tuple[ReadError, ...]
+    files_read: int
+    sheets_read: int
+    outside_year: int  # records dated in another fiscal year
+    undated: int  # records with no send day (their sheet has no send)
+    recipients: int  # distinct numbers sent to
+
+
+def send_days(records: Sequence[Record]) -> dict[tuple[str, str], date]:
+    """Each sheet's send day: the day most of its messages were sent."""
+    days: dict[tuple[str, str], Counter[date]] = defaultdict(Counter)
+    for r in records:
+        if r.sent_at is not None and r.is_send:
+            days[r.file, r.sheet][r.sent_at.date()] += 1
+    return {key: max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] for key, c in days.items()}
+
+
+def _reason(delivery: str) -> str:
+    m = _REASON.search(delivery)
+    return m.group(1).strip() if m and m.group(1).strip() else NO_REASON
+
+
+def _bucket(overdue: int) -> int:
+    for i, (_, low, high) in enumerate(BUCKETS):
+        if (low is None or overdue >= low) and (high is None or overdue <= high):
+            return i
+    raise AssertionError(overdue)  # pragma: no cover - the buckets cover every integer
+
+
+def effectiveness(
+    rows: Iterable[tuple[Record, date]], paid_sheets: frozenset[tuple[str, str]]
+) -> tuple[tuple[Effect, ...], int]:
+    """Paid within 7/14/30 days of the send day, by days overdue then, for sent and unsent rows.
+
+    Only rows with a 納期限, in sheets that carry a 納付日 column, count (an empty 納付日 is
+    unpaid). A row paid before its send day is left out (the SMS cannot have caused it); the
+    number left out is returned too.
+    """
+    groups = (SENT_GROUP, REFERENCE_GROUP)
+    counts = {(g, b): [0] * (1 + len(WINDOWS)) for g in groups for b in range(len(BUCKETS))}
+    excluded = 0
+    for r, day in rows:
+        if r.due is None or (r.file, r.sheet) not in paid_sheets:
+            continue
+        after = (r.paid - day).days if r.paid is not None else None
+        if after is not None and after < 0:
+            excluded += 1
+            continue
+        cell = counts[SENT_GROUP if r.is_send else REFERENCE_GROUP, _bucket((day - r.due).days)]
+        cell[0] += 1
+        for i, window in enumerate(WINDOWS, 1):
+            if after is not None and after <= window:
+                cell[i] += 1
+    effects = tuple(Effect(g, BUCKETS[b][0], c[0], tuple(c[1:])) for (g, b), c in counts.items())
+    return effects, excluded
+
+
+def national_numbers(records: Iterable[Record]) -> dict[str, str]:
+    """Each distinct 電話番号 as written → its national form (as written when not valid)."""
+    written = list(dict.fromkeys(r.number for r in records if r.number))
+    return {w: c.national or w for w, c in zip(written, check_many(written), strict=True)}
+
+
+def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[Duplicate, ...]:
+    """Recipients sent to from two or more workbooks: same 管理番号, or same number and body.
+
+    ``numbers`` maps each 電話番号 as written to its national form (``national_numbers``).
+    """
+    by_key: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    shown: dict[tuple[str, str], str] = {}
+    for r in records:
+        if not r.is_send or r.sent_at is None:
+            continue
+        if r.id:
+            by_key["管理番号", r.id].append(r)
+            shown["管理番号", r.id] = r.id
+        number = numbers.get(r.number, r.number)
+        if number and r.body:
+            key = ("電話番号と本文", f"{number}\n{r.body}")
+            by_key[key].append(r)
+            shown[key] = mask(number)
+    found: list[Duplicate] = []
+    seen: set[frozenset[tuple[str, str, int]]] = set()
+    for key, group in by_key.items():
+        files = tuple(dict.fromkeys(r.file for r in group))
+        rows = frozenset((r.file, r.sheet, r.row) for r in group)
+        if len(files) < 2 or rows in seen:
+            continue
+        seen.add(rows)
+        days = sorted(r.sent_at.date() for r in group if r.sent_at is not None)
+        found.append(Duplicate(key[0], shown[key], len(group), files, days[0], days[-1]))
+    return tuple(sorted(found, key=lambda d: (-d.sends, d.kind, d.key)))
+
+
+def summarize(collection: Collection, fiscal_year: int) -> Summary:
+    """Aggregate the records of ``collection`` that fall in ``fiscal_year``."""
+    days = send_days(collection.records)
+    dated: list[tuple[Record, date]] = []
+    outside = undated = 0
+    for r in collection.records:
+        day = r.sent_at.date() if r.sent_at is not None else days.get((r.file, r.sheet))
+        if day is None:
+            undated += 1
+        elif fiscal_year_of(day) != fiscal_year:
+            outside += 1
+        else:
+            dated.append((r, day))
+    in_year = [r for r, _ in dated]
+    by_month: dict[tuple[int, int], list[Record]] = defaultdict(list)
+    by_purpose: dict[str, list[Record]] = defaultdict(list)
+    reasons: Counter[str] = Counter()
+    for r, day in dated:
+        by_month[day.year, day.month].append(r)
+        by_purpose[r.purpose or "（未設定）"].append(r)
+        if r.is_send and r.delivery.startswith(UNDELIVERED):
+            reasons[_reason(r.delivery)] += 1
+    effects, excluded = effectiveness(dated, collection.paid_sheets)
+    sends = [r for r in in_year if r.is_send]
+    numbers = national_numbers(sends)
+    return Summary(
+        fiscal_year=fiscal_year,
+        start=date(fiscal_year, 4, 1),
+        end=date(fiscal_year + 1, 3, 31),
+        total=_tally(in_year),
+        months=tuple(Month(y, m, _tally(by_month[y, m])) for y, m in fiscal_months(fiscal_year)),
+        purposes=tuple(
+            Purpose(name, _tally(rs))
+            for name, rs in sorted(by_purpose.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ),
+        reasons=tuple(
+            Reason(k, v) for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
+        duplicates=duplicates(sends, numbers),
+        effects=effects,
+        effect_excluded=excluded,
+        records=tuple(in_year),
+        errors=collection.errors,
+        files_read=len(collection.files),
+        sheets_read=len(collection.sheets),
+        outside_year=outside,
+        undated=undated,
+        recipients=len({numbers[r.number] for r in sends if r.number}),
+    )
