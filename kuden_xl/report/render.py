@@ -1,0 +1,572 @@
+"""The report workbook (openpyxl): 概要, 月別, 用途別, 効果分析, 不達理由, 重複送信, 読込エラー, 明細.
+
+Native Excel charts (monthly messages with the delivery rate; payment within 30 days by overdue
+bucket), Japanese fonts, widths and number formats, A4 landscape printing. 明細 holds every
+record as an Excel table; a year can be a quarter of a million rows, so openpyxl writes that
+sheet's header, one styled row and the table, and its rows are then streamed into the sheet's
+XML with the same cell styles (openpyxl alone would take longer than reading the year).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+from ..clock import now
+from ..errors import WorkbookError
+from ..schema import RESULT_LABELS, ResultCode
+from .collect import Record
+from .summarize import REFERENCE_GROUP, SENT_GROUP, WINDOWS, Summary, Tally
+from .values import excel_serial
+
+FONT = "游ゴシック"
+CODE_ORDER = tuple(c.value for c in ResultCode)
+SHEETS = ("概要", "月別", "用途別", "効果分析", "不達理由", "重複送信", "読込エラー", "明細")
+INT, YEN, RATE = "#,##0", '#,##0"円"', "0.0%"
+DAY, MOMENT = "yyyy/mm/dd", "yyyy/mm/dd hh:mm"
+DETAIL_COLUMNS: tuple[tuple[str, str | None, float], ...] = (
+    ("ファイル", None, 36),
+    ("シート", None, 14),
+    ("行", INT, 7),
+    ("管理番号", None, 12),
+    ("用途", None, 14),
+    ("送信日時", MOMENT, 17),
+    ("結果コード", None, 18),
+    ("通数", INT, 7),
+    ("配信結果", None, 16),
+    ("納期限", DAY, 12),
+    ("納付日", DAY, 12),
+)
+
+
+# --- styling ---------------------------------------------------------------------------------
+
+
+def _styles() -> dict[str, Any]:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    thin = Side(style="thin", color="A6A6A6")
+    return {
+        "font": Font(name=FONT, size=10),
+        "bold": Font(name=FONT, size=10, bold=True, color="FFFFFF"),
+        "title": Font(name=FONT, size=14, bold=True),
+        "heading": Font(name=FONT, size=11, bold=True),
+        "strong": Font(name=FONT, size=10, bold=True),
+        "note": Font(name=FONT, size=9, color="595959"),
+        "fill": PatternFill("solid", fgColor="1F4E78"),
+        "total": PatternFill("solid", fgColor="DDEBF7"),
+        "border": Border(left=thin, right=thin, top=thin, bottom=thin),
+        "wrap": Alignment(vertical="center", wrap_text=True),
+        "center": Alignment(horizontal="center", vertical="center", wrap_text=True),
+    }
+
+
+def _print_setup(ws: Any, title_rows: str | None = None) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    if title_rows:
+        ws.print_title_rows = title_rows
+    ws.oddFooter.center.text = "&A — &P / &N"
+
+
+def _title(ws: Any, st: dict[str, Any], text: str, note: str = "") -> int:
+    """Sheet title in A1 (and a note in A2); returns the first free row."""
+    ws["A1"] = text
+    ws["A1"].font = st["title"]
+    ws.row_dimensions[1].height = 24
+    if note:
+        ws["A2"] = note
+        ws["A2"].font = st["note"]
+    return 4 if note else 3
+
+
+def _table(
+    ws: Any,
+    st: dict[str, Any],
+    top: int,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    formats: Sequence[str | None],
+    *,
+    total: bool = False,
+) -> int:
+    """A bordered table with a coloured header at ``top``; returns the last row written."""
+    for col, name in enumerate(headers, 1):
+        cell = ws.cell(top, col, name)
+        cell.font, cell.fill, cell.border, cell.alignment = (
+            st["bold"],
+            st["fill"],
+            st["border"],
+            st["center"],
+        )
+    r = top
+    for r, values in enumerate(rows, top + 1):
+        for col, value in enumerate(values, 1):
+            cell = ws.cell(r, col, value)
+            cell.font, cell.border = st["font"], st["border"]
+            fmt = formats[col - 1] if col - 1 < len(formats) else None
+            if fmt:
+                cell.number_format = fmt
+    if total and r > top:
+        for col in range(1, len(headers) + 1):
+            ws.cell(r, col).fill = st["total"]
+            ws.cell(r, col).font = st["strong"]
+    return r
+
+
+def _widths(ws: Any, widths: Sequence[float]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for i, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+
+
+def _rate(value: float | None) -> float | str:
+    return "—" if value is None else value
+
+
+# --- sheets ----------------------------------------------------------------------------------
+
+
+def _overview(ws: Any, st: dict[str, Any], s: Summary) -> None:
+    t = s.total
+    top = _title(
+        ws,
+        st,
+        f"SMS送信 年次レポート（{s.fiscal_year}年度）",
+        f"対象期間: {s.start.year}年4月1日〜{s.end.year}年3月31日（日本時間）　"
+        f"作成: {now():%Y年%m月%d日 %H:%M}",
+    )
+    rows: list[tuple[str, object, str | None]] = [
+        ("送信件数（通）", t.messages, INT),
+        ("通数（課金単位）", t.segments, INT),
+        ("概算費用", round(t.cost), YEN),
+        ("配信済", t.delivered, INT),
+        ("不達", t.undelivered, INT),
+        ("確認中・不明・未確認", t.unconfirmed, INT),
+        ("配信率（配信済 ÷ 送信件数）", _rate(t.delivery_rate), RATE),
+        ("送信した電話番号（重複を除く）", s.recipients, INT),
+        ("複数のブックから送った相手", len(s.duplicates), INT),
+        ("読み込んだファイル", s.files_read, INT),
+        ("読み込んだシート", s.sheets_read, INT),
+        ("読めなかったファイル・注意", len(s.errors), INT),
+        ("年度外の行（集計に含めず）", s.outside_year, INT),
+        ("送信日のない行（集計に含めず）", s.undated, INT),
+    ]
+    last = _table(ws, st, top, ("項目", "値"), [(k, v) for k, v, _ in rows], (None, None))
+    for i, (_, _, fmt) in enumerate(rows, top + 1):
+        if fmt:
+            ws.cell(i, 2).number_format = fmt
+    top = last + 2
+    head = ("滞納日数（送信時）", "送信: 30日以内の納付率", "参考（未送信）: 30日以内の納付率")
+    sent = {e.bucket: e for e in s.effects if e.group == SENT_GROUP}
+    ref = {e.bucket: e for e in s.effects if e.group == REFERENCE_GROUP}
+    ws.cell(top, 1, "効果（詳しくは「効果分析」シート）").font = st["heading"]
+    _table(
+        ws,
+        st,
+        top + 1,
+        head,
+        [(b, _rate(sent[b].rate(2)), _rate(ref[b].rate(2))) for b in sent],
+        (None, RATE, RATE),
+    )
+    _widths(ws, (34, 24, 30))
+
+
+def _tally_row(label: str, t: Tally, codes: Sequence[str]) -> list[object]:
+    return [
+        label,
+        t.messages,
+        t.segments,
+        round(t.cost),
+        t.delivered,
+        t.undelivered,
+        t.unconfirmed,
+        _rate(t.delivery_rate),
+        *(t.codes.get(c, 0) for c in codes),
+    ]
+
+
+_TALLY_HEAD = ("送信件数", "通数", "概算費用", "配信済", "不達", "確認中・不明", "配信率")
+_TALLY_FORMATS = (INT, INT, YEN, INT, INT, INT, RATE)
+
+
+def _codes(s: Summary) -> list[str]:
+    present = set(s.total.codes)
+    return [c for c in CODE_ORDER if c in present] + sorted(present - set(CODE_ORDER))
+
+
+def _code_head(code: str) -> str:
+    try:
+        return f"{RESULT_LABELS[ResultCode(code)]}\n{code}"
+    except ValueError:
+        return code
+
+
+def _monthly(ws: Any, st: dict[str, Any], s: Summary) -> None:
+    from openpyxl.chart import BarChart, LineChart, Reference
+
+    codes = _codes(s)
+    top = _title(
+        ws, st, f"月別（{s.fiscal_year}年度）", "結果コード別の件数は、送信しなかった行も含みます。"
+    )
+    rows = [_tally_row(m.label, m.tally, codes) for m in s.months]
+    rows.append(_tally_row("合計", s.total, codes))
+    head = ("月", *_TALLY_HEAD, *(_code_head(c) for c in codes))
+    last = _table(ws, st, top, head, rows, (None, *_TALLY_FORMATS, *[INT] * len(codes)), total=True)
+    ws.row_dimensions[top].height = 30
+    _widths(ws, (12, 10, 10, 12, 10, 10, 12, 9, *[12] * len(codes)))
+    ws.freeze_panes = ws.cell(top + 1, 2)
+
+    bars = BarChart()
+    bars.title = "月別の送信件数と配信率"
+    bars.y_axis.title = "送信件数"
+    bars.add_data(Reference(ws, min_col=2, min_row=top, max_row=last - 1), titles_from_data=True)
+    bars.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=last - 1))
+    line = LineChart()
+    line.add_data(Reference(ws, min_col=8, min_row=top, max_row=last - 1), titles_from_data=True)
+    line.y_axis.axId = 200
+    line.y_axis.title = "配信率"
+    line.y_axis.number_format = "0%"
+    line.y_axis.scaling.min = 0
+    line.y_axis.scaling.max = 1
+    line.y_axis.crosses = "max"
+    bars += line
+    bars.height, bars.width = 8, 22
+    ws.add_chart(bars, f"A{last + 2}")
+    _print_setup(ws)
+
+
+def _by_purpose(ws: Any, st: dict[str, Any], s: Summary) -> None:
+    codes = _codes(s)
+    top = _title(
+        ws,
+        st,
+        f"用途別（{s.fiscal_year}年度）",
+        "用途は行の「用途」列、なければブックの設定シートの「用途」です。",
+    )
+    rows = [_tally_row(p.name, p.tally, codes) for p in s.purposes]
+    rows.append(_tally_row("合計", s.total, codes))
+    head = ("用途", *_TALLY_HEAD, *(_code_head(c) for c in codes))
+    _table(ws, st, top, head, rows, (None, *_TALLY_FORMATS, *[INT] * len(codes)), total=True)
+    ws.row_dimensions[top].height = 30
+    _widths(ws, (22, 10, 10, 12, 10, 10, 12, 9, *[12] * len(codes)))
+    _print_setup(ws)
+
+
+def _effect(ws: Any, st: dict[str, Any], s: Summary) -> None:
+    from openpyxl.chart import BarChart, Reference
+
+    top = _title(
+        ws,
+        st,
+        f"効果分析（{s.fiscal_year}年度）",
+        "SMS を送った日から 7・14・30 日以内に納付した人の割合を、送った日に何日滞納していたかで分けています"
+        "（納期限と納付日の列があるシートの行だけ）。",
+    )
+    ws.cell(
+        3,
+        1,
+        (
+            f"「{REFERENCE_GROUP}」は同じブックの送らなかった行（番号なし・除外など）で、その日を送信日とみなした数字です。"
+            "無作為に選んだ群ではないため、差をそのまま SMS の効果とは言えません。"
+            f" 送信日より前に納付済みの {s.effect_excluded:,} 行は除いています。"
+        ),
+    ).font = st["note"]
+    top += 1
+    head = ["区分", "滞納日数（送信時）", "対象者"]
+    for w in WINDOWS:
+        head += [f"{w}日以内に納付", f"{w}日以内の納付率"]
+    rows = []
+    for e in s.effects:
+        row: list[object] = [e.group, e.bucket, e.recipients]
+        for i in range(len(WINDOWS)):
+            row += [e.paid[i], _rate(e.rate(i))]
+        rows.append(row)
+    formats = (None, None, INT, *[INT, RATE] * len(WINDOWS))
+    last = _table(ws, st, top, head, rows, formats)
+    ws.row_dimensions[top].height = 30
+    _widths(ws, (16, 18, 10, *[13] * (2 * len(WINDOWS))))
+
+    # The chart's data: 30-day rates, one column per group.
+    data_top = last + 2
+    sent = [e for e in s.effects if e.group == SENT_GROUP]
+    ref = {e.bucket: e for e in s.effects if e.group == REFERENCE_GROUP}
+    chart_rows = [(e.bucket, _rate(e.rate(2)), _rate(ref[e.bucket].rate(2))) for e in sent]
+    _table(
+        ws,
+        st,
+        data_top,
+        (
+            "滞納日数（送信時）",
+            f"{SENT_GROUP}: 30日以内の納付率",
+            f"{REFERENCE_GROUP}: 30日以内の納付率",
+        ),
+        chart_rows,
+        (None, RATE, RATE),
+    )
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "30日以内の納付率（滞納日数別）"
+    chart.y_axis.number_format = "0%"
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.title = "納付率"
+    chart.x_axis.title = "送信時の滞納日数"
+    end = data_top + len(chart_rows)
+    chart.add_data(
+        Reference(ws, min_col=2, max_col=3, min_row=data_top, max_row=end), titles_from_data=True
+    )
+    chart.set_categories(Reference(ws, min_col=1, min_row=data_top + 1, max_row=end))
+    chart.height, chart.width = 8, 18
+    ws.add_chart(chart, f"E{data_top}")
+    _print_setup(ws)
+
+
+def _reasons(ws: Any, st: dict[str, Any], s: Summary) -> None:
+    top = _title(
+        ws,
+        st,
+        "不達理由",
+        "配信結果が「不達（理由）」の件数です。理由は送信事業者の表記のままです。",
+    )
+    total = sum(r.count for r in s.reasons)
+    rows: list[list[object]] = [[r.reason, r.count, r.count / total] for r in s.reasons]
+    rows.append(["合計", total, 1.0 if total else "—"])
+    _table(ws, st, top, ("不達の理由", "件数", "割合"), rows, (None, INT, RATE), total=True)
+    _widths(ws, (36, 10, 10))
+    _print_setup(ws)
+
+
+def _duplicates(ws: Any, st: dict[str, Any], s: Summary) -> None:
+    top = _title(
+        ws,
+        st,
+        "重複送信（複数のブックから同じ相手へ）",
+        "同じ管理番号、または同じ電話番号と本文で、2 つ以上のブックから送った相手です。電話番号は一部を伏せています。",
+    )
+    rows: list[tuple[object, ...]] = [
+        (d.kind, d.key, d.sends, "\n".join(d.files), d.first, d.last) for d in s.duplicates
+    ] or [("なし", "", None, "", None, None)]
+    head = (
+        "一致した項目",
+        "管理番号・電話番号",
+        "送信回数",
+        "ブック",
+        "最初の送信日",
+        "最後の送信日",
+    )
+    _table(ws, st, top, head, rows, (None, None, INT, None, DAY, DAY))
+    for r in range(top + 1, top + 1 + len(rows)):
+        ws.cell(r, 4).alignment = st["wrap"]
+    _widths(ws, (16, 20, 10, 60, 14, 14))
+    ws.print_title_rows = f"{top}:{top}"
+    _print_setup(ws, f"{top}:{top}")
+
+
+def _errors(ws: Any, st: dict[str, Any], s: Summary) -> None:
+    top = _title(ws, st, "読込エラー", "読めなかったファイルと、読めたが注意が必要なファイルです。")
+    rows = [(e.file, e.reason) for e in s.errors] or [("なし", "")]
+    _table(ws, st, top, ("ファイル", "理由"), rows, (None, None))
+    for r in range(top + 1, top + 1 + len(rows)):
+        ws.cell(r, 2).alignment = st["wrap"]
+    _widths(ws, (60, 70))
+    _print_setup(ws, f"{top}:{top}")
+
+
+def _detail_template(ws: Any, st: dict[str, Any], count: int) -> None:
+    """明細's header, one styled empty row (its cell styles are reused) and the Excel table."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    for col, (name, fmt, width) in enumerate(DETAIL_COLUMNS, 1):
+        head = ws.cell(1, col, name)
+        head.font, head.fill, head.alignment = st["bold"], st["fill"], st["center"]
+        cell = ws.cell(2, col)
+        cell.font = st["font"]
+        if fmt:
+            cell.number_format = fmt
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ref = f"A1:{get_column_letter(len(DETAIL_COLUMNS))}{1 + max(count, 1)}"
+    table = Table(displayName="明細", ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(table)
+    ws.freeze_panes = "A2"
+    _print_setup(ws, "1:1")
+
+
+def render(summary: Summary, path: Path) -> Path:
+    """Write the report workbook to ``path`` (atomically: a temp file beside it, then replace).
+
+    Raises:
+        WorkbookError: the report cannot be saved (a folder that does not exist, no permission,
+            or the report open in Excel).
+    """
+    import openpyxl
+
+    st = _styles()
+    wb = openpyxl.Workbook()
+    writers: dict[str, Callable[[Any, dict[str, Any], Summary], None]] = {
+        "概要": _overview,
+        "月別": _monthly,
+        "用途別": _by_purpose,
+        "効果分析": _effect,
+        "不達理由": _reasons,
+        "重複送信": _duplicates,
+        "読込エラー": _errors,
+    }
+    ws = wb.active
+    for i, name in enumerate(SHEETS):
+        ws = ws if i == 0 else wb.create_sheet(name)
+        ws.title = name
+        ws.sheet_view.zoomScale = 100
+        if name == "明細":
+            _detail_template(ws, st, len(summary.records))
+        else:
+            writers[name](ws, st, summary)
+    _print_setup(wb["概要"])
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=".~kuden-report-", suffix=".xlsx", dir=path.parent if path.parent.exists() else None
+    )
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        _stream_detail(Path(tmp), summary.records)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise WorkbookError(
+            f"レポート「{path}」を保存できません: {exc}。フォルダがあるか、同じ名前のファイルが Excel で開かれていないか確認してください。"
+            f" / Cannot save the report {path}: {exc}"
+        ) from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# --- 明細, streamed ----------------------------------------------------------------------------
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+
+
+def _sheet_part(z: zipfile.ZipFile, title: str) -> str:
+    """The zip part of the worksheet named ``title``."""
+    book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    rid = next(
+        s.get(f"{{{_NS['r']}}}id")
+        for s in book.iterfind("m:sheets/m:sheet", _NS)
+        if s.get("name") == title
+    )
+    target = next(
+        r.get("Target") for r in rels.iterfind("rel:Relationship", _NS) if r.get("Id") == rid
+    )
+    assert target is not None
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _cell_writers(styles: Sequence[str]) -> list[Callable[[object], str]]:
+    """One function per 明細 column: a value → its ``<c>`` element (position by order, no ``r``)."""
+
+    def make(style: str) -> Callable[[object], str]:
+        empty = f"<c{style}/>"
+        cache: dict[object, str] = {}
+
+        def cell(value: object) -> str:
+            if value is None or value == "":
+                return empty
+            got = cache.get(value)
+            if got is not None:
+                return got
+            if isinstance(value, (date, datetime)):
+                xml = f"<c{style}><v>{excel_serial(value)!r}</v></c>"
+            elif isinstance(value, (int, float)):
+                xml = f"<c{style}><v>{value}</v></c>"
+            else:
+                clean = escape(_ILLEGAL.sub("", str(value)))
+                xml = f'<c{style} t="inlineStr"><is><t xml:space="preserve">{clean}</t></is></c>'
+            if len(cache) < 50_000:
+                cache[value] = xml
+            return xml
+
+        return cell
+
+    return [make(s) for s in styles]
+
+
+def _detail_values(r: Record) -> tuple[object, ...]:
+    return (
+        r.file,
+        r.sheet,
+        r.row,
+        r.id,
+        r.purpose,
+        r.sent_at,
+        r.code,
+        r.segments if r.is_send else None,
+        r.delivery,
+        r.due,
+        r.paid,
+    )
+
+
+def _stream_detail(path: Path, records: Sequence[Record]) -> None:
+    """Replace 明細's styled empty row 2 by one row per record, reusing its cell styles."""
+    if not records:
+        return
+    with zipfile.ZipFile(path) as z:
+        part = _sheet_part(z, "明細")
+        xml = z.read(part).decode("utf-8")
+        items = [(info, z.read(info.filename)) for info in z.infolist() if info.filename != part]
+    start = xml.index('<row r="2"')
+    stop = xml.index("</sheetData>")
+    styles = [
+        f' s="{m}"' if m else ""
+        for m in re.findall(r'<c r="[A-Z]+2"(?: s="(\d+)")?', xml[start:stop])
+    ]
+    if len(styles) != len(DETAIL_COLUMNS):
+        raise AssertionError(f"明細 template row has {len(styles)} cells")
+    writers = _cell_writers(styles)
+    last_col = chr(ord("A") + len(DETAIL_COLUMNS) - 1)
+    head = xml[:start].replace(
+        '<dimension ref="A1:K2"/>', f'<dimension ref="A1:{last_col}{len(records) + 1}"/>'
+    )
+
+    def rows() -> Iterable[str]:
+        yield head
+        for n, record in enumerate(records, 2):
+            cells = "".join([w(v) for w, v in zip(writers, _detail_values(record), strict=True)])
+            yield f'<row r="{n}">{cells}</row>'
+        yield xml[stop:]
+
+    tmp = path.with_suffix(".tmp.xlsx")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for info, data in items:
+            out.writestr(info, data)
+        with out.open(part, "w", force_zip64=True) as f:
+            chunk: list[str] = []
+            for piece in rows():
+                chunk.append(piece)
+                if len(chunk) >= 2000:
+                    f.write("".join(chunk).encode("utf-8"))
+                    chunk.clear()
+            f.write("".join(chunk).encode("utf-8"))
+    os.replace(tmp, path)
