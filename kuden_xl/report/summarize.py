@@ -151,6 +151,39 @@ class Summary:
     undated: int  # records with no send day (their sheet has no send)
     recipients: int  # distinct numbers sent to
 
+    def headline(self) -> dict[str, object]:
+        """The headline figures and per-month counts, as JSON-ready values."""
+        t = self.total
+        return {
+            "fiscal_year": self.fiscal_year,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "messages": t.messages,
+            "segments": t.segments,
+            "cost_yen": round(t.cost),
+            "delivered": t.delivered,
+            "undelivered": t.undelivered,
+            "delivery_rate": t.delivery_rate,
+            "recipients": self.recipients,
+            "duplicates": len(self.duplicates),
+            "codes": dict(t.codes),
+            "files_read": self.files_read,
+            "sheets_read": self.sheets_read,
+            "unreadable": [{"file": e.file, "reason": e.reason} for e in self.errors],
+            "outside_year": self.outside_year,
+            "undated": self.undated,
+            "months": [
+                {
+                    "month": f"{m.year}-{m.month:02d}",
+                    "messages": m.tally.messages,
+                    "segments": m.tally.segments,
+                    "delivered": m.tally.delivered,
+                    "undelivered": m.tally.undelivered,
+                }
+                for m in self.months
+            ],
+        }
+
 
 def send_days(records: Sequence[Record]) -> dict[tuple[str, str], date]:
     """Each sheet's send day: the day most of its messages were sent."""
