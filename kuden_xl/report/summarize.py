@@ -10,6 +10,7 @@ A sheet with no send at all has no day: its rows are counted as undated.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,9 +236,13 @@ def effectiveness(
 
 
 def national_numbers(records: Iterable[Record]) -> dict[str, str]:
-    """Each distinct 電話番号 as written → its national form (as written when not valid)."""
+    """Each distinct 電話番号 as written → its national form (its digits when not valid)."""
     written = list(dict.fromkeys(r.number for r in records if r.number))
-    return {w: c.national or w for w, c in zip(written, check_many(written), strict=True)}
+    return {w: c.national or _digits(w) for w, c in zip(written, check_many(written), strict=True)}
+
+
+def _digits(number: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", number) if ch.isdigit()) or number
 
 
 def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[Duplicate, ...]:

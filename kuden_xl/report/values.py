@@ -78,7 +78,7 @@ def to_datetime(value: object) -> datetime | None:
         return datetime(value.year, value.month, value.day)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if 1 <= value < _MAX_SERIAL:
-            return _EXCEL_EPOCH + timedelta(days=float(value))
+            return _EXCEL_EPOCH + timedelta(seconds=round(value * 86400))  # as Excel shows it
         return None
     if isinstance(value, str) and value.strip():
         return parse_datetime_text(value)
