@@ -204,33 +204,15 @@ def _header(grid: Grid, sheet: str) -> schema.Header | None:
         return None
 
 
-class _Columns(NamedTuple):
-    id: int | None
-    purpose: int | None
-    sent_at: int | None
-    code: int | None
-    segments: int | None
-    delivery: int | None
-    due: int | None
-    paid: int | None
-    number: int | None
-    body: int | None
-
-
-def _columns(header: schema.Header) -> _Columns:
-    get = header.columns.get
-    return _Columns(
-        get(schema.ID),
-        get(PURPOSE),
-        get(schema.SENT_AT),
-        get(schema.CODE),
-        get(schema.SEGMENTS),
-        get(schema.DELIVERY),
-        get(DUE),
-        get(PAID),
-        get(schema.PHONE),
-        get(schema.BODY),
-    )
+def _column(
+    data: Grid, index: int | None, convert: Callable[[Any], Any], default: Any = None
+) -> list[Any]:
+    """One column of ``data`` converted, each distinct value once (a column repeats a lot)."""
+    if index is None:
+        return [default] * len(data)
+    values = [row[index] if index < len(row) else None for row in data]
+    converted = {v: convert(None if v == "" else v) for v in set(values)}
+    return [converted[v] for v in values]
 
 
 def _records(
@@ -240,37 +222,37 @@ def _records(
     header: schema.Header,
     purpose: str,
     unit_price: float,
-) -> Iterator[Record]:
-    """A record per row holding a 結果コード or a 納期限."""
-    c = _columns(header)
-
-    def cell(values: Sequence[object], index: int | None) -> object:
-        if index is None or index >= len(values):
-            return None
-        value = values[index]
-        return None if value == "" else value
-
-    for offset, values in enumerate(grid[header.row :]):
-        code = text(cell(values, c.code))
-        due = to_date(cell(values, c.due))
-        if not code and due is None:
-            continue
-        yield Record(
-            file,
-            sheet,
-            header.row + offset + 1,
-            text(cell(values, c.id)),
-            text(cell(values, c.purpose)) or purpose,
-            to_datetime(cell(values, c.sent_at)),
-            code,
-            integer(cell(values, c.segments)),
-            text(cell(values, c.delivery)),
-            due,
-            to_date(cell(values, c.paid)),
-            text(cell(values, c.number)),
-            text(cell(values, c.body)),
-            unit_price,
+) -> list[Record]:
+    """A record per row holding a 結果コード or a 納期限, built column by column."""
+    data = grid[header.row :]
+    get = header.columns.get
+    codes = _column(data, get(schema.CODE), text, "")
+    dues = _column(data, get(DUE), to_date)
+    keep = [i for i, (code, due) in enumerate(zip(codes, dues, strict=True)) if code or due]
+    if not keep:
+        return []
+    data = [data[i] for i in keep]
+    n = len(data)
+    purposes = [p or purpose for p in _column(data, get(PURPOSE), text, "")]
+    return list(
+        map(
+            Record,
+            [file] * n,
+            [sheet] * n,
+            [header.row + 1 + i for i in keep],
+            _column(data, get(schema.ID), text, ""),
+            purposes,
+            _column(data, get(schema.SENT_AT), to_datetime),
+            [codes[i] for i in keep],
+            _column(data, get(schema.SEGMENTS), integer, 0),
+            _column(data, get(schema.DELIVERY), text, ""),
+            [dues[i] for i in keep],
+            _column(data, get(PAID), to_date),
+            _column(data, get(schema.PHONE), text, ""),
+            _column(data, get(schema.BODY), text, ""),
+            [unit_price] * n,
         )
+    )
 
 
 @dataclass(frozen=True)

@@ -389,7 +389,7 @@ def _errors(ws: Any, st: dict[str, Any], s: Summary) -> None:
 def _detail_template(ws: Any, st: dict[str, Any], count: int) -> None:
     """明細's header, one styled empty row (its cell styles are reused) and the Excel table."""
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.table import Table, TableStyleInfo
+    from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
     for col, (name, fmt, width) in enumerate(DETAIL_COLUMNS, 1):
         head = ws.cell(1, col, name)
@@ -400,7 +400,9 @@ def _detail_template(ws: Any, st: dict[str, Any], count: int) -> None:
             cell.number_format = fmt
         ws.column_dimensions[get_column_letter(col)].width = width
     ref = f"A1:{get_column_letter(len(DETAIL_COLUMNS))}{1 + max(count, 1)}"
-    table = Table(displayName="明細", ref=ref)
+    # Columns named here: else openpyxl's writer creates every cell of ``ref`` to read the header.
+    columns = [TableColumn(id=i, name=name) for i, (name, _, _) in enumerate(DETAIL_COLUMNS, 1)]
+    table = Table(displayName="明細", ref=ref, tableColumns=columns)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     ws.add_table(table)
     ws.freeze_panes = "A2"
@@ -483,49 +485,33 @@ def _sheet_part(z: zipfile.ZipFile, title: str) -> str:
     return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
-def _cell_writers(styles: Sequence[str]) -> list[Callable[[object], str]]:
-    """One function per 明細 column: a value → its ``<c>`` element (position by order, no ``r``)."""
-
-    def make(style: str) -> Callable[[object], str]:
-        empty = f"<c{style}/>"
-        cache: dict[object, str] = {}
-
-        def cell(value: object) -> str:
-            if value is None or value == "":
-                return empty
-            got = cache.get(value)
-            if got is not None:
-                return got
-            if isinstance(value, (date, datetime)):
-                xml = f"<c{style}><v>{excel_serial(value)!r}</v></c>"
-            elif isinstance(value, (int, float)):
-                xml = f"<c{style}><v>{value}</v></c>"
-            else:
-                clean = escape(_ILLEGAL.sub("", str(value)))
-                xml = f'<c{style} t="inlineStr"><is><t xml:space="preserve">{clean}</t></is></c>'
-            if len(cache) < 50_000:
-                cache[value] = xml
-            return xml
-
-        return cell
-
-    return [make(s) for s in styles]
+def _cell(value: object, style: str) -> str:
+    """One ``<c>`` element of 明細 (no ``r``: cells are placed by order, an empty one included)."""
+    if value is None or value == "":
+        return f"<c{style}/>"
+    if isinstance(value, (date, datetime)):
+        return f"<c{style}><v>{excel_serial(value)!r}</v></c>"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"<c{style}><v>{value}</v></c>"
+    clean = escape(_ILLEGAL.sub("", str(value)))
+    return f'<c{style} t="inlineStr"><is><t xml:space="preserve">{clean}</t></is></c>'
 
 
-def _detail_values(r: Record) -> tuple[object, ...]:
-    return (
-        r.file,
-        r.sheet,
-        r.row,
-        r.id,
-        r.purpose,
-        r.sent_at,
-        r.code,
-        r.segments if r.is_send else None,
-        r.delivery,
-        r.due,
-        r.paid,
-    )
+def _xml_column(values: Sequence[object], style: str) -> list[str]:
+    """A column of 明細 as cell XML, each distinct value formatted once."""
+    distinct = {v: _cell(v, style) for v in set(values)}
+    return [distinct[v] for v in values]
+
+
+def _detail_columns(records: Sequence[Record]) -> list[Sequence[object]]:
+    """明細's columns (DETAIL_COLUMNS order) from the records."""
+    fields = list(zip(*records, strict=True))
+    f = {name: fields[i] for i, name in enumerate(Record._fields)}
+    segments = [s if r.is_send else None for s, r in zip(f["segments"], records, strict=True)]
+    return [
+        f["file"], f["sheet"], f["row"], f["id"], f["purpose"], f["sent_at"],
+        f["code"], segments, f["delivery"], f["due"], f["paid"],
+    ]  # fmt: skip
 
 
 def _stream_detail(path: Path, records: Sequence[Record]) -> None:
@@ -544,7 +530,10 @@ def _stream_detail(path: Path, records: Sequence[Record]) -> None:
     ]
     if len(styles) != len(DETAIL_COLUMNS):
         raise AssertionError(f"明細 template row has {len(styles)} cells")
-    writers = _cell_writers(styles)
+    columns = [
+        _xml_column(values, style)
+        for values, style in zip(_detail_columns(records), styles, strict=True)
+    ]
     last_col = chr(ord("A") + len(DETAIL_COLUMNS) - 1)
     head = xml[:start].replace(
         '<dimension ref="A1:K2"/>', f'<dimension ref="A1:{last_col}{len(records) + 1}"/>'
@@ -552,9 +541,8 @@ def _stream_detail(path: Path, records: Sequence[Record]) -> None:
 
     def rows() -> Iterable[str]:
         yield head
-        for n, record in enumerate(records, 2):
-            cells = "".join([w(v) for w, v in zip(writers, _detail_values(record), strict=True)])
-            yield f'<row r="{n}">{cells}</row>'
+        for n, cells in enumerate(zip(*columns, strict=True), 2):
+            yield f'<row r="{n}">{"".join(cells)}</row>'
         yield xml[stop:]
 
     tmp = path.with_suffix(".tmp.xlsx")

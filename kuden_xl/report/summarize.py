@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..phone import check_many, mask
+from ..phone import mask
 from .collect import Collection, ReadError, Record
 
 DELIVERED = "配信済"
@@ -235,14 +235,26 @@ def effectiveness(
     return effects, excluded
 
 
+def national(number: str) -> str:
+    """A 電話番号 as written → its national digits, for telling the same number apart.
+
+    Only the written form is cleaned: full-width digits, hyphens, ``+81``, a leading 0 lost when
+    the number was stored as a number. Whether it is a valid mobile number does not matter here.
+    """
+    if number.isascii() and number.isdigit():
+        digits = number
+    else:
+        digits = "".join(ch for ch in unicodedata.normalize("NFKC", number) if ch.isdigit())
+    if len(digits) == 12 and digits.startswith("81"):
+        return "0" + digits[2:]
+    if len(digits) == 10 and digits[0] in "6789":
+        return "0" + digits
+    return digits
+
+
 def national_numbers(records: Iterable[Record]) -> dict[str, str]:
-    """Each distinct 電話番号 as written → its national form (its digits when not valid)."""
-    written = list(dict.fromkeys(r.number for r in records if r.number))
-    return {w: c.national or _digits(w) for w, c in zip(written, check_many(written), strict=True)}
-
-
-def _digits(number: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKC", number) if ch.isdigit()) or number
+    """Each distinct 電話番号 as written → ``national(number)``."""
+    return {w: national(w) for w in {r.number for r in records if r.number}}
 
 
 def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[Duplicate, ...]:
@@ -250,30 +262,37 @@ def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[D
 
     ``numbers`` maps each 電話番号 as written to its national form (``national_numbers``).
     """
-    by_key: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    shown: dict[tuple[str, str], str] = {}
+    by_id: dict[str, list[Record]] = defaultdict(list)
+    by_message: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for r in records:
-        if not r.is_send or r.sent_at is None:
+        if r.sent_at is None or not r.is_send:
             continue
         if r.id:
-            by_key["管理番号", r.id].append(r)
-            shown["管理番号", r.id] = r.id
+            by_id[r.id].append(r)
         number = numbers.get(r.number, r.number)
         if number and r.body:
-            key = ("電話番号と本文", f"{number}\n{r.body}")
-            by_key[key].append(r)
-            shown[key] = mask(number)
+            by_message[number, r.body].append(r)
+    groups = [("管理番号", key, g) for key, g in by_id.items()]
+    groups += [("電話番号と本文", mask(key[0]), g) for key, g in by_message.items() if _spans(g)]
     found: list[Duplicate] = []
     seen: set[frozenset[tuple[str, str, int]]] = set()
-    for key, group in by_key.items():
-        files = tuple(dict.fromkeys(r.file for r in group))
+    for kind, shown, group in groups:
+        if not _spans(group):
+            continue
         rows = frozenset((r.file, r.sheet, r.row) for r in group)
-        if len(files) < 2 or rows in seen:
+        if rows in seen:
             continue
         seen.add(rows)
+        files = tuple(dict.fromkeys(r.file for r in group))
         days = sorted(r.sent_at.date() for r in group if r.sent_at is not None)
-        found.append(Duplicate(key[0], shown[key], len(group), files, days[0], days[-1]))
+        found.append(Duplicate(kind, shown, len(group), files, days[0], days[-1]))
     return tuple(sorted(found, key=lambda d: (-d.sends, d.kind, d.key)))
+
+
+def _spans(group: list[Record]) -> bool:
+    """The group holds records of two or more files."""
+    first = group[0].file
+    return any(r.file != first for r in group)
 
 
 def summarize(collection: Collection, fiscal_year: int) -> Summary:
