@@ -311,9 +311,9 @@ def _effect(ws: Any, st: dict[str, Any], s: Summary) -> None:
         st,
         data_top,
         (
-            "滞納日数（送信時）",
-            f"{SENT_GROUP}: 30日以内の納付率",
-            f"{REFERENCE_GROUP}: 30日以内の納付率",
+            "30日以内の納付率",
+            SENT_GROUP,
+            REFERENCE_GROUP,
         ),
         chart_rows,
         (None, RATE, RATE),
