@@ -116,6 +116,14 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[ReadError]]:
     return list(dict.fromkeys(found)), errors
 
 
+def _shown(path: Path, roots: Sequence[Path]) -> str:
+    """A file as the report names it: from the folder given (``送信記録/10月.xlsx``), else as given."""
+    for root in roots:
+        if path.is_relative_to(root):
+            return str(path.relative_to(root.parent))
+    return str(path)
+
+
 def _is_lock(path: Path) -> bool:
     return path.name.startswith(("~$", ".~lock."))
 
@@ -264,14 +272,18 @@ class _FileResult:
 
 
 def read_file(
-    path: Path, *, engine: str = "auto", config: dict[str, Any] | None = None
+    path: Path,
+    *,
+    engine: str = "auto",
+    config: dict[str, Any] | None = None,
+    shown: str | None = None,
 ) -> _FileResult:
-    """Records of every matching sheet of one file.
+    """Records of every matching sheet of one file (``shown``: the file's name in the records).
 
     Raises:
         Unreadable: the file cannot be read, or no sheet matches; the message says why.
     """
-    file = str(path)
+    file = shown or str(path)
     try:
         grids = list(_sheets(path, engine))
     except PermissionError as exc:
@@ -329,6 +341,7 @@ def collect(
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}")
+    paths = [Path(p) for p in paths]
     skip = {Path(p).resolve() for p in exclude}
     files, errors = find_files(paths)
     files = [f for f in files if f.resolve() not in skip]
@@ -337,17 +350,19 @@ def collect(
     sheets: list[tuple[str, str]] = []
     paid: list[tuple[str, str]] = []
     read: list[str] = []
+    roots = [p for p in paths if p.is_dir()]
     for done, path in enumerate(files, 1):
+        shown = _shown(path, roots)
         try:
-            got = read_file(path, engine=engine, config=config)
+            got = read_file(path, engine=engine, config=config, shown=shown)
         except Unreadable as exc:
-            errors.append(ReadError(str(path), str(exc)))
+            errors.append(ReadError(shown, str(exc)))
         else:
-            read.append(str(path))
+            read.append(shown)
             records += got.records
             sheets += got.sheets
             paid += got.paid_sheets
-            errors += [ReadError(str(path), note) for note in got.notes]
+            errors += [ReadError(shown, note) for note in got.notes]
         if progress:
             progress(done, len(files), path)
     return Collection(

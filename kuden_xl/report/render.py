@@ -15,6 +15,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -22,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from ..clock import now
 from ..errors import WorkbookError
-from ..schema import RESULT_LABELS, ResultCode
+from ..schema import RESULT_LABELS, SEND_RECORD_CODES, ResultCode
 from .collect import Record
 from .summarize import REFERENCE_GROUP, SENT_GROUP, WINDOWS, Summary, Tally
 from .values import excel_serial
@@ -462,6 +463,8 @@ def render(summary: Summary, path: Path) -> Path:
 # --- 明細, streamed ----------------------------------------------------------------------------
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SEND_CODES = frozenset(c.value for c in SEND_RECORD_CODES)
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -489,12 +492,16 @@ def _cell(value: object, style: str) -> str:
     """One ``<c>`` element of 明細 (no ``r``: cells are placed by order, an empty one included)."""
     if value is None or value == "":
         return f"<c{style}/>"
+    if value.__class__ is str:
+        text = str(value)
+        if _SPECIAL.search(text):
+            text = escape(_ILLEGAL.sub("", text))
+        return f'<c{style} t="inlineStr"><is><t>{text}</t></is></c>'
     if isinstance(value, (date, datetime)):
         return f"<c{style}><v>{excel_serial(value)!r}</v></c>"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"<c{style}><v>{value}</v></c>"
-    clean = escape(_ILLEGAL.sub("", str(value)))
-    return f'<c{style} t="inlineStr"><is><t xml:space="preserve">{clean}</t></is></c>'
+    return _cell(str(value), style)
 
 
 def _xml_column(values: Sequence[object], style: str) -> list[str]:
@@ -503,15 +510,27 @@ def _xml_column(values: Sequence[object], style: str) -> list[str]:
     return [distinct[v] for v in values]
 
 
-def _detail_columns(records: Sequence[Record]) -> list[Sequence[object]]:
+def _detail_columns(records: Sequence[Record]) -> list[list[object]]:
     """明細's columns (DETAIL_COLUMNS order) from the records."""
-    fields = list(zip(*records, strict=True))
-    f = {name: fields[i] for i, name in enumerate(Record._fields)}
-    segments = [s if r.is_send else None for s, r in zip(f["segments"], records, strict=True)]
-    return [
-        f["file"], f["sheet"], f["row"], f["id"], f["purpose"], f["sent_at"],
-        f["code"], segments, f["delivery"], f["due"], f["paid"],
-    ]  # fmt: skip
+    names = (
+        "file",
+        "sheet",
+        "row",
+        "id",
+        "purpose",
+        "sent_at",
+        "code",
+        "segments",
+        "delivery",
+        "due",
+        "paid",
+    )
+    columns: list[list[object]] = [
+        list(map(itemgetter(Record._fields.index(n)), records)) for n in names
+    ]
+    codes, segments = columns[6], columns[7]
+    columns[7] = [n if c in _SEND_CODES else None for n, c in zip(segments, codes, strict=True)]
+    return columns
 
 
 def _stream_detail(path: Path, records: Sequence[Record]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..phone import mask
+from ..schema import SEND_RECORD_CODES
 from .collect import Collection, ReadError, Record
 
 DELIVERED = "配信済"
@@ -31,6 +32,7 @@ BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
 )
 SENT_GROUP = "送信"
 REFERENCE_GROUP = "参考（未送信）"
+_SEND_CODES = frozenset(c.value for c in SEND_RECORD_CODES)
 _REASON = re.compile(r"[（(](.*)[）)]\s*$")
 
 
@@ -66,22 +68,32 @@ class Tally:
         return self.delivered / self.messages if self.messages else None
 
 
-def _tally(records: Iterable[Record]) -> Tally:
-    messages = segments = delivered = undelivered = 0
-    cost = 0.0
+def _tally(records: Sequence[Record]) -> Tally:
+    codes = Counter([r.code or "（なし）" for r in records])
+    sent = [r for r in records if r.code in _SEND_CODES]
+    return Tally(
+        messages=len(sent),
+        segments=sum([r.segments for r in sent]),
+        cost=sum([r.segments * r.unit_price for r in sent]),
+        delivered=sum([1 for r in sent if r.delivery.startswith(DELIVERED)]),
+        undelivered=sum([1 for r in sent if r.delivery.startswith(UNDELIVERED)]),
+        codes=dict(sorted(codes.items())),
+    )
+
+
+def _total(tallies: Iterable[Tally]) -> Tally:
+    parts = list(tallies)
     codes: Counter[str] = Counter()
-    for r in records:
-        codes[r.code or "（なし）"] += 1
-        if not r.is_send:
-            continue
-        messages += 1
-        segments += r.segments
-        cost += r.segments * r.unit_price
-        if r.delivery.startswith(DELIVERED):
-            delivered += 1
-        elif r.delivery.startswith(UNDELIVERED):
-            undelivered += 1
-    return Tally(messages, segments, cost, delivered, undelivered, dict(sorted(codes.items())))
+    for t in parts:
+        codes.update(t.codes)
+    return Tally(
+        messages=sum(t.messages for t in parts),
+        segments=sum(t.segments for t in parts),
+        cost=sum(t.cost for t in parts),
+        delivered=sum(t.delivered for t in parts),
+        undelivered=sum(t.undelivered for t in parts),
+        codes=dict(sorted(codes.items())),
+    )
 
 
 @dataclass(frozen=True)
@@ -254,7 +266,7 @@ def national(number: str) -> str:
 
 def national_numbers(records: Iterable[Record]) -> dict[str, str]:
     """Each distinct 電話番号 as written → ``national(number)``."""
-    return {w: national(w) for w in {r.number for r in records if r.number}}
+    return {w: national(w) for w in {r.number for r in records} if w}
 
 
 def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[Duplicate, ...]:
@@ -262,27 +274,29 @@ def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[D
 
     ``numbers`` maps each 電話番号 as written to its national form (``national_numbers``).
     """
-    by_id: dict[str, list[Record]] = defaultdict(list)
-    by_message: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    first: dict[tuple[str, str], Record] = {}
+    more: dict[tuple[str, str], list[Record]] = {}
     for r in records:
-        if r.sent_at is None or not r.is_send:
+        if r.sent_at is None or r.code not in _SEND_CODES:
             continue
-        if r.id:
-            by_id[r.id].append(r)
+        keys = [("管理番号", r.id)] if r.id else []
         number = numbers.get(r.number, r.number)
         if number and r.body:
-            by_message[number, r.body].append(r)
-    groups = [("管理番号", key, g) for key, g in by_id.items()]
-    groups += [("電話番号と本文", mask(key[0]), g) for key, g in by_message.items() if _spans(g)]
+            keys.append(("電話番号と本文", f"{number}\n{r.body}"))
+        for key in keys:
+            seen_first = first.setdefault(key, r)
+            if seen_first is not r:
+                more.setdefault(key, [seen_first]).append(r)
     found: list[Duplicate] = []
     seen: set[frozenset[tuple[str, str, int]]] = set()
-    for kind, shown, group in groups:
+    for (kind, text), group in more.items():
         if not _spans(group):
             continue
         rows = frozenset((r.file, r.sheet, r.row) for r in group)
         if rows in seen:
             continue
         seen.add(rows)
+        shown = text if kind == "管理番号" else mask(text.split("\n", 1)[0])
         files = tuple(dict.fromkeys(r.file for r in group))
         days = sorted(r.sent_at.date() for r in group if r.sent_at is not None)
         found.append(Duplicate(kind, shown, len(group), files, days[0], days[-1]))
@@ -298,34 +312,42 @@ def _spans(group: list[Record]) -> bool:
 def summarize(collection: Collection, fiscal_year: int) -> Summary:
     """Aggregate the records of ``collection`` that fall in ``fiscal_year``."""
     days = send_days(collection.records)
+    start, end = date(fiscal_year, 4, 1), date(fiscal_year + 1, 3, 31)
     dated: list[tuple[Record, date]] = []
     outside = undated = 0
     for r in collection.records:
-        day = r.sent_at.date() if r.sent_at is not None else days.get((r.file, r.sheet))
+        at = r.sent_at
+        day = at.date() if at is not None else days.get((r.file, r.sheet))
         if day is None:
             undated += 1
-        elif fiscal_year_of(day) != fiscal_year:
-            outside += 1
-        else:
+        elif start <= day <= end:
             dated.append((r, day))
+        else:
+            outside += 1
     in_year = [r for r, _ in dated]
     by_month: dict[tuple[int, int], list[Record]] = defaultdict(list)
-    by_purpose: dict[str, list[Record]] = defaultdict(list)
-    reasons: Counter[str] = Counter()
     for r, day in dated:
         by_month[day.year, day.month].append(r)
+    by_purpose: dict[str, list[Record]] = defaultdict(list)
+    for r in in_year:
         by_purpose[r.purpose or "（未設定）"].append(r)
-        if r.is_send and r.delivery.startswith(UNDELIVERED):
-            reasons[_reason(r.delivery)] += 1
+    reasons = Counter(
+        [
+            _reason(r.delivery)
+            for r in in_year
+            if r.delivery.startswith(UNDELIVERED) and r.code in _SEND_CODES
+        ]
+    )
+    months = tuple(Month(y, m, _tally(by_month[y, m])) for y, m in fiscal_months(fiscal_year))
     effects, excluded = effectiveness(dated, collection.paid_sheets)
-    sends = [r for r in in_year if r.is_send]
+    sends = [r for r in in_year if r.code in _SEND_CODES]
     numbers = national_numbers(sends)
     return Summary(
         fiscal_year=fiscal_year,
-        start=date(fiscal_year, 4, 1),
-        end=date(fiscal_year + 1, 3, 31),
-        total=_tally(in_year),
-        months=tuple(Month(y, m, _tally(by_month[y, m])) for y, m in fiscal_months(fiscal_year)),
+        start=start,
+        end=end,
+        total=_total(m.tally for m in months),
+        months=months,
         purposes=tuple(
             Purpose(name, _tally(rs))
             for name, rs in sorted(by_purpose.items(), key=lambda kv: (-len(kv[1]), kv[0]))
@@ -342,5 +364,5 @@ def summarize(collection: Collection, fiscal_year: int) -> Summary:
         sheets_read=len(collection.sheets),
         outside_year=outside,
         undated=undated,
-        recipients=len({numbers[r.number] for r in sends if r.number}),
+        recipients=len(set(numbers.values()) - {""}),
     )
