@@ -15,6 +15,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -212,15 +213,27 @@ def _header(grid: Grid, sheet: str) -> schema.Header | None:
         return None
 
 
-def _column(
-    data: Grid, index: int | None, convert: Callable[[Any], Any], default: Any = None
-) -> list[Any]:
-    """One column of ``data`` converted, each distinct value once (a column repeats a lot)."""
+def _cells(data: Grid, index: int) -> list[object]:
+    try:
+        return [row[index] for row in data]  # calamine's rows are all as wide as the sheet
+    except IndexError:
+        return [row[index] if index < len(row) else None for row in data]
+
+
+def _column(data: Grid, index: int | None, convert: Callable[[Any], Any]) -> list[Any]:
+    """One column of ``data`` converted, each distinct value once (dates repeat a lot)."""
     if index is None:
-        return [default] * len(data)
-    values = [row[index] if index < len(row) else None for row in data]
+        return [None] * len(data)
+    values = _cells(data, index)
     converted = {v: convert(None if v == "" else v) for v in set(values)}
     return [converted[v] for v in values]
+
+
+def _texts(data: Grid, index: int | None) -> list[str]:
+    """One column of ``data`` as trimmed text ('' for empty cells)."""
+    if index is None:
+        return [""] * len(data)
+    return [v.strip() if v.__class__ is str else text(v) for v in _cells(data, index)]
 
 
 def _records(
@@ -234,33 +247,41 @@ def _records(
     """A record per row holding a 結果コード or a 納期限, built column by column."""
     data = grid[header.row :]
     get = header.columns.get
-    codes = _column(data, get(schema.CODE), text, "")
+    codes = _texts(data, get(schema.CODE))
     dues = _column(data, get(DUE), to_date)
     keep = [i for i, (code, due) in enumerate(zip(codes, dues, strict=True)) if code or due]
     if not keep:
         return []
-    data = [data[i] for i in keep]
+    if len(keep) < len(data):
+        data = [data[i] for i in keep]
+        codes = [codes[i] for i in keep]
+        dues = [dues[i] for i in keep]
     n = len(data)
-    purposes = [p or purpose for p in _column(data, get(PURPOSE), text, "")]
-    return list(
-        map(
-            Record,
-            [file] * n,
-            [sheet] * n,
-            [header.row + 1 + i for i in keep],
-            _column(data, get(schema.ID), text, ""),
-            purposes,
-            _column(data, get(schema.SENT_AT), to_datetime),
-            [codes[i] for i in keep],
-            _column(data, get(schema.SEGMENTS), integer, 0),
-            _column(data, get(schema.DELIVERY), text, ""),
-            [dues[i] for i in keep],
-            _column(data, get(PAID), to_date),
-            _column(data, get(schema.PHONE), text, ""),
-            _column(data, get(schema.BODY), text, ""),
-            [unit_price] * n,
-        )
+    segments = (
+        _column(data, get(schema.SEGMENTS), integer)
+        if get(schema.SEGMENTS) is not None
+        else [0] * n
     )
+    columns = zip(
+        [file] * n,
+        [sheet] * n,
+        [header.row + 1 + i for i in keep],
+        _texts(data, get(schema.ID)),
+        [p or purpose for p in _texts(data, get(PURPOSE))],
+        _column(data, get(schema.SENT_AT), to_datetime),
+        codes,
+        segments,
+        _texts(data, get(schema.DELIVERY)),
+        dues,
+        _column(data, get(PAID), to_date),
+        _texts(data, get(schema.PHONE)),
+        _texts(data, get(schema.BODY)),
+        [unit_price] * n,
+        strict=True,
+    )
+    return list(
+        map(partial(tuple.__new__, Record), columns)
+    )  # Record._make, without a call per row
 
 
 @dataclass(frozen=True)

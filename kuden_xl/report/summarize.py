@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -202,7 +203,7 @@ def send_days(records: Sequence[Record]) -> dict[tuple[str, str], date]:
     """Each sheet's send day: the day most of its messages were sent."""
     days: dict[tuple[str, str], Counter[date]] = defaultdict(Counter)
     for r in records:
-        if r.sent_at is not None and r.is_send:
+        if r.sent_at is not None and r.code in _SEND_CODES:
             days[r.file, r.sheet][r.sent_at.date()] += 1
     return {key: max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] for key, c in days.items()}
 
@@ -212,11 +213,7 @@ def _reason(delivery: str) -> str:
     return m.group(1).strip() if m and m.group(1).strip() else NO_REASON
 
 
-def _bucket(overdue: int) -> int:
-    for i, (_, low, high) in enumerate(BUCKETS):
-        if (low is None or overdue >= low) and (high is None or overdue <= high):
-            return i
-    raise AssertionError(overdue)  # pragma: no cover - the buckets cover every integer
+_BUCKET_HIGHS = tuple(high for _, _, high in BUCKETS if high is not None)
 
 
 def effectiveness(
@@ -238,11 +235,13 @@ def effectiveness(
         if after is not None and after < 0:
             excluded += 1
             continue
-        cell = counts[SENT_GROUP if r.is_send else REFERENCE_GROUP, _bucket((day - r.due).days)]
+        bucket = bisect_left(_BUCKET_HIGHS, (day - r.due).days)  # ≤30 → 0, 31–90 → 1, …
+        cell = counts[SENT_GROUP if r.code in _SEND_CODES else REFERENCE_GROUP, bucket]
         cell[0] += 1
-        for i, window in enumerate(WINDOWS, 1):
-            if after is not None and after <= window:
-                cell[i] += 1
+        if after is not None:
+            for i, window in enumerate(WINDOWS, 1):
+                if after <= window:
+                    cell[i] += 1
     effects = tuple(Effect(g, BUCKETS[b][0], c[0], tuple(c[1:])) for (g, b), c in counts.items())
     return effects, excluded
 
@@ -274,19 +273,17 @@ def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[D
 
     ``numbers`` maps each 電話番号 as written to its national form (``national_numbers``).
     """
-    first: dict[tuple[str, str], Record] = {}
-    more: dict[tuple[str, str], list[Record]] = {}
-    for r in records:
-        if r.sent_at is None or r.code not in _SEND_CODES:
-            continue
-        keys = [("管理番号", r.id)] if r.id else []
-        number = numbers.get(r.number, r.number)
-        if number and r.body:
-            keys.append(("電話番号と本文", f"{number}\n{r.body}"))
-        for key in keys:
-            seen_first = first.setdefault(key, r)
-            if seen_first is not r:
-                more.setdefault(key, [seen_first]).append(r)
+    sends = [r for r in records if r.sent_at is not None and r.code in _SEND_CODES]
+    by_id = [r.id for r in sends]
+    by_message = [(numbers.get(r.number, r.number), r.body) for r in sends]
+    repeated_ids = {k for k, n in Counter(by_id).items() if n > 1 and k}
+    repeated_messages = {k for k, n in Counter(by_message).items() if n > 1 and k[0] and k[1]}
+    more: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for r, key_id, message in zip(sends, by_id, by_message, strict=True):
+        if key_id in repeated_ids:
+            more["管理番号", key_id].append(r)
+        if message in repeated_messages:
+            more["電話番号と本文", "\n".join(message)].append(r)
     found: list[Duplicate] = []
     seen: set[frozenset[tuple[str, str, int]]] = set()
     for (kind, text), group in more.items():
