@@ -279,7 +279,7 @@ def _effect(ws: Any, st: dict[str, Any], s: Summary) -> None:
     formats = (None, None, INT, *[INT, RATE] * len(WINDOWS))
     last = _table(ws, st, top, head, rows, formats)
     ws.row_dimensions[top].height = 30
-    _widths(ws, (16, 18, 10, *[13] * (2 * len(WINDOWS))))
+    _widths(ws, (16, 18, 15, *[13] * (2 * len(WINDOWS))))
 
     # The chart's data: 30-day rates, one column per group.
     data_top = last + 2
