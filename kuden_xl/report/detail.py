@@ -66,24 +66,28 @@ def _sheet_part(z: zipfile.ZipFile, title: str) -> str:
 
 def _cell(value: object, style: str) -> str:
     """One ``<c>`` element of 明細 (no ``r``: cells are placed by order, an empty one included)."""
+    kind = value.__class__
     if value is None or value == "":
         return f"<c{style}/>"
-    if value.__class__ is str:
+    if kind is str:
         text = str(value)
         if _SPECIAL.search(text):
             text = escape(_ILLEGAL.sub("", text))
         return f'<c{style} t="inlineStr"><is><t>{text}</t></is></c>'
+    if kind is int or kind is float:
+        return f"<c{style}><v>{value}</v></c>"
     if isinstance(value, (date, datetime)):
         return f"<c{style}><v>{excel_serial(value)!r}</v></c>"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"<c{style}><v>{value}</v></c>"
     return _cell(str(value), style)
 
 
 def _xml_column(values: Sequence[object], style: str) -> list[str]:
-    """A column of 明細 as cell XML, each distinct value formatted once."""
-    distinct = {v: _cell(v, style) for v in set(values)}
-    return [distinct[v] for v in values]
+    """A column of 明細 as cell XML; a column that repeats formats each distinct value once."""
+    distinct = set(values)
+    if len(distinct) * 4 > len(values):
+        return [_cell(v, style) for v in values]
+    cells = {v: _cell(v, style) for v in distinct}
+    return [cells[v] for v in values]
 
 
 def _detail_columns(records: Sequence[Record]) -> list[list[object]]:

@@ -310,17 +310,14 @@ def summarize(collection: Collection, fiscal_year: int) -> Summary:
     """Aggregate the records of ``collection`` that fall in ``fiscal_year``."""
     days = send_days(collection.records)
     start, end = date(fiscal_year, 4, 1), date(fiscal_year + 1, 3, 31)
-    dated: list[tuple[Record, date]] = []
-    outside = undated = 0
-    for r in collection.records:
-        at = r.sent_at
-        day = at.date() if at is not None else days.get((r.file, r.sheet))
-        if day is None:
-            undated += 1
-        elif start <= day <= end:
-            dated.append((r, day))
-        else:
-            outside += 1
+    records = collection.records
+    sheet_day = days.get
+    on = [
+        r.sent_at.date() if r.sent_at is not None else sheet_day((r.file, r.sheet)) for r in records
+    ]
+    dated = [(r, day) for r, day in zip(records, on, strict=True) if day and start <= day <= end]
+    undated = on.count(None)
+    outside = len(records) - len(dated) - undated
     in_year = [r for r, _ in dated]
     by_month: dict[tuple[int, int], list[Record]] = defaultdict(list)
     for r, day in dated:

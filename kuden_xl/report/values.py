@@ -16,6 +16,8 @@ from ..clock import JST
 from ..message import _ERAS
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01 (after Excel's 1900 leap bug)
+_EXCEL_EPOCH_DAY = _EXCEL_EPOCH.date()
+_DAY = timedelta(days=1)
 _MAX_SERIAL = 2958466  # 9999-12-31
 _ERA_START = {era: first_year for _, era, first_year in _ERAS}
 _ERA_LETTERS = {"R": "令和", "H": "平成", "S": "昭和", "T": "大正", "M": "明治"}
@@ -97,7 +99,6 @@ def to_date(value: object) -> date | None:
 
 def excel_serial(value: date | datetime) -> float:
     """The Excel serial of a date or naive datetime (what a date cell stores)."""
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    delta = value - _EXCEL_EPOCH
-    return delta.days + delta.seconds / 86400
+    if isinstance(value, datetime):
+        return (value - _EXCEL_EPOCH) / _DAY
+    return float((value - _EXCEL_EPOCH_DAY).days)
