@@ -274,16 +274,16 @@ def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[D
     ``numbers`` maps each 電話番号 as written to its national form (``national_numbers``).
     """
     sends = [r for r in records if r.sent_at is not None and r.code in _SEND_CODES]
-    by_id = [r.id for r in sends]
-    by_message = [(numbers.get(r.number, r.number), r.body) for r in sends]
-    repeated_ids = {k for k, n in Counter(by_id).items() if n > 1 and k}
-    repeated_messages = {k for k, n in Counter(by_message).items() if n > 1 and k[0] and k[1]}
     more: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for r, key_id, message in zip(sends, by_id, by_message, strict=True):
-        if key_id in repeated_ids:
-            more["管理番号", key_id].append(r)
-        if message in repeated_messages:
-            more["電話番号と本文", "\n".join(message)].append(r)
+    # Count cheap keys first: only the few repeated ones are grouped.
+    repeated_ids = {k for k, n in Counter([r.id for r in sends]).items() if n > 1 and k}
+    national_of = [numbers.get(r.number, r.number) for r in sends]
+    repeated_numbers = {k for k, n in Counter(national_of).items() if n > 1 and k}
+    for r, number in zip(sends, national_of, strict=True):
+        if r.id in repeated_ids:
+            more["管理番号", r.id].append(r)
+        if number in repeated_numbers and r.body:
+            more["電話番号と本文", f"{number}\n{r.body}"].append(r)
     found: list[Duplicate] = []
     seen: set[frozenset[tuple[str, str, int]]] = set()
     for (kind, text), group in more.items():
@@ -319,12 +319,15 @@ def summarize(collection: Collection, fiscal_year: int) -> Summary:
     undated = on.count(None)
     outside = len(records) - len(dated) - undated
     in_year = [r for r, _ in dated]
-    by_month: dict[tuple[int, int], list[Record]] = defaultdict(list)
+    groups: dict[tuple[int, int, str], list[Record]] = defaultdict(list)
     for r, day in dated:
-        by_month[day.year, day.month].append(r)
-    by_purpose: dict[str, list[Record]] = defaultdict(list)
-    for r in in_year:
-        by_purpose[r.purpose or "（未設定）"].append(r)
+        groups[day.year, day.month, r.purpose or "（未設定）"].append(r)
+    tallies = {key: _tally(rs) for key, rs in groups.items()}
+    by_month: dict[tuple[int, int], list[Tally]] = defaultdict(list)
+    by_purpose: dict[str, list[Tally]] = defaultdict(list)
+    for (year, month, purpose), tally in tallies.items():
+        by_month[year, month].append(tally)
+        by_purpose[purpose].append(tally)
     reasons = Counter(
         [
             _reason(r.delivery)
@@ -332,7 +335,7 @@ def summarize(collection: Collection, fiscal_year: int) -> Summary:
             if r.delivery.startswith(UNDELIVERED) and r.code in _SEND_CODES
         ]
     )
-    months = tuple(Month(y, m, _tally(by_month[y, m])) for y, m in fiscal_months(fiscal_year))
+    months = tuple(Month(y, m, _total(by_month[y, m])) for y, m in fiscal_months(fiscal_year))
     effects, excluded = effectiveness(dated, collection.paid_sheets)
     sends = [r for r in in_year if r.code in _SEND_CODES]
     numbers = national_numbers(sends)
@@ -343,8 +346,10 @@ def summarize(collection: Collection, fiscal_year: int) -> Summary:
         total=_total(m.tally for m in months),
         months=months,
         purposes=tuple(
-            Purpose(name, _tally(rs))
-            for name, rs in sorted(by_purpose.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            sorted(
+                (Purpose(name, _total(ts)) for name, ts in by_purpose.items()),
+                key=lambda p: (-sum(p.tally.codes.values()), p.name),
+            )
         ),
         reasons=tuple(
             Reason(k, v) for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
