@@ -275,10 +275,12 @@ def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[D
     """
     sends = [r for r in records if r.sent_at is not None and r.code in _SEND_CODES]
     more: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    # Count cheap keys first: only the few repeated ones are grouped.
-    repeated_ids = {k for k, n in Counter([r.id for r in sends]).items() if n > 1 and k}
+    # Only keys found in two or more files are grouped (most repeats are within one workbook).
     national_of = [numbers.get(r.number, r.number) for r in sends]
-    repeated_numbers = {k for k, n in Counter(national_of).items() if n > 1 and k}
+    repeated_ids = _in_several_files((r.id, r.file) for r in sends)
+    repeated_numbers = _in_several_files(
+        (n, r.file) for r, n in zip(sends, national_of, strict=True)
+    )
     for r, number in zip(sends, national_of, strict=True):
         if r.id in repeated_ids:
             more["管理番号", r.id].append(r)
@@ -298,6 +300,12 @@ def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[D
         days = sorted(r.sent_at.date() for r in group if r.sent_at is not None)
         found.append(Duplicate(kind, shown, len(group), files, days[0], days[-1]))
     return tuple(sorted(found, key=lambda d: (-d.sends, d.kind, d.key)))
+
+
+def _in_several_files(pairs: Iterable[tuple[str, str]]) -> set[str]:
+    """Keys (non-empty) that occur with two or more files among (key, file) pairs."""
+    files_per_key = Counter([key for key, _ in set(pairs) if key])
+    return {key for key, n in files_per_key.items() if n > 1}
 
 
 def _spans(group: list[Record]) -> bool:
