@@ -22,8 +22,9 @@ from typing import Any, NamedTuple
 from .. import schema
 from ..books.base import HEADER_SCAN_ROWS, settings_from_rows
 from ..books.xlsx import open_locks
+from ..books.xlsxfile import refuse_unreadable
 from ..config import campaign_settings, read_config_file
-from ..errors import HeaderError, KudenError
+from ..errors import HeaderError, KudenError, WorkbookError
 from .values import integer, text, to_date, to_datetime
 
 SUFFIXES = (".xlsx", ".xlsm", ".csv")
@@ -33,8 +34,6 @@ PAID = "納付日"
 CSV_SHEET = "CSV"
 ENGINES = ("auto", "calamine", "openpyxl")
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 
 Progress = Callable[[int, int, Path], None]
 
@@ -169,26 +168,14 @@ def _csv_sheets(path: Path) -> Iterator[tuple[str, Grid]]:
     yield CSV_SHEET, list(csv.reader(io.StringIO(decoded, newline="")))
 
 
-def _why_not_a_workbook(path: Path) -> str | None:
-    """A reason when ``path`` is clearly no .xlsx/.xlsm (read from its first bytes), else None."""
-    with path.open("rb") as f:
-        head = f.read(8)
-        if head.startswith(b"PK\x03\x04"):
-            return None
-        if head == _OLE_MAGIC:
-            if _ENCRYPTED in head + f.read():
-                return "パスワードで保護されています（保護を解除して保存してください）"
-            return "古い形式（.xls）か、Excel ブックではありません"
-    return "Excel ブックではありません（ファイルが壊れているか、形式が違います）"
-
-
 def _sheets(path: Path, engine: str) -> Iterator[tuple[str, Grid]]:
     if path.suffix.lower() == ".csv":
         yield from _csv_sheets(path)
         return
-    reason = _why_not_a_workbook(path)
-    if reason:
-        raise Unreadable(reason)
+    try:
+        refuse_unreadable(path)  # password, .xls, CSV renamed, not a zip, zip bomb: named
+    except WorkbookError as exc:
+        raise Unreadable(str(exc).split(" / ")[0]) from exc
     if engine != "openpyxl":
         try:
             sheets = list(_calamine_sheets(path))

@@ -70,7 +70,7 @@ def test_unreadable_files_are_listed_with_the_reason(corpus: Path) -> None:
     assert "壊れて" in errors["壊れた.xlsx"]
     assert "パスワード" in errors["保護.xlsx"]
     assert "電話番号の列" in errors["一覧.xlsx"]
-    assert "Excel ブックではありません" in errors["テキスト.xlsx"]
+    assert "CSV（テキスト）ファイル" in errors["テキスト.xlsx"]
 
 
 def test_lock_files_and_other_suffixes_are_skipped_silently(corpus: Path) -> None:

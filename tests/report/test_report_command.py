@@ -39,7 +39,7 @@ def test_text_names_the_report_and_the_unreadable_files(corpus: Path, tmp_path: 
     )
     assert result.exit_code == 0, result.output
     assert "2026年度: 送信 12件（16通、概算 144円）、配信率 50.0%。" in result.output
-    assert "パスワードで保護されています" in result.output
+    assert "パスワード付きのブック" in result.output
     assert f"レポートを作りました: {out}" in result.output
 
 
