@@ -25,6 +25,7 @@ from .common import (
     selected_rows,
     table_of,
     version_mismatch,
+    workbook_path,
 )
 from .sending import (
     NEXT_SLICE_MACRO,
@@ -173,14 +174,32 @@ def refresh_status(progress: Progress | None = None) -> None:
 
 
 def build_report() -> None:
-    """年次レポート: not available yet."""
+    """年次レポート: the yearly report of the workbooks in the active workbook's folder, for
+    today's fiscal year (Japan time); Excel opens it."""
 
     def run(book: Any) -> None:
-        alert(
-            book,
-            "年次レポートはまだ使えません。次の版で追加します。"
-            "それまでは各ブックの結果コード・配信結果の列を集計してください。",
-        )
+        from .. import jobs
+        from ..books.excel import is_com
+
+        folder = workbook_path(book).parent
+        bar = StatusBar(book, "年次レポートを作成中")
+        try:
+            outcome = jobs.report([folder], progress=lambda done, total, _path: bar(done, total))
+        finally:
+            bar.clear()
+        summary = outcome.summary
+        lines = [
+            f"{summary.fiscal_year}年度の年次レポートを作りました: {outcome.path}",
+            f"読み込んだブック {summary.files_read} 件、送信 {summary.total.messages} 件、"
+            f"{summary.total.segments} 通。",
+        ]
+        if summary.errors:
+            lines.append(
+                f"読み込めなかったファイル {len(summary.errors)} 件（「読込エラー」シート）。"
+            )
+        if is_com(book):  # the remote engine (tests) cannot open files
+            book.app.books.open(str(outcome.path))
+        alert(book, "\n".join(lines))
 
     entry_point(run)
 

@@ -443,9 +443,27 @@ def test_refresh_status_fills_delivery_beside_sent_rows() -> None:
     assert "配信結果を確認する行はありません" in nothing.alerts[0]["prompt"]
 
 
-def test_build_report_is_not_available_yet() -> None:
-    run = xh.run_macro(ribbon.build_report, book(fresh_numbers(1), "$A$2"))
-    assert "まだ使えません" in run.alerts[0]["prompt"] and run.funcs("setValues") == []
+def test_build_report_writes_the_folders_yearly_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """年次レポート reads the send workbooks in the active workbook's folder (this fiscal year,
+    Japan time) and says where the report is. The remote engine cannot open files: opening the
+    report in Excel is for the Windows checklist."""
+    from report.corpus import book_a
+
+    folder = tmp_path / "送信記録"
+    folder.mkdir()
+    book_a(folder / "督促.xlsx")
+    monkeypatch.setenv("KUDEN_XL_NOW", "2027-03-31T23:00:00")  # still fiscal year 2026
+    payload = xh.make_payload(
+        {"送信リスト": [HEADER]}, selection="$A$1", book=str(folder / "督促.xlsx")
+    )
+    run = xh.run_macro(ribbon.build_report, payload)
+    report = folder / "SMS年次レポート_2026年度.xlsx"
+    assert report.exists()
+    prompt = run.alerts[0]["prompt"]
+    assert "2026年度の年次レポートを作りました" in prompt and str(report) in prompt
+    assert "送信 7 件" in prompt and run.funcs("setValues") == []
 
 
 def test_new_settings_sheet_adds_defaults_once() -> None:
