@@ -357,13 +357,14 @@ def dispatch(
         if item.result is None:
             return
         results[item.index] = item.result
-        if on_result is not None and not callback_failed:
+        if on_result is not None:
             try:
-                on_result(item.result)
+                on_result(item.result)  # still called for messages in flight after a failure
             except Exception as exc:  # e.g. the workbook cannot be written: stop sending
                 run.stop.set()
-                callback_failed = True
-                errors.insert(0, exc)
+                if not callback_failed:  # the first failure is the one raised
+                    callback_failed = True
+                    errors.insert(0, exc)
 
     log.info(
         "dispatch %d messages via %s (concurrency %d, rate %s/s)",

@@ -8,6 +8,7 @@ English gloss after `` / `` for developers and logs::
     ├── InputError              bad input from the user: the workbook, a row range, an option
     │   ├── WorkbookError       cannot open / read / save the workbook, or it would be damaged
     │   │   ├── WorkbookLockedError   open in Excel or LibreOffice, or another run holds it
+    │   │   ├── WorkbookSaveError     a save failed (disk full, folder not writable): stop sending
     │   │   └── HeaderError     no phone column in the header
     │   ├── RowSpecError        a --rows value that cannot be parsed or lies outside the sheet
     │   └── SettingsError       a 設定 value, option or environment variable that is wrong
@@ -37,6 +38,14 @@ class WorkbookError(InputError):
 
 class WorkbookLockedError(WorkbookError):
     """The workbook is open in Excel/LibreOffice, or another kuden-xl run is using it."""
+
+
+class WorkbookSaveError(WorkbookError):
+    """Results could not be saved to the workbook (disk full, folder not writable, …).
+
+    Raised before the first message when the save is found impossible; mid-run it stops sending
+    (the ledger holds what was sent and the next run writes it back).
+    """
 
 
 class HeaderError(WorkbookError):

@@ -18,7 +18,7 @@ from . import schema
 from .books.base import OutputRow, SheetRows, Table, parse_rows
 from .clock import JST, now
 from .config import CampaignSettings, campaign_settings
-from .errors import ConfirmationDeclined, RowSpecError, SettingsError
+from .errors import ConfirmationDeclined, RowSpecError, SettingsError, WorkbookSaveError
 from .message import Template
 from .plan import DEFAULT_GUARD, LedgerRecord, Scheduling, SendPlan, plan
 from .results import excel_time, plan_outputs, result_output
@@ -186,16 +186,35 @@ class SavePacer:
         self.min_interval_s = min_interval_s
         self._last = time.monotonic()
         self._cost = expected_cost_s  # until the first save is measured
+        self.failed: WorkbookSaveError | None = None  # a save failed: no more saves, no sends
 
     def maybe_flush(self) -> None:
         if time.monotonic() - self._last >= max(self.min_interval_s, self._cost / self.budget):
             self.flush()
 
     def flush(self) -> None:
+        if self.failed is not None:
+            return
         started = time.monotonic()
-        self.table.flush()
+        try:
+            self.table.flush()
+        except WorkbookSaveError as exc:
+            self.failed = exc
+            raise
         self._last = time.monotonic()
         self._cost = self._last - started
+
+
+def _save_stopped(exc: WorkbookSaveError, sent: int) -> WorkbookSaveError:
+    """The message for a save that failed during a run: what happened to the messages sent."""
+    reason = str(exc).split(" / ")[0].rstrip("。")
+    return WorkbookSaveError(
+        f"{reason}。結果を保存できないため、送信を中止しました。ここまでに {sent} 件を送信しました。"
+        "送信した記録は送信台帳に残っており、保存できる状態にしてもう一度実行すると、"
+        "その結果がブックに書き戻されます（同じ相手に再送はされません）。"
+        f" / Saving failed; sending stopped after {sent} messages. The ledger holds them and the"
+        " next run writes them back."
+    )
 
 
 class _LedgerRecords:
@@ -363,30 +382,40 @@ def send(
         for r in send_plan.outgoing
     ]
     done = 0
+    sent = 0  # messages that left (or may have): the count a failed save reports
 
     def on_result(result: RowResult) -> None:
-        nonlocal done
+        nonlocal done, sent
         done += 1
+        sent += result.code in _LEFT
+        if pacer.failed is not None:
+            return  # sending has stopped; the ledger holds this message
         table.write([result_output(result)])
         if progress:
             progress(done, len(outgoing))
         pacer.maybe_flush()
 
     try:
-        settings = settings or DispatchSettings(guard=None if allow_resend else DEFAULT_GUARD)
-        results = dispatch(
-            outgoing,
-            gateway,
-            ledger,
-            settings=settings,
-            workbook=table.book_name,
-            sheet=table.sheet_name,
-            on_result=on_result,
-            clock=now,
-        )
-    finally:
-        pacer.flush()  # whatever finished is saved, even when the run stops early
+        try:
+            settings = settings or DispatchSettings(guard=None if allow_resend else DEFAULT_GUARD)
+            results = dispatch(
+                outgoing,
+                gateway,
+                ledger,
+                settings=settings,
+                workbook=table.book_name,
+                sheet=table.sheet_name,
+                on_result=on_result,
+                clock=now,
+            )
+        finally:
+            pacer.flush()  # whatever finished is saved, even when the run stops early
+    except WorkbookSaveError as exc:
+        raise _save_stopped(pacer.failed or exc, sent) from exc
     return SendOutcome(send_plan, tuple(results), reconciled)
+
+
+_LEFT = {ResultCode.ACCEPTED, ResultCode.SCHEDULED, ResultCode.UNKNOWN}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import posixpath
 import re
 import struct
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -31,10 +31,11 @@ from typing import BinaryIO, TypeAlias
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, unescape
 
+from .base import DATETIME_FORMAT  # one format for both adapters
+
 CellValue: TypeAlias = str | int | float | bool | datetime | date | time | None
 Cells = Mapping[tuple[int, int], CellValue]  # (row, column), both 1-based -> value
 
-DATETIME_FORMAT = "yyyy/mm/dd hh:mm"
 DATE_FORMAT = "yyyy/mm/dd"
 TIME_FORMAT = "hh:mm"
 
@@ -749,8 +750,12 @@ def sheet_xml(path: Path, sheet: str) -> bytes:
         return _read_entry(src, entry)
 
 
-def write_back(src_path: Path, dst: BinaryIO, sheet: str, cells: Cells) -> None:
+def write_back(
+    src_path: Path, dst: BinaryIO, sheet: str, cells: Cells, *, formats: Iterable[str] = ()
+) -> None:
     """Write the workbook at ``src_path`` to ``dst`` with ``cells`` of ``sheet`` changed.
+
+    ``formats`` are number formats to prepare as if a cell used them (a trial save does this).
 
     Raises:
         UnsupportedWorkbook: a part of the format this writer does not handle (nothing useful
@@ -761,7 +766,7 @@ def write_back(src_path: Path, dst: BinaryIO, sheet: str, cells: Cells) -> None:
         parts = _find_parts(src, archive, sheet)
         by_name = {e.name: e for e in archive.entries}
         changed: dict[str, bytes] = {}
-        formats = {f for f in map(_format_of, cells.values()) if f}
+        formats = {f for f in map(_format_of, cells.values()) if f} | set(formats)
         styles: dict[str, int] = {}
         if formats:
             if parts.styles is None:

@@ -1,21 +1,19 @@
 """The headless Table adapter: an .xlsx/.xlsm file through openpyxl.
 
-Reads formula cells by the value Excel last computed; writes keep every formula; saves are
-atomic (a temp file beside the workbook, then ``os.replace``) and refuse a workbook whose parts
-openpyxl would drop (charts, images, pivots, controls) unless results go to a copy.
+Reads formula cells by the value Excel last computed, through openpyxl. Saves never go through
+openpyxl: ``sheetxml`` edits only kuden_xl's output cells in the sheet's XML and copies every other
+part byte for byte (cached formula values, charts, pivots, VBA), and ``saving`` puts the new file in
+place atomically, keeping its mode and symlinks (DESIGN §3, §6).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-import zipfile
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import HeaderError, WorkbookError, WorkbookLockedError
+from ..errors import HeaderError, WorkbookError, WorkbookLockedError, WorkbookSaveError
 from ..schema import (
     OUTPUT_COLUMNS,
     SEGMENTS,
@@ -23,6 +21,7 @@ from ..schema import (
     Header,
     is_phone_header,
 )
+from . import saving, sheetxml
 from .base import (
     DATETIME_FORMAT,
     HEADER_SCAN_ROWS,
@@ -37,19 +36,6 @@ from .xlsxfile import refuse_unreadable, unescape
 
 MAX_COLUMNS = 16_384  # Excel's last column, XFD
 
-# Zip parts openpyxl does not carry over on save: saving would silently lose them.
-_DAMAGED_PARTS = {
-    "xl/charts/": "グラフ",
-    "xl/drawings/": "図形・画像",
-    "xl/media/": "画像",
-    "xl/pivotTables/": "ピボットテーブル",
-    "xl/pivotCache/": "ピボットテーブル",
-    "xl/ctrlProps/": "フォームコントロール",
-    "xl/activeX/": "ActiveX コントロール",
-    "xl/slicers/": "スライサー",
-    "xl/timelines/": "タイムライン",
-}
-
 
 def open_locks(path: Path) -> list[Path]:
     """Lock files Excel (``~$NAME``) or LibreOffice (``.~lock.NAME#``) keep beside an open book."""
@@ -57,20 +43,6 @@ def open_locks(path: Path) -> list[Path]:
     if len(path.name) > 2:  # Excel shortens long names: ~$ replaces the first two characters
         candidates.append(path.with_name("~$" + path.name[2:]))
     return [p for p in candidates if p.exists()]
-
-
-def damaging_parts(path: Path) -> list[str]:
-    """Japanese names of the parts of ``path`` that an openpyxl save would lose."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return []
-    found: list[str] = []
-    for prefix, label in _DAMAGED_PARTS.items():
-        if any(n.startswith(prefix) for n in names) and label not in found:
-            found.append(label)
-    return found
 
 
 def _stored_rows(ws: Any) -> dict[int, list[Any]]:
@@ -126,6 +98,8 @@ class XlsxTable:
         self._out_cols: dict[str, int] = {}  # output name -> 1-based column
         self._dirty = False
         self._rightmost = ""  # the rightmost cell holding a value, from the header down
+        self._pending: dict[tuple[int, int], sheetxml.CellValue] = {}  # cells not saved yet
+        self._saved_to: Path | None = None  # where the last save went (the next one edits it)
         self._load()
 
     # -- opening ----------------------------------------------------------------------------
@@ -338,42 +312,55 @@ class XlsxTable:
         return frozenset(r for r in rows if r in dims and dims[r].hidden)
 
     # -- writing ----------------------------------------------------------------------------
+    # Cells are buffered in ``_pending`` (and mirrored into the openpyxl sheet, so a later read
+    # sees them); ``flush`` writes them with ``sheetxml`` and never saves through openpyxl.
+    def _header_row(self) -> Header:
+        return self._header or self._read_header()
+
+    def _output_positions(self, header: Header) -> dict[str, int]:
+        """Output name -> 1-based column, the missing ones placed where they will be created."""
+        cols = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
+        next_col = max([len(header.names), *cols.values()]) + 1
+        for name in OUTPUT_COLUMNS:
+            if name not in cols:
+                cols[name] = next_col
+                next_col += 1
+        return cols
+
     def _ensure_output_columns(self) -> None:
         if self._header is None:
             self.read()
         assert self._header is not None
         if all(n in self._out_cols for n in OUTPUT_COLUMNS):
             return
-        ws = self._ws
-        next_col = max([len(self._header.names)] + list(self._out_cols.values())) + 1
-        for name in OUTPUT_COLUMNS:
-            if name not in self._out_cols:
-                ws.cell(row=self._header.row, column=next_col, value=name)
-                self._out_cols[name] = next_col
-                next_col += 1
+        existing = set(self._out_cols)
+        self._out_cols = self._output_positions(self._header)
+        for name, column in self._out_cols.items():
+            if name not in existing:
+                self._set(self._header.row, column, name)
         self._dirty = True
+
+    def _set(self, row: int, column: int, value: sheetxml.CellValue) -> None:
+        self._pending[(row, column)] = value
+        self._ws.cell(row=row, column=column).value = value
 
     def write(self, outputs: Sequence[OutputRow]) -> None:
         if not outputs:
             return
         self._ensure_output_columns()
-        ws = self._ws
         for out in outputs:
             for name, value in out.values.items():
-                cell = ws.cell(row=out.row, column=self._out_cols[name])
+                column = self._out_cols[name]
                 if isinstance(value, datetime):
-                    cell.value = value.replace(tzinfo=None) if value.tzinfo else value
-                    cell.number_format = DATETIME_FORMAT
-                elif isinstance(value, date):
-                    cell.value = value
-                    cell.number_format = "yyyy/mm/dd"
-                elif isinstance(value, str):
-                    cell.value = value
-                    cell.data_type = "s"  # text, never a formula: a body may start with = + - @
+                    self._set(out.row, column, value.replace(tzinfo=None))
+                elif isinstance(value, (date, str)):  # text stays text: = + - @ are no formula
+                    self._set(out.row, column, value)
                 elif name == SEGMENTS and value is not None:
-                    cell.value = int(value)  # type: ignore[call-overload]
+                    self._set(out.row, column, int(value))  # type: ignore[call-overload]
+                elif value is None or isinstance(value, (int, float)):
+                    self._set(out.row, column, value)
                 else:
-                    cell.value = value
+                    self._set(out.row, column, str(value))
         self._dirty = True
 
     def check_writable(self) -> None:
@@ -381,8 +368,9 @@ class XlsxTable:
 
         Raises:
             WorkbookLockedError: the workbook is open in Excel or LibreOffice.
-            WorkbookError: a result cell is merged, or a save would lose charts, images,
-                pivots or controls.
+            WorkbookError: a result cell is merged, an output cell holds a formula, or the file
+                uses a part of the format the write-back does not handle.
+            WorkbookSaveError: the folder cannot take the save (not writable, too little space).
         """
         self.refuse_unwritable_outputs()
         locks = open_locks(self.path)
@@ -392,30 +380,70 @@ class XlsxTable:
                 f"（{locks[0].name}）。ブックを閉じてから、もう一度実行してください。"
                 f" / The workbook is open in Excel or LibreOffice; close it first."
             )
-        if self.output is None:
-            parts = damaging_parts(self.path)
-            if parts:
-                raise WorkbookError(
-                    f"「{self.path.name}」には{'・'.join(parts)}が含まれており、このまま保存すると失われます。"
-                    "--output に別のファイル名（例: 結果.xlsx）を指定して、結果をコピーに書き出してください。"
-                    f" / Saving would lose {', '.join(parts)}; use --output COPY.xlsx."
+        self._check_save()
+
+    def _check_save(self) -> None:
+        """The save this run needs, tried before the first message (DESIGN §6)."""
+        header = self._header_row()
+        columns = self._output_positions(header)
+        try:
+            blocked = sheetxml.blocked_cells(
+                sheetxml.sheet_xml(self.path, self.sheet_name), set(columns.values()), header.row
+            )
+        except (sheetxml.UnsupportedWorkbook, OSError) as exc:
+            raise self._unsupported(exc) from exc
+        if blocked:
+            shown = "、".join(blocked[:5]) + (
+                f" ほか {len(blocked) - 5} 個" if len(blocked) > 5 else ""
+            )
+            raise WorkbookError(
+                f"シート「{self.sheet_name}」の結果の列（送信日時〜配信確認日時）に数式のセルがあります"
+                f"（{shown}）。結果で上書きすると数式が失われるため、送信しません。"
+                "数式を消すか、結果の列を空けてから、もう一度実行してください。"
+                f" / Output cells hold formulas ({', '.join(blocked[:5])}); nothing was sent."
+            )
+        header_cells = {(header.row, c): n for n, c in columns.items() if n not in header.names}
+        target = self.output or self.path
+
+        def trial(f: Any) -> None:
+            try:
+                sheetxml.write_back(
+                    self.path, f, self.sheet_name, header_cells, formats=[DATETIME_FORMAT]
                 )
+            except sheetxml.UnsupportedWorkbook as exc:
+                raise self._unsupported(exc) from exc
+
+        saving.preflight(target, self.path, trial)
+
+    def _unsupported(
+        self, exc: Exception, kind: type[WorkbookError] = WorkbookError
+    ) -> WorkbookError:
+        return kind(
+            f"「{self.path.name}」には結果を書き戻せません: {exc}。"
+            "--output に別のファイル名を指定しても同じです。Excel で開いて保存し直すと直ることがあります。"
+            f" / Cannot write results back to {self.path.name}: {exc}"
+        )
 
     def flush(self) -> None:
+        """Save the buffered cells: only they change, every other byte of the file stays.
+
+        Raises:
+            WorkbookSaveError: the file could not be written (unchanged; the cells stay buffered).
+            WorkbookError: the workbook uses a part of the format the write-back cannot handle.
+        """
         if not self._dirty:
             return
         target = self.output or self.path
-        fd, tmp = tempfile.mkstemp(prefix=".~kuden-", suffix=target.suffix, dir=target.parent)
-        os.close(fd)
-        try:
-            self._wb.save(tmp)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise WorkbookError(
-                f"「{target.name}」を保存できません: {exc}。ブックが他のプログラムで開かれていないか確認してください。"
-                f" / Cannot save {target}: {exc}"
-            ) from exc
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        source = self._saved_to or self.path
+        cells = dict(self._pending)
+
+        def write(f: Any) -> None:
+            try:
+                sheetxml.write_back(source, f, self.sheet_name, cells)
+            except sheetxml.UnsupportedWorkbook as exc:  # mid-run: stop like any failed save
+                raise self._unsupported(exc, WorkbookSaveError) from exc
+
+        saving.save_atomically(target, write)
+        self._saved_to = target
+        self._pending.clear()
         self._dirty = False
