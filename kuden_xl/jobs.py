@@ -173,17 +173,20 @@ class SavePacer:
     at most one interval of results in the workbook; the ledger restores them on the next run.
     """
 
+    BUDGET = 0.06  # share of the run's time
+    MIN_INTERVAL_S = 2.0
+
     def __init__(
         self,
         table: Table,
         *,
-        budget: float = 0.06,
-        min_interval_s: float = 2.0,
+        budget: float | None = None,
+        min_interval_s: float | None = None,
         expected_cost_s: float = 0.0,
     ):
         self.table = table
-        self.budget = budget
-        self.min_interval_s = min_interval_s
+        self.budget = self.BUDGET if budget is None else budget
+        self.min_interval_s = self.MIN_INTERVAL_S if min_interval_s is None else min_interval_s
         self._last = time.monotonic()
         self._cost = expected_cost_s  # until the first save is measured
         self.failed: WorkbookSaveError | None = None  # a save failed: no more saves, no sends
