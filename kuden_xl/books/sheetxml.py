@@ -741,6 +741,12 @@ def blocked_cells(data: bytes, columns: set[int], below_row: int) -> list[str]:
 
 
 # -- the whole write-back -----------------------------------------------------------------------
+def book_parts(path: Path, sheet: str) -> BookParts:
+    """The zip entries of worksheet ``sheet`` and of the styles, and the date system."""
+    with open(path, "rb") as src:
+        return _find_parts(src, _read_archive(src), sheet)
+
+
 def sheet_xml(path: Path, sheet: str) -> bytes:
     """The XML of worksheet ``sheet`` of the workbook at ``path``."""
     with open(path, "rb") as src:
