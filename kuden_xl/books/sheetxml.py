@@ -18,6 +18,7 @@ array formula or data table (see ``blocked_cells``).
 
 from __future__ import annotations
 
+import functools
 import math
 import posixpath
 import re
@@ -45,9 +46,11 @@ _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ATTRS = rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)"  # a start tag's attributes, quotes respected
 _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
 _REF = re.compile(rb"\$?([A-Z]{1,3})\$?([0-9]+)")
+_COLUMN = re.compile(rb"\s*\$?([A-Z]{1,3})")
 # Characters XML 1.0 cannot carry, and \r (a parser turns it into \n): Excel writes them _xHHHH_.
 _BAD_XML_CHAR = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
 _EXCEL_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
+_NEEDS_ESCAPE = re.compile("[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 class UnsupportedWorkbook(Exception):
@@ -58,6 +61,7 @@ class UnsupportedWorkbook(Exception):
 
 
 # -- cell references ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
 def column_letter(column: int) -> str:
     letters = ""
     while column:
@@ -93,11 +97,17 @@ def _attrs(raw: bytes) -> list[tuple[bytes, bytes]]:
     return [(m.group(1), m.group(2)) for m in _ATTR.finditer(raw)]
 
 
+@functools.lru_cache(maxsize=64)
+def _attr_pattern(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"(?:^|\s)" + re.escape(name) + rb"\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+
+
 def _attr(raw: bytes, name: bytes) -> bytes | None:
-    for key, value in _attrs(raw):
-        if key == name:
-            return value[1:-1]
-    return None
+    """The raw (still escaped) value of attribute ``name`` in a start tag's attributes."""
+    m = _attr_pattern(name).search(raw)
+    if m is None:
+        return None
+    return m.group(1) if m.group(1) is not None else m.group(2)
 
 
 # -- the raw zip ---------------------------------------------------------------------------------
@@ -320,6 +330,8 @@ def _find_parts(src: BinaryIO, archive: _Archive, sheet: str) -> BookParts:
 # -- XML text ------------------------------------------------------------------------------------
 def _excel_text(text: str) -> str:
     """Escape what XML cannot carry the way Excel does (``_xHHHH_``), then XML-escape."""
+    if not _NEEDS_ESCAPE.search(text):
+        return text
     text = _EXCEL_ESCAPE.sub(r"_x005F_\1", text)
     text = _BAD_XML_CHAR.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     return escape(text)
@@ -444,6 +456,14 @@ class _Sheet:
     rows_end: int  # of </sheetData>, or the end of <sheetData/>
     empty_tag: bool  # <sheetData/>
 
+    def __post_init__(self) -> None:
+        p = self.p
+        self._row_tag = re.compile(rb"<" + p + rb"row\b" + _ATTRS + rb"(/?)>")
+        self._row_close = b"</" + p + b"row>"
+        self._cell = re.compile(
+            rb"<" + p + rb"c\b" + _ATTRS + rb"(?:/>|>(.*?)</" + p + rb"c>)", re.S
+        )
+
     @classmethod
     def parse(cls, data: bytes) -> _Sheet:
         _check_utf8_xml(data, "シートの内容")
@@ -463,8 +483,7 @@ class _Sheet:
 
     def rows(self) -> Iterator[tuple[int, re.Match[bytes], int, int]]:
         """(row number, start-tag match, content end, element end) for every row, in order."""
-        tag = re.compile(rb"<" + self.p + rb"row\b" + _ATTRS + rb"(/?)>")
-        close = b"</" + self.p + b"row>"
+        tag, close = self._row_tag, self._row_close
         pos, previous = self.rows_start, 0
         while not self.empty_tag:
             m = tag.search(self.data, pos, self.rows_end)
@@ -484,23 +503,38 @@ class _Sheet:
             yield number, m, content_end, end
             previous, pos = number, end
 
+    def last_column(self, content: bytes) -> int | None:
+        """The column of a row's last cell (0: no cells), or None when that takes a full parse."""
+        if not content.strip():
+            return 0
+        at = content.rfind(b"<" + self.p + b"c ")
+        m = self._cell.match(content, at) if at >= 0 else None
+        if m is None or content[m.end() :].strip():
+            return None  # no cell with attributes last, or something (extLst) after the cells
+        raw_r = _attr(m.group(1), b"r")
+        letters = _COLUMN.match(raw_r) if raw_r is not None else None
+        return column_index(letters.group(1)) if letters is not None else None
+
     def cells(self, content: bytes, row: int) -> Iterator[tuple[int, re.Match[bytes]]]:
         """(column, match) for each ``<c>`` of a row's content; groups: attrs, inner (or None)."""
-        cell = re.compile(
-            rb"<" + self.p + rb"c\b" + _ATTRS + rb"(?:/>|>(.*?)</" + self.p + rb"c>)", re.S
-        )
         pos, previous = 0, 0
-        for m in cell.finditer(content):
-            if content[pos : m.start()].strip():
+        for m in self._cell.finditer(content):
+            if m.start() != pos and content[pos : m.start()].strip():
                 raise UnsupportedWorkbook(f"シートの {row} 行目に読めない要素があります")
             raw_r = _attr(m.group(1), b"r")
-            column = _parse_ref(raw_r)[1] if raw_r is not None else previous + 1
+            letters = _COLUMN.match(raw_r) if raw_r is not None else None
+            if raw_r is not None and letters is None:
+                raise UnsupportedWorkbook(
+                    f"セル参照「{raw_r.decode(errors='replace')}」が読めません"
+                )
+            column = column_index(letters.group(1)) if letters is not None else previous + 1
             if column <= previous:
                 raise UnsupportedWorkbook(f"シートの {row} 行目のセルの順序が正しくありません")
             yield column, m
             previous, pos = column, m.end()
 
 
+@functools.lru_cache(maxsize=256)
 def _serial(value: date | datetime | time, date1904: bool) -> str:
     if isinstance(value, time):
         seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
@@ -514,7 +548,15 @@ def _serial(value: date | datetime | time, date1904: bool) -> str:
     return str(delta.days) if serial == delta.days else repr(serial)
 
 
+_FORMATS: dict[type, str] = {datetime: DATETIME_FORMAT, date: DATE_FORMAT, time: TIME_FORMAT}
+
+
 def _format_of(value: CellValue) -> str | None:
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return None
+    if kind in _FORMATS:
+        return _FORMATS[kind]
     if isinstance(value, datetime):
         return DATETIME_FORMAT
     if isinstance(value, date):
@@ -524,31 +566,18 @@ def _format_of(value: CellValue) -> str | None:
     return None
 
 
-def _cell(
-    ref: bytes,
-    kept: list[tuple[bytes, bytes]],
-    value: CellValue,
-    p: bytes,
-    style: int | None,
-    d1904: bool,
-) -> bytes:
-    attrs = b'<%sc r="%s"' % (p, ref)
-    for key, raw in kept:
-        if key == b"s" and style is not None:
-            continue
-        attrs += b" " + key + b"=" + raw
-    if style is not None:
-        attrs += b' s="%d"' % style
+def _cell(ref: str, kept: str, value: CellValue, p: str, style: int | None, d1904: bool) -> str:
+    """A ``<c>`` element holding ``value``; ``kept`` are attributes carried over (`` s="3"`` …)."""
+    attrs = f'<{p}c r="{ref}"{kept}' if style is None else f'<{p}c r="{ref}"{kept} s="{style}"'
     if value is None:
-        return attrs + b"/>"
+        return attrs + "/>"
     if isinstance(value, str):
         text = _excel_text(value)
         spaced = value != value.strip() or "\n" in value or "\t" in value or "  " in value
         space = ' xml:space="preserve"' if spaced else ""
-        inner = f"<{p.decode()}is><{p.decode()}t{space}>{text}</{p.decode()}t></{p.decode()}is>"
-        return attrs + b' t="inlineStr">' + inner.encode("utf-8") + b"</" + p + b"c>"
+        return f'{attrs} t="inlineStr"><{p}is><{p}t{space}>{text}</{p}t></{p}is></{p}c>'
     if isinstance(value, bool):
-        return attrs + b' t="b"><%sv>%d</%sv></%sc>' % (p, int(value), p, p)
+        return f'{attrs} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
     if isinstance(value, (datetime, date, time)):
         number = _serial(value, d1904)
     elif isinstance(value, int):
@@ -561,7 +590,7 @@ def _cell(
             number = number[:-2]
     else:
         raise TypeError(f"cannot write {type(value).__name__} to a cell")
-    return attrs + b"><%sv>%s</%sv></%sc>" % (p, number.encode(), p, p)
+    return f"{attrs}><{p}v>{number}</{p}v></{p}c>"
 
 
 # Attributes of a written cell that describe the old value, not the cell: dropped.
@@ -578,6 +607,7 @@ def _edit_row(
     d1904: bool,
 ) -> bytes:
     p = sheet.p
+    ps = p.decode()
     out: list[bytes] = []
     pending = sorted(edits)
     i = 0
@@ -586,10 +616,20 @@ def _edit_row(
     def new(column: int, kept: list[tuple[bytes, bytes]]) -> bytes:
         value = edits[column]
         fmt = _format_of(value)
-        ref = f"{column_letter(column)}{number}".encode()
-        return _cell(ref, kept, value, p, styles[fmt] if fmt else None, d1904)
+        style = styles[fmt] if fmt else None
+        carried = "".join(
+            f" {k.decode()}={v.decode()}" for k, v in kept if not (k == b"s" and style is not None)
+        )
+        ref = f"{column_letter(column)}{number}"
+        return _cell(ref, carried, value, ps, style, d1904).encode()
 
-    for column, m in sheet.cells(content, number):
+    last = sheet.last_column(content)
+    # The usual case, every cell to write right of the row's last one: no cell is parsed.
+    cells = () if last is not None and pending[0] > last else sheet.cells(content, number)
+    if not cells:
+        tail_from = len(content)
+        out.append(content)
+    for column, m in cells:
         while i < len(pending) and pending[i] < column:
             out.append(new(pending[i], []))
             i += 1
@@ -609,7 +649,7 @@ def _edit_row(
             out.append(m.group(0))
         tail_from = m.end()
     out.extend(new(column, []) for column in pending[i:])
-    tail = content[tail_from:]
+    tail = content[tail_from:] if cells else b""
 
     if tag is None:
         start = b'<%srow r="%d">' % (p, number)
