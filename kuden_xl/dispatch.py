@@ -357,14 +357,13 @@ def dispatch(
         if item.result is None:
             return
         results[item.index] = item.result
-        if on_result is not None:
+        if on_result is not None and not callback_failed:
             try:
-                on_result(item.result)  # still called for messages in flight after a failure
+                on_result(item.result)
             except Exception as exc:  # e.g. the workbook cannot be written: stop sending
                 run.stop.set()
-                if not callback_failed:  # the first failure is the one raised
-                    callback_failed = True
-                    errors.insert(0, exc)
+                callback_failed = True
+                errors.insert(0, exc)
 
     log.info(
         "dispatch %d messages via %s (concurrency %d, rate %s/s)",

@@ -361,6 +361,7 @@ def send(
     from .dispatch import DispatchSettings, Outgoing, dispatch
 
     table.check_writable()
+    started = time.monotonic()
     send_plan, reconciled = prepare_send(
         table,
         gateway,
@@ -370,9 +371,9 @@ def send(
         cli=cli,
         allow_resend=allow_resend,
     )
-    # Pace the first save on an estimate: about 50 µs a row (the write-back of a 10,000-row sheet
-    # with results takes about 0.4 s); later saves are paced on their measured cost.
-    expected_save_s = len(send_plan.rows) * 5e-5
+    # Pace the first save on an estimate: at least the read and plan time, and about 0.1 ms a
+    # row; later saves are paced on their measured cost.
+    expected_save_s = max(time.monotonic() - started, len(send_plan.rows) * 1e-4)
     if not confirm(send_plan):
         raise ConfirmationDeclined(
             "送信を取り消しました。何も送信していません。 / Cancelled; nothing sent."
@@ -384,14 +385,14 @@ def send(
         for r in send_plan.outgoing
     ]
     done = 0
-    sent = 0  # messages that left (or may have): the count a failed save reports
+    # What the ledger held before: a failed save reports the messages this run sent, those in
+    # flight when it stopped included (their callbacks no longer run).
+    identities = [ledger.identity(o.number, o.body) for o in outgoing]
+    known = {i: e.send_id for i, e in ledger.find_many(identities).items()}
 
     def on_result(result: RowResult) -> None:
-        nonlocal done, sent
+        nonlocal done
         done += 1
-        sent += result.code in _LEFT
-        if pacer.failed is not None:
-            return  # sending has stopped; the ledger holds this message
         table.write([result_output(result)])
         if progress:
             progress(done, len(outgoing))
@@ -413,11 +414,9 @@ def send(
         finally:
             pacer.flush()  # whatever finished is saved, even when the run stops early
     except WorkbookSaveError as exc:
+        sent = sum(known.get(i) != e.send_id for i, e in ledger.find_many(identities).items())
         raise _save_stopped(pacer.failed or exc, sent) from exc
     return SendOutcome(send_plan, tuple(results), reconciled)
-
-
-_LEFT = {ResultCode.ACCEPTED, ResultCode.SCHEDULED, ResultCode.UNKNOWN}
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,8 @@ def preflight(target: Path, source: Path, trial: Callable[[BinaryIO], None]) -> 
     """
     real = real_target(target)
     folder = real.parent
-    remove_stale_temps(folder)
+    for place in {folder, real_target(source).parent}:
+        remove_stale_temps(place)
     try:
         size = os.path.getsize(source)
         free = shutil.disk_usage(folder).free
