@@ -624,11 +624,13 @@ def _edit_row(
         return _cell(ref, carried, value, ps, style, d1904).encode()
 
     last = sheet.last_column(content)
-    # The usual case, every cell to write right of the row's last one: no cell is parsed.
-    cells = () if last is not None and pending[0] > last else sheet.cells(content, number)
-    if not cells:
-        tail_from = len(content)
+    if last is not None and pending[0] > last:
+        # The usual case, every cell to write right of the row's last one: no cell is parsed.
         out.append(content)
+        tail_from = len(content)
+        cells: Iterator[tuple[int, re.Match[bytes]]] = iter(())
+    else:
+        cells = sheet.cells(content, number)
     for column, m in cells:
         while i < len(pending) and pending[i] < column:
             out.append(new(pending[i], []))
@@ -649,7 +651,7 @@ def _edit_row(
             out.append(m.group(0))
         tail_from = m.end()
     out.extend(new(column, []) for column in pending[i:])
-    tail = content[tail_from:] if cells else b""
+    tail = content[tail_from:]
 
     if tag is None:
         start = b'<%srow r="%d">' % (p, number)
