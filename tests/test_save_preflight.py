@@ -119,13 +119,29 @@ def test_full_disk_is_refused_before_the_first_message(
     assert book.read_bytes() == before and temps(small_disk) == []
 
 
+def nobody_can_run_kuden() -> bool:
+    """Whether ``nobody`` can run this interpreter with kuden_xl (CI's venv may be private)."""
+    if shutil.which("setpriv") is None:
+        return False
+    probe = subprocess.run(
+        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        + [sys.executable, "-c", "import kuden_xl"],
+        capture_output=True,
+        cwd="/",
+    )
+    return probe.returncode == 0
+
+
 def test_unwritable_folder_is_refused_before_the_first_message(
     make_book: MakeBook, standalone_sandbox: StandaloneSandbox
 ) -> None:
-    """The run as ``nobody`` (root would bypass the folder's permissions) on a folder of root's."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run the send as an unprivileged user")
+    """A folder the run may not write to. Root bypasses permissions, so the run is made as
+    ``nobody`` on a folder of root's (mode 555); where ``nobody`` cannot run this interpreter
+    (a private venv), the folder is made read-only for root too by a read-only bind mount."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: to run the send as nobody, or to mount the folder read-only")
     base = Path(tempfile.mkdtemp(prefix="kuden-ro-"))
+    mounted = False
     try:
         base.chmod(0o755)
         folder = base / "読み取り専用"
@@ -133,7 +149,6 @@ def test_unwritable_folder_is_refused_before_the_first_message(
         book = folder / "book.xlsx"
         shutil.copyfile(make_book(recipients(3), {"本文": BODY}), book)
         book.chmod(0o666)  # the file itself is writable: the folder is not
-        folder.chmod(0o555)
         data = base / "data"
         data.mkdir()
         os.chown(data, NOBODY, NOBODY)
@@ -143,8 +158,21 @@ def test_unwritable_folder_is_refused_before_the_first_message(
             "KUDEN_XL_CONFIG": str(data / "none.toml"),
             "HOME": str(data),
         }
+        user: int | None = NOBODY
+        if nobody_can_run_kuden():
+            folder.chmod(0o555)
+        else:
+            user = None
+            for command in (
+                ["mount", "--bind", str(folder), str(folder)],
+                ["mount", "-o", "remount,bind,ro", str(folder)],
+            ):
+                done = subprocess.run(command, capture_output=True)
+                mounted = mounted or done.returncode == 0
+                if done.returncode != 0:
+                    pytest.skip("nobody cannot run this venv and a read-only bind mount failed")
         before = book.read_bytes()
-        run = send_cli(book, standalone_sandbox, "--all", env=env, user=NOBODY)
+        run = send_cli(book, standalone_sandbox, "--all", env=env, user=user)
         assert run.returncode == 2, run.stdout + run.stderr
         assert str(folder) in run.stderr and "書き込み" in run.stderr, run.stderr
         assert "何も送信していません" in run.stderr and "Traceback" not in run.stderr
@@ -152,6 +180,8 @@ def test_unwritable_folder_is_refused_before_the_first_message(
         assert standalone_sandbox.messages() == []
         assert book.read_bytes() == before
     finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 
