@@ -34,7 +34,7 @@ from kuden_xl.books import sheetxml
 from kuden_xl.schema import OUTPUT_COLUMNS
 
 IN_WINDOW = "2026-11-27T10:00:00"
-BODY = "{管理番号}様 お知らせです"
+BODY = "{氏名}様 お知らせです"  # 氏名 is a formula in the xlsxwriter books
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 SHEET = "送信リスト"
 HEADER = ["管理番号", "氏名", "電話番号", "金額"]
