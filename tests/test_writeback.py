@@ -202,8 +202,8 @@ def make_openpyxl(path: Path) -> None:
     for i in range(ROWS):
         ws.append([f"K{i}", f"住民{i}", mobile(1010 + i), 1000 + i, None, f"メモ{i}"])
     ws["E7"] = "ACCEPTED"  # a record from an earlier run (no phone match: stays as it is)
-    ws.merge_cells("R2:S3")
-    ws["R2"] = "結合"
+    ws.merge_cells("A10:B11")  # below the data, in input columns: no data row, no output cell
+    ws["A10"] = "注記"
     dv = DataValidation(type="whole", operator="greaterThan", formula1="0")
     ws.add_data_validation(dv)
     dv.add("D2:D50")
