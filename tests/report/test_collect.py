@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -88,22 +92,35 @@ def test_calamine_and_openpyxl_read_the_same_records(corpus: Path) -> None:
     assert fast.errors == baseline.errors
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0 if hasattr(os, "geteuid") else True,
-    reason="root reads any file; needs a file this user cannot read",
-)
+def _unreadable_reasons(folder: Path) -> list[str]:
+    """Collect ``folder`` as a user the file permissions apply to. Root reads any file, so as
+    root the collection runs in a child without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return [e.reason for e in collect([folder]).errors]
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: no way to make a file unreadable")
+    code = (
+        "import json, sys; from kuden_xl.report.collect import collect; "
+        "print(json.dumps([e.reason for e in collect([sys.argv[1]]).errors]))"
+    )
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    done = subprocess.run(
+        [*drop, sys.executable, "-c", code, str(folder)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout))
+
+
 def test_a_book_open_in_excel_is_named_as_such(tmp_path: Path) -> None:
     book = tmp_path / "督促.xlsx"
     book_a(book)
     (tmp_path / "~$督促.xlsx").write_bytes(b"\x00")
-    book.chmod(0)
+    book.chmod(0)  # what Excel's share lock looks like to a reader: the open is refused
     try:
-        got = collect([tmp_path])
+        reasons = _unreadable_reasons(tmp_path)
     finally:
         book.chmod(0o644)
-    assert [e.reason for e in got.errors] == [
-        "Excel で開かれているため読めません（ブックを閉じてください）"
-    ]
+    assert reasons == ["Excel で開かれているため読めません（ブックを閉じてください）"]
 
 
 def test_bad_settings_are_a_note_and_the_rows_still_count(tmp_path: Path) -> None:
