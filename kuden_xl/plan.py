@@ -8,18 +8,18 @@ body (template, length, characters) · duplicate number among the rows processed
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from .books.base import SheetRows, Uncomputed
-from .clock import JST
-from .config import CampaignSettings, SendWindow
+from .config import CampaignSettings
 from .errors import SettingsError
 from .message import BodyCheck, Template
 from .phone import check_many
 from .schema import BODY, CODE, EXCLUDE, PHONE, SEGMENTS, ResultCode
+from .slots import Scheduling, SlotBook, hold_reason
 
 DEFAULT_GUARD = timedelta(days=7)
 _FALSE_WORDS = {"false", "0", "いいえ", "no", "off"}
@@ -55,19 +55,6 @@ class LedgerView(Protocol):
 
 
 @dataclass(frozen=True)
-class Scheduling:
-    """When sends may leave: the window (Japan time), the hourly cap, the gateway's abilities."""
-
-    now: datetime
-    window: SendWindow
-    hourly_cap: int | None = None
-    can_schedule: bool = False
-    # Sends already made or scheduled per clock hour (Japan time, keyed by the hour's start):
-    # the cap paces call-backs, so earlier runs in the same hour count against it.
-    already: Mapping[datetime, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class RowPlan:
     """The decision for one row. ``code`` None means: send ``body`` to ``number``."""
 
@@ -80,6 +67,7 @@ class RowPlan:
     segments: int = 0
     scheduled_at: datetime | None = None
     restored: LedgerRecord | None = None  # a lost record written back instead of a send
+    recorded: ResultCode | None = None  # SKIP_ALREADY_SENT: the code the row already carries
 
     @property
     def sends(self) -> bool:
@@ -93,6 +81,8 @@ class SendPlan:
     warnings: tuple[str, ...] = field(default=())
     book: str = ""  # the workbook and sheet planned: every plan and summary names them
     sheet: str = ""
+    # The rules the slots were given under: dispatch applies them again to each message.
+    scheduling: Scheduling | None = None
 
     @property
     def outgoing(self) -> list[RowPlan]:
@@ -195,6 +185,7 @@ def plan(
                     f"送信済みの行です（結果コード {previous}）",
                     CODE,
                     phone.national,
+                    recorded=ResultCode(previous),
                 )
             )
             continue
@@ -288,7 +279,9 @@ def plan(
         f"設定シートの「{k}」は使われない項目です（入力ミスではありませんか）。"
         for k in settings.unknown_keys
     )
-    return SendPlan(tuple(decided), settings.unit_price, warnings, data.book, data.sheet)
+    return SendPlan(
+        tuple(decided), settings.unit_price, warnings, data.book, data.sheet, scheduling
+    )
 
 
 def _problem_column(body: BodyCheck, values: dict[str, object], settings: CampaignSettings) -> str:
@@ -387,61 +380,19 @@ def _ledger_decision(
 
 def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
     """Give each row to send a slot: now, a scheduled time, or HOLD_WINDOW."""
-    s = replace(
-        s, now=s.now.astimezone(JST)
-    )  # the window is Japan time, whatever the caller's zone
-    slots = _slots(s)
+    book = SlotBook(s.window, s.hourly_cap, s.already)
     out: list[RowPlan] = []
     for row in rows:
         if not row.sends:
             out.append(row)
             continue
-        start = next(slots)
-        if start is None:
+        slot = book.take(s.now)
+        if slot.at is None:
             out.append(row)
         elif s.can_schedule:
-            out.append(replace(row, code=None, scheduled_at=start))
+            out.append(replace(row, code=None, scheduled_at=slot.at))
         else:
-            why = (
-                f"送信時間帯（{s.window}）の外です"
-                if not _in_window(s.now, s.window)
-                else f"1時間あたり上限（{s.hourly_cap}通）を超えました"
-            )
-            out.append(
-                replace(
-                    row,
-                    code=ResultCode.HOLD_WINDOW,
-                    reason=f"{why}。時間帯内にもう一度送信してください",
-                )
-            )
+            book.give_back(slot)  # held, not sent: it takes no room under the cap
+            reason = hold_reason(slot, s.window, s.hourly_cap, during_run=False)
+            out.append(replace(row, code=ResultCode.HOLD_WINDOW, reason=reason))
     return out
-
-
-def _in_window(t: datetime, window: SendWindow) -> bool:
-    return window.contains(t.time().replace(tzinfo=None))
-
-
-def _next_window_start(t: datetime, window: SendWindow) -> datetime:
-    start = t.replace(hour=window.start.hour, minute=window.start.minute, second=0, microsecond=0)
-    return start if start > t else start + timedelta(days=1)
-
-
-def _slots(s: Scheduling) -> Iterator[datetime | None]:
-    """Yield None (send now) or the start time of the slot for each successive message."""
-    t = s.now
-    if _in_window(t, s.window):
-        current: datetime | None = None  # the first slot is "now"
-    else:
-        t = _next_window_start(t, s.window)
-        current = t
-    while True:
-        if s.hourly_cap is None:
-            while True:
-                yield current
-        hour = t.replace(minute=0, second=0, microsecond=0)
-        for _ in range(max(0, s.hourly_cap - s.already.get(hour, 0))):
-            yield current
-        t = hour + timedelta(hours=1)
-        if not _in_window(t, s.window):
-            t = _next_window_start(t, s.window)
-        current = t
