@@ -5,6 +5,11 @@ attempts, same send id) → ``ledger.settle``. Results are handed to ``on_result
 thread**: workers put them on a queue that the caller's thread drains, so a single-threaded
 workbook writer, a progress bar and progressive saves need no locking.
 
+The send window and the hourly cap (``scheduling``) are checked for every message just before it
+leaves, with the run's clock, through the same ``SlotBook`` the planner used: a run that reaches
+the end of 送信時間帯 schedules the rest for the next opening (or holds them, HOLD_WINDOW), and a
+retry never leaves after the window closed.
+
 Retries (the gateway classifies each attempt, see ``gateways/base.py``):
 
 - ACCEPTED / SCHEDULED / REJECTED end the message at once.
@@ -15,7 +20,8 @@ Retries (the gateway classifies each attempt, see ``gateways/base.py``):
   processed, else UNKNOWN. A maybe-processed attempt followed by a 429 is still UNKNOWN: the 429
   proves only that the *later* attempt did nothing.
 
-Stopping: an auth error, an unreachable gateway, a ledger that cannot be written, a failing
+Stopping: an auth error, an unreachable gateway (or ``stop_after_failures`` messages in a row
+that it took nothing of), a ledger that cannot be written, a failing
 ``on_result``, Ctrl-C or SIGTERM all stop the run the same way: nothing new starts, messages in
 flight finish (or time out) and are settled, their callbacks run, then the error is raised
 (Ctrl-C and SIGTERM as KeyboardInterrupt). Messages never started get no result: their rows stay
@@ -43,10 +49,11 @@ from .clock import JST
 from .clock import now as japan_now
 from .errors import GatewayAuthError, GatewayUnavailable, LedgerError
 from .gateways.base import Attempt, Gateway, OutgoingMessage, Receipt
-from .ledger import DEFAULT_GUARD, STATE_CODES, Ledger, State, scrub_reason
+from .ledger import DEFAULT_GUARD, SENT_STATES, STATE_CODES, Ledger, State, scrub_reason
 from .phone import mask
 from .reconcile import ReconcileReport, reconcile
 from .schema import ResultCode
+from .slots import Scheduling, Slot, SlotBook, hold_reason, hour_of
 
 __all__ = [
     "DispatchSettings",
@@ -87,6 +94,9 @@ class RowResult:
     sent_at: datetime
     segments: int
     body: str
+    # Planned for now, but the send window closed ("window") or the hour's cap filled ("cap")
+    # before it left: scheduled for a later slot, or held (HOLD_WINDOW).
+    deferred: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,9 @@ class DispatchSettings:
     # this closes the gap while the user confirms, or another process sends meanwhile. None: off
     # (pass None together with the planner's allow_resend).
     guard: timedelta | None = DEFAULT_GUARD
+    # This many messages in a row that the gateway provably never took (every attempt refused
+    # or not processed, e.g. connection refused) stop the run: the rest stay untouched.
+    stop_after_failures: int = 3
 
 
 class TokenBucket:
@@ -149,6 +162,8 @@ class _Outcome:
     reason: str
     message_id: str | None = None
     fatal: BaseException | None = None
+    refused: bool = False  # every attempt was made and none was processed (nothing reached it)
+    window_closed: bool = False  # not sent: the window closed before a retry could leave
 
 
 @dataclass
@@ -162,11 +177,39 @@ class _Run:
     sheet: str
     clock: Callable[[], datetime]
     bucket: TokenBucket | None
+    slots: SlotBook | None = None  # None: send each message at the slot the plan gave it
     stop: threading.Event = field(default_factory=threading.Event)
+    _streak: int = 0  # messages in a row the gateway took nothing of
+    _streak_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def work(self, index: int, item: Outgoing) -> _Done:
         if self.stop.is_set():
             return _Done(index, None)  # never reserved: the row stays as it was
+        if self.bucket and not self.bucket.acquire(self.stop):
+            return _Done(index, None)  # stopped while waiting for its turn: never reserved
+        while True:  # a second round only when the window closed before a retry could leave
+            slot = self.slots.take(self.clock()) if self.slots else None
+            deferred = slot.moved_by if slot and slot.at and item.scheduled_at is None else ""
+            if self.slots and slot and slot.at is not None and not self.slots.can_schedule:
+                reason = hold_reason(
+                    slot, self.slots.window, self.slots.cap, during_run=bool(deferred)
+                )
+                held = self._result(item, ResultCode.HOLD_WINDOW, reason, None, deferred=deferred)
+                return _Done(index, held)
+            scheduled_at = item.scheduled_at if slot is None else slot.at
+            done = self._send(index, item, slot, scheduled_at, deferred)
+            if done is not None:
+                return done
+
+    def _send(
+        self,
+        index: int,
+        item: Outgoing,
+        slot: Slot | None,
+        scheduled_at: datetime | None,
+        deferred: str,
+    ) -> _Done | None:
+        """Reserve, send, settle one message at ``scheduled_at``; None: decide its slot again."""
         send_id = uuid.uuid4().hex
         try:
             entry = self.ledger.reserve(
@@ -178,15 +221,17 @@ class _Run:
                 workbook=self.workbook,
                 sheet=self.sheet,
                 row=item.row,
-                scheduled_at=item.scheduled_at,
+                scheduled_at=scheduled_at,
                 at=self.clock(),
                 guard_within=self.settings.guard,
             )
         except LedgerError as exc:
             self.stop.set()
+            self._give_back(slot)
             reason = "送信記録（台帳）に書き込めないため送信しませんでした"
             return _Done(index, self._result(item, ResultCode.GATEWAY_ERROR, reason, None), exc)
         if entry.send_id != send_id:
+            self._give_back(slot)
             when = f"{entry.sent_at.astimezone(JST):%Y年%m月%d日 %H:%M}"
             reason = f"同じ番号に同じ本文を{when}に送信済み（または送信中）です"
             log.info("row %d to %s: recent send %s", item.row, mask(item.number), entry.send_id)
@@ -194,7 +239,8 @@ class _Run:
             skipped = self._result(item, ResultCode.SKIP_RECENT, reason, None, at=entry.sent_at)
             return _Done(index, skipped)
 
-        outcome = self._attempts(item, send_id)
+        sends_now = slot is not None and slot.at is None
+        outcome = self._attempts(item, send_id, scheduled_at, check_window=sends_now)
         code = STATE_CODES[outcome.state]
         fatal = outcome.fatal
         try:
@@ -211,6 +257,13 @@ class _Run:
             # the row still gets its result. No further sends without a working ledger.
             self.stop.set()
             fatal = fatal or exc
+        else:
+            if outcome.window_closed:
+                self._give_back(slot)
+                return None  # nothing left: the next slot is decided with the clock of now
+        if outcome.state not in SENT_STATES:
+            self._give_back(slot)  # the cap counts what leaves, not what was refused
+        fatal = fatal or self._count_refusal(outcome)
         log.log(
             logging.WARNING if code is ResultCode.UNKNOWN else logging.INFO,
             "row %d to %s: %s %s (send %s)%s",
@@ -221,16 +274,55 @@ class _Run:
             send_id,
             f": {scrub_reason(outcome.reason)}" if outcome.reason else "",
         )
-        return _Done(index, self._result(item, code, outcome.reason, outcome.message_id), fatal)
+        result = self._result(
+            item,
+            code,
+            outcome.reason,
+            outcome.message_id,
+            scheduled_at=scheduled_at,
+            deferred=deferred,
+        )
+        return _Done(index, result, fatal)
 
-    def _attempts(self, item: Outgoing, send_id: str) -> _Outcome:
-        message = OutgoingMessage(send_id, item.number, item.body, item.scheduled_at)
+    def _give_back(self, slot: Slot | None) -> None:
+        if self.slots is not None and slot is not None:
+            self.slots.give_back(slot)
+
+    def _count_refusal(self, outcome: _Outcome) -> BaseException | None:
+        """A gateway that takes nothing, message after message (connection refused), stops the
+        run instead of being tried for every row."""
+        with self._streak_lock:
+            if not outcome.refused:
+                if outcome.state is not State.FAILED:  # the gateway answered: it is reachable
+                    self._streak = 0
+                return None
+            self._streak += 1
+            if self._streak < self.settings.stop_after_failures or self.stop.is_set():
+                return None
+            self.stop.set()
+            n = self._streak
+        return GatewayUnavailable(
+            f"SMS事業者に{n}件続けて送信できなかったため、送信を中止しました（{outcome.reason}）。"
+            "まだ送信していない行はそのままです。接続先の設定と事業者の状況を確認して、"
+            "もう一度送信してください。"
+            f" / Stopped after {n} messages in a row could not be sent; the rest are untouched."
+        )
+
+    def _attempts(
+        self, item: Outgoing, send_id: str, scheduled_at: datetime | None, *, check_window: bool
+    ) -> _Outcome:
+        message = OutgoingMessage(send_id, item.number, item.body, scheduled_at)
         caps = self.gateway.capabilities
         maybe = False  # some attempt may have been processed
         last: Receipt | None = None
         attempt = 0
         while attempt < self.settings.max_attempts:
-            if self.stop.is_set() or (self.bucket and not self.bucket.acquire(self.stop)):
+            if attempt > 0:  # the first attempt's turn was taken before the reservation
+                if self.stop.is_set() or (self.bucket and not self.bucket.acquire(self.stop)):
+                    break
+                if check_window and self.slots and not self.slots.is_open(self.clock()):
+                    return self._closed(maybe, attempt, last)
+            elif self.stop.is_set():
                 break
             attempt += 1
             try:
@@ -262,7 +354,22 @@ class _Run:
         detail = f"{attempt}回試行" + (f"、{last.reason}" if last and last.reason else "")
         if self.stop.is_set() and attempt < self.settings.max_attempts:
             detail = "中断、" + detail
-        return self._give_up(maybe, detail, None)
+        outcome = self._give_up(maybe, detail, None)
+        outcome.refused = not maybe and attempt == self.settings.max_attempts
+        return outcome
+
+    def _closed(self, maybe: bool, attempt: int, last: Receipt | None) -> _Outcome:
+        """The window closed while a message sent "now" waited for its retry."""
+        if maybe:  # a retry could be the send that leaves after closing; the first may have
+            return self._give_up(
+                maybe, f"{attempt}回試行、送信時間帯が終わったため再試行せず", None
+            )
+        why = last.reason if last and last.reason else ""
+        return _Outcome(
+            State.FAILED,
+            f"送信時間帯が終わったため再試行しませんでした（{attempt}回試行、{why}）",
+            window_closed=True,
+        )
 
     def _give_up(self, maybe: bool, detail: str, fatal: BaseException | None) -> _Outcome:
         if maybe:
@@ -287,10 +394,13 @@ class _Run:
         reason: str,
         message_id: str | None,
         at: datetime | None = None,
+        *,
+        scheduled_at: datetime | None = None,
+        deferred: str = "",
     ) -> RowResult:
         at = at or self.clock()
-        if code is ResultCode.SCHEDULED and item.scheduled_at is not None:
-            at = item.scheduled_at
+        if code is ResultCode.SCHEDULED:
+            at = scheduled_at or item.scheduled_at or at
         return RowResult(
             row=item.row,
             code=code,
@@ -299,6 +409,7 @@ class _Run:
             sent_at=at.astimezone(JST),
             segments=item.segments,
             body=item.body,
+            deferred=deferred,
         )
 
 
@@ -322,10 +433,17 @@ def dispatch(
     sheet: str = "",
     on_result: Callable[[RowResult], None] | None = None,
     clock: Callable[[], datetime] | None = None,
+    scheduling: Scheduling | None = None,
 ) -> list[RowResult]:
     """Send ``outgoing``; results in input order (messages never started have none).
 
     ``on_result`` runs on the calling thread as each message finishes. Run ``reconcile`` first.
+
+    ``scheduling``: the window and hourly cap the plan used. Given, each message's slot is
+    decided again just before it leaves, with ``clock`` and the ledger's count of sends per
+    hour: once the window has closed (or the hour's cap is reached) the rest are scheduled for
+    the next slot where the gateway can schedule, else HOLD_WINDOW. None: each message leaves
+    at its ``scheduled_at``.
 
     Raises:
         GatewayAuthError, GatewayUnavailable, LedgerError: the run stopped; the callbacks for
@@ -335,14 +453,16 @@ def dispatch(
     if settings.concurrency < 1 or settings.max_attempts < 1:
         raise ValueError("concurrency and max_attempts must be at least 1")
     rate = effective_rate(settings, gateway)
+    clock = clock or japan_now
     run = _Run(
         gateway=gateway,
         ledger=ledger,
         settings=settings,
         workbook=workbook,
         sheet=sheet,
-        clock=clock or japan_now,
+        clock=clock,
         bucket=TokenBucket(rate) if rate else None,
+        slots=_slot_book(scheduling, gateway, ledger, clock) if scheduling else None,
     )
     done: queue.Queue[_Done] = queue.Queue()
     results: dict[int, RowResult] = {}
@@ -407,6 +527,21 @@ def dispatch(
     if interrupted:
         raise KeyboardInterrupt
     return [results[i] for i in sorted(results)]
+
+
+def _slot_book(
+    scheduling: Scheduling, gateway: Gateway, ledger: Ledger, clock: Callable[[], datetime]
+) -> SlotBook:
+    """The plan's rules with the ledger's count as of now (other runs may have sent since)."""
+    already: dict[datetime, int] = {}
+    if scheduling.hourly_cap is not None:
+        already = ledger.sends_per_hour(hour_of(clock()), JST)
+    return SlotBook(
+        scheduling.window,
+        scheduling.hourly_cap,
+        already,
+        can_schedule=gateway.capabilities.can_schedule,
+    )
 
 
 def _safe_work(run: _Run, index: int, item: Outgoing, done: queue.Queue[_Done]) -> None:

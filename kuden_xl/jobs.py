@@ -20,9 +20,10 @@ from .clock import JST, now
 from .config import CampaignSettings, campaign_settings
 from .errors import ConfirmationDeclined, RowSpecError, SettingsError, WorkbookSaveError
 from .message import Template
-from .plan import DEFAULT_GUARD, LedgerRecord, Scheduling, SendPlan, plan
+from .plan import DEFAULT_GUARD, LedgerRecord, SendPlan, plan
 from .results import excel_time, plan_outputs, result_output
 from .schema import Delivery, ResultCode
+from .slots import Scheduling
 
 if TYPE_CHECKING:
     from .dispatch import DispatchSettings, RowResult
@@ -134,6 +135,10 @@ class RowOutcome:
     segments: int
 
 
+# Rows in these states are not final: exit status 3, and never counted or labelled as sent.
+_NOT_FINAL = frozenset({ResultCode.UNKNOWN.value, ResultCode.GATEWAY_ERROR.value})
+
+
 @dataclass(frozen=True)
 class SendOutcome:
     """A finished send: the plan, what each sent row got, and the counts per code."""
@@ -143,27 +148,35 @@ class SendOutcome:
     reconciled: int = 0  # ledger entries from an earlier interrupted run settled first
 
     def rows(self) -> list[RowOutcome]:
+        """Every selected row's state after the run, including rows settled by reconciliation;
+        a record still UNKNOWN is reported as UNKNOWN, not as already sent."""
         sent = {r.row: r for r in self.results}
         out = []
         for r in self.plan.rows:
             got = sent.get(r.row)
             if got is not None:
                 out.append(RowOutcome(r.row, got.code.value, got.message_id, got.segments))
-            else:
-                message_id = r.restored.message_id if r.restored else None
-                out.append(
-                    RowOutcome(r.row, r.code.value if r.code else "OK", message_id, r.segments)
-                )
+                continue
+            code = r.code.value if r.code else "OK"
+            if r.code is ResultCode.SKIP_ALREADY_SENT and r.recorded is ResultCode.UNKNOWN:
+                code = ResultCode.UNKNOWN.value  # reconciliation could not settle it yet
+            message_id = r.restored.message_id if r.restored else None
+            out.append(RowOutcome(r.row, code, message_id, r.segments))
         return out
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(r.code for r in self.rows()).items()))
 
+    def deferred(self) -> dict[tuple[str, str], int]:
+        """Rows planned for now that left later or were held because the send window closed
+        ("window") or the hour's cap filled ("cap") during the run: (why, code) -> count."""
+        return dict(Counter((r.deferred, r.code.value) for r in self.results if r.deferred))
+
     @property
     def incomplete(self) -> bool:
-        """Some rows are UNKNOWN or GATEWAY_ERROR: exit status 3, staff should look."""
-        bad = {ResultCode.UNKNOWN, ResultCode.GATEWAY_ERROR}
-        return any(r.code in bad for r in self.results)
+        """Some selected row is UNKNOWN or GATEWAY_ERROR (this run's or reconciliation's):
+        exit status 3, staff should look."""
+        return any(r.code in _NOT_FINAL for r in self.rows())
 
 
 class SavePacer:
@@ -309,6 +322,7 @@ def prepare_send(
     row_numbers: Sequence[int] | None = None,
     cli: Mapping[str, object] | None = None,
     allow_resend: bool = False,
+    clock: Callable[[], datetime] = now,
 ) -> tuple[SendPlan, int]:
     """Read, reconcile the ledger, plan. Nothing is sent or written. Returns (plan, reconciled)."""
     settings = load_settings(table, cli)
@@ -319,7 +333,7 @@ def prepare_send(
     chosen = selected_rows(data, rows, row_numbers)
     reconciled = reconcile(ledger, gateway)
     caps = gateway.capabilities
-    at = now()
+    at = clock()
     already: dict[datetime, int] = {}
     if settings.hourly_cap is not None:
         already = ledger.sends_per_hour(at.replace(minute=0, second=0, microsecond=0), JST)
@@ -352,8 +366,14 @@ def send(
     cli: Mapping[str, object] | None = None,
     allow_resend: bool = False,
     settings: DispatchSettings | None = None,
+    clock: Callable[[], datetime] = now,
+    on_written: Callable[[RowResult], None] | None = None,
 ) -> SendOutcome:
     """Plan the rows, ask ``confirm``, send through ``gateway``, write every row's result.
+
+    The send window and hourly cap are applied again to each message as it leaves (``clock``
+    is the time). ``on_written`` sees each result after it was written, e.g. to count what was
+    sent when the run is interrupted.
 
     Raises:
         ConfirmationDeclined: ``confirm`` said no; nothing was sent or written.
@@ -370,6 +390,7 @@ def send(
         row_numbers=row_numbers,
         cli=cli,
         allow_resend=allow_resend,
+        clock=clock,
     )
     # Pace the first save on an estimate: at least the read and plan time, and about 0.1 ms a
     # row; later saves are paced on their measured cost.
@@ -396,6 +417,8 @@ def send(
         table.write([result_output(result)])
         if progress:
             progress(done, len(outgoing))
+        if on_written:
+            on_written(result)
         pacer.maybe_flush()
 
     try:
@@ -409,7 +432,8 @@ def send(
                 workbook=table.book_name,
                 sheet=table.sheet_name,
                 on_result=on_result,
-                clock=now,
+                clock=clock,
+                scheduling=send_plan.scheduling,
             )
         finally:
             pacer.flush()  # whatever finished is saved, even when the run stops early

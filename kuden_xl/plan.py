@@ -380,7 +380,7 @@ def _ledger_decision(
 
 def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
     """Give each row to send a slot: now, a scheduled time, or HOLD_WINDOW."""
-    book = SlotBook(s.window, s.hourly_cap, s.already)
+    book = SlotBook(s.window, s.hourly_cap, s.already, can_schedule=s.can_schedule)
     out: list[RowPlan] = []
     for row in rows:
         if not row.sends:
@@ -392,7 +392,6 @@ def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
         elif s.can_schedule:
             out.append(replace(row, code=None, scheduled_at=slot.at))
         else:
-            book.give_back(slot)  # held, not sent: it takes no room under the cap
             reason = hold_reason(slot, s.window, s.hourly_cap, during_run=False)
             out.append(replace(row, code=ResultCode.HOLD_WINDOW, reason=reason))
     return out

@@ -77,7 +77,8 @@ def plan_outputs(send_plan: SendPlan) -> list[OutputRow]:
 
 
 def result_output(result: RowResult) -> OutputRow:
-    if result.code is ResultCode.SKIP_RECENT:  # the dispatcher's last-moment guard: not a send
+    if result.code in (ResultCode.SKIP_RECENT, ResultCode.HOLD_WINDOW):
+        # The dispatcher's last-moment guard or window check: not a send, so no 送信日時.
         return _row_output(result.row, result.code, reason=result.reason)
     return _row_output(
         result.row,

@@ -72,23 +72,29 @@ class SlotBook:
     """Slots handed out so far, per clock hour; thread-safe (the dispatcher's workers share one).
 
     ``already``: sends made or scheduled per hour before this book was opened (the ledger's
-    count), so earlier runs in the same hour share the cap.
+    count), so earlier runs in the same hour share the cap. ``can_schedule``: whether a later
+    slot can be used at all; without it such a message is held and takes no room.
     """
 
     def __init__(
-        self, window: SendWindow, cap: int | None, already: Mapping[datetime, int] | None = None
+        self,
+        window: SendWindow,
+        cap: int | None,
+        already: Mapping[datetime, int] | None = None,
+        *,
+        can_schedule: bool = True,
     ) -> None:
         self.window = window
         self.cap = cap if cap is None else max(1, cap)  # a cap of 0 would never find a slot
+        self.can_schedule = can_schedule
         self._counts: dict[datetime, int] = dict(already or {})
         self._lock = threading.Lock()
 
-    def take(self, now: datetime, *, count: bool = True) -> Slot:
-        """The earliest slot from ``now`` on with room; counted unless ``count`` is False (a
-        message that will be held, not sent, takes no room)."""
+    def take(self, now: datetime) -> Slot:
+        """The earliest slot from ``now`` on with room, counted when it will be used."""
         with self._lock:
             slot = self._earliest(now.astimezone(JST))
-            if count:
+            if slot.at is None or self.can_schedule:
                 self._counts[slot.hour] = self._counts.get(slot.hour, 0) + 1
             return slot
 
