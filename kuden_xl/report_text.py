@@ -96,6 +96,7 @@ def outcome_text(outcome: SendOutcome) -> str:
     lines = [f"送信結果（{where(outcome.plan)}）:"]
     for code, n in outcome.counts().items():
         lines.append(f"  {_pad(code, 20)}{_pad(label(code), 18)}{n:>6}")
+    lines += deferred_lines(outcome)
     if outcome.reconciled:
         lines.append(f"  前回中断した送信 {outcome.reconciled}件を事業者に照会して記録しました。")
     if outcome.incomplete:
@@ -104,6 +105,25 @@ def outcome_text(outcome: SendOutcome) -> str:
             "送信エラーの行はもう一度送信できます。結果不明の行は次回の実行で照合します。"
         )
     return "\n".join(lines)
+
+
+_DEFERRED_WHY = {
+    "window": "送信中に送信時間帯が終わったため",
+    "cap": "送信中に1時間あたり上限に達したため",
+}
+
+
+def deferred_lines(outcome: SendOutcome) -> list[str]:
+    """Rows planned for now that the run scheduled or held because the window closed or the
+    hour's cap filled while it was sending."""
+    lines = []
+    for (why, code), n in sorted(outcome.deferred().items()):
+        if code == ResultCode.SCHEDULED.value:
+            what = f"{n}件を次の送信可能な時間に予約しました（{label(code)}）"
+        else:
+            what = f"{n}件を送信せずに保留しました（{label(code)}）。時間帯内にもう一度送信してください"
+        lines.append(f"  {_DEFERRED_WHY.get(why, '')}{what}。")
+    return lines
 
 
 def _code(plan_row: RowPlan) -> str:
