@@ -157,11 +157,8 @@ class SendOutcome:
             if got is not None:
                 out.append(RowOutcome(r.row, got.code.value, got.message_id, got.segments))
                 continue
-            code = r.code.value if r.code else "OK"
-            if r.code is ResultCode.SKIP_ALREADY_SENT and r.recorded is ResultCode.UNKNOWN:
-                code = ResultCode.UNKNOWN.value  # reconciliation could not settle it yet
             message_id = r.restored.message_id if r.restored else None
-            out.append(RowOutcome(r.row, code, message_id, r.segments))
+            out.append(RowOutcome(r.row, r.standing, message_id, r.segments))
         return out
 
     def counts(self) -> dict[str, int]:

@@ -73,6 +73,14 @@ class RowPlan:
     def sends(self) -> bool:
         return self.code is None
 
+    @property
+    def standing(self) -> str:
+        """The code this row stands at without a send ('OK' for a row to send). A record still
+        UNKNOWN stands at UNKNOWN, not at SKIP_ALREADY_SENT: it is not known to be sent."""
+        if self.code is ResultCode.SKIP_ALREADY_SENT and self.recorded is ResultCode.UNKNOWN:
+            return ResultCode.UNKNOWN.value
+        return "OK" if self.code is None else self.code.value
+
 
 @dataclass(frozen=True)
 class SendPlan:
@@ -97,10 +105,11 @@ class SendPlan:
         return self.segments * self.unit_price
 
     def counts(self) -> dict[str, int]:
-        """Rows per code ('OK' for rows to send), in a stable order."""
+        """Rows per code ('OK' for rows to send), in a stable order. A record still UNKNOWN
+        counts as UNKNOWN: it is not known to be sent."""
         result: dict[str, int] = {}
         for r in self.rows:
-            key = "OK" if r.code is None else r.code.value
+            key = r.standing
             result[key] = result.get(key, 0) + 1
         return dict(sorted(result.items(), key=lambda kv: (kv[0] != "OK", kv[0])))
 

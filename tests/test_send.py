@@ -395,3 +395,43 @@ def test_hourly_cap_spans_runs_in_the_same_hour(
     when = {m["to"]: m["scheduled_at"] for m in standalone_sandbox.messages()}
     assert when[mobile(2010)].startswith("2099-06-01T11:00")  # 11:00 had one slot left
     assert when[mobile(2011)].startswith("2099-06-01T12:00")
+
+
+def test_rows_left_unknown_or_settled_as_not_sent_exit_3_never_labelled_sent(
+    tmp_path: Path, make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
+    """Row 2 was UNKNOWN and reconciliation now finds it never arrived (GATEWAY_ERROR); row 3
+    is UNKNOWN with nothing to reconcile it by. Neither is final, neither was sent: exit 3."""
+    from kuden_xl.ledger import Ledger, default_ledger_path
+
+    sent_body = "【○○市】住民0様 お知らせです"
+    header = ["氏名", "電話番号", "送信日時", "送信本文", "結果コード", "結果", "通数"]
+    rows = [
+        header,
+        ["住民0", mobile(1010), None, sent_body, "UNKNOWN", "結果不明", 1],
+        ["住民1", mobile(1011), None, "【○○市】住民1様 お知らせです", "UNKNOWN", "結果不明", 1],
+        ["住民2", mobile(1012)],
+    ]
+    book = make_book(rows, {"本文": BODY})
+    with Ledger.open(default_ledger_path(sandbox=True)) as crashed:  # a run that died
+        crashed.reserve(
+            crashed.identity(mobile(1010), sent_body),
+            send_id="never-arrived",
+            provider="sandbox",
+            segments=1,
+            workbook=book.name,
+            sheet="送信リスト",
+            row=2,
+        )
+    run = send_cmd(book, standalone_sandbox, "--all", "--yes")
+    assert run.returncode == 3, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert any("GATEWAY_ERROR" in line and "送信エラー" in line for line in lines)
+    assert any("UNKNOWN" in line and "結果不明" in line for line in lines)
+    assert not any("送信済" in line for line in lines), run.stdout
+    assert "前回中断した送信 1件" in run.stdout
+
+    again = send_cmd(book, standalone_sandbox, "--all", "--yes", "--json")
+    assert again.returncode == 3, again.stderr  # row 3 is still UNKNOWN
+    codes = {r["row"]: r["code"] for r in json.loads(again.stdout)}
+    assert codes == {2: "ACCEPTED", 3: "UNKNOWN", 4: "SKIP_ALREADY_SENT"}
