@@ -526,3 +526,142 @@ def test_reconcile_without_lookup_leaves_unknown(gateway: SandboxGateway, ledger
     assert entry.state is State.UNKNOWN and entry.code is ResultCode.UNKNOWN
     # The guard keeps it from being sent again blindly.
     assert ledger.recent(ledger.identity(num(7), BODY), now=T) is not None
+
+
+# -- failure branches of exactly-once -------------------------------------------------------
+
+
+class Faulty:
+    """The real SandboxGateway; the ``nth`` send (counting from 1) reaches the real server and
+    then ``fault(receipt)`` runs: it may raise, or return what the caller gets instead."""
+
+    def __init__(self, inner: SandboxGateway, nth: int, fault: object) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+        self.nth = nth
+        self.fault = fault
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        with self._lock:
+            self.calls += 1
+            call = self.calls
+        receipt = self.inner.send(message)
+        if call == self.nth:
+            return self.fault(receipt)  # type: ignore[operator,no-any-return]
+        return receipt
+
+    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
+        return self.inner.status(message_ids)
+
+    def lookup(self, send_id: str) -> Receipt | None:
+        return self.inner.lookup(send_id)
+
+    def close(self) -> None:
+        pass
+
+
+def dispatch_in_thread(*args: object, **kwargs: object) -> BaseException | None:
+    """Run dispatch in a thread that must end within 60 s (a hang fails the test, not CI)."""
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            dispatch(*args, **kwargs)  # type: ignore[arg-type]
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "dispatch hung"
+    return raised[0] if raised else None
+
+
+ONE_AT_A_TIME = replace(FAST, concurrency=1)
+
+
+def test_settle_failing_after_the_answer_keeps_the_entry_for_reconcile(
+    sandbox: SandboxServer, gateway: SandboxGateway, tmp_path: Path
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    led = Ledger.open(path)
+
+    def ledger_lost(receipt: Receipt) -> Receipt:
+        led.close()  # the answer is in; the ledger can no longer be written
+        return receipt
+
+    gw = Faulty(gateway, 2, ledger_lost)
+    seen: list[RowResult] = []
+    items = bulk(5)
+    raised = dispatch_in_thread(
+        items, gw, led, settings=ONE_AT_A_TIME, on_result=seen.append, clock=clock
+    )
+    assert isinstance(raised, LedgerError)
+    # The row still gets its result (the gateway took it); the run stopped there.
+    assert [r.code for r in seen] == [ResultCode.ACCEPTED, ResultCode.ACCEPTED]
+    assert gw.calls == 2 and len(at_sandbox(sandbox)) == 2
+    with Ledger.open(path) as after:
+        [left] = after.unsettled()
+        assert left.state is State.RESERVED and left.row == items[1].row
+        report = reconcile(after, gateway, clock=clock)
+        assert [e.send_id for e in report.found] == [left.send_id]
+        assert report.found[0].message_id == seen[1].message_id
+        assert after.unsettled() == []
+    assert len(at_sandbox(sandbox)) == 2  # nothing sent twice
+
+
+def test_gateway_raising_after_the_request_left_is_unknown(
+    sandbox: SandboxServer, gateway: SandboxGateway, ledger: Ledger
+) -> None:
+    def bug(receipt: Receipt) -> Receipt:
+        raise RuntimeError("provider module bug")
+
+    gw = Faulty(gateway, 1, bug)
+    seen: list[RowResult] = []
+    raised = dispatch_in_thread(
+        bulk(5), gw, ledger, settings=ONE_AT_A_TIME, on_result=seen.append, clock=clock
+    )
+    assert isinstance(raised, RuntimeError)
+    [result] = seen
+    assert result.code is ResultCode.UNKNOWN and "予期しないエラー" in result.reason
+    [entry] = ledger.unsettled()
+    assert entry.state is State.UNKNOWN  # never resent blindly; reconcile asks the provider
+    assert gw.calls == 1 and len(at_sandbox(sandbox)) == 1
+    report = reconcile(ledger, gateway, clock=clock)
+    assert [e.state for e in report.found] == [State.ACCEPTED]
+    assert len(at_sandbox(sandbox)) == 1
+
+
+def test_a_worker_dying_stops_the_run_without_a_hang(
+    sandbox: SandboxServer, gateway: SandboxGateway, tmp_path: Path
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+
+    def garbage(receipt: Receipt) -> Receipt:
+        return None  # type: ignore[return-value]  # a provider bug: the worker fails on it
+
+    gw = Faulty(gateway, 3, garbage)
+    seen: list[RowResult] = []
+    with Ledger.open(path) as led:
+        raised = dispatch_in_thread(
+            bulk(40),
+            gw,
+            led,
+            settings=replace(FAST, concurrency=4),
+            on_result=seen.append,
+            clock=clock,
+        )
+        assert isinstance(raised, AttributeError)
+        accepted = [r for r in seen if r.code is ResultCode.ACCEPTED]
+        stopped = [r for r in seen if r.code is ResultCode.GATEWAY_ERROR and "中断" in r.reason]
+        assert len(seen) < 40 and len(accepted) + len(stopped) == len(seen)
+        [left] = led.unsettled()  # the dead worker's message: no result, entry kept
+        assert left.state is State.RESERVED and left.row not in {r.row for r in seen}
+        assert led.count() == len(seen) + 1
+    with Ledger.open(path) as after:  # the next run reconciles it
+        report = reconcile(after, gateway, clock=clock)
+        assert [e.send_id for e in report.found] == [left.send_id]
+    assert len(at_sandbox(sandbox)) == len(accepted) + 1
