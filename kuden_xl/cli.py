@@ -1,18 +1,24 @@
 """The ``kuden-xl`` command line: each command parses, calls one job, prints the outcome.
 
-Exit status: 0 done (skipped rows are data), 2 could not run (bad input or settings), 3 finished
-but some rows are UNKNOWN or GATEWAY_ERROR. A ``KudenError`` is printed as one line, never a
-traceback.
+Exit status: 0 done (skipped rows are data), 2 could not run (bad input or settings, or the run
+stopped: gateway unreachable, ledger unwritable), 3 finished but some selected rows are UNKNOWN or
+GATEWAY_ERROR (reconciliation's included), 130 interrupted by Ctrl+C or SIGTERM (what was sent
+is in the ledger). A ``KudenError`` is printed as one line, never a traceback; output cut short
+by its reader (``| head``) is not an error.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -26,11 +32,29 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .dispatch import RowResult
     from .jobs import SendOutcome
     from .plan import SendPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_OK, EXIT_ERROR, EXIT_INCOMPLETE = 0, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 2, 3, 130
+
+
+def _out(text: str) -> None:
+    """Print to stdout; a reader that went away (``| head``) only ends the output."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        _stdout_gone()
+
+
+def _stdout_gone() -> None:
+    # Point stdout at devnull so the interpreter's final flush does not fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _friendly(fn: F) -> F:
@@ -45,6 +69,9 @@ def _friendly(fn: F) -> F:
             sys.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # stdout's reader went away mid-print: nothing to tell it
+            _stdout_gone()
+            sys.exit(EXIT_ERROR)
         except Exception as exc:  # a bug: still one line for staff; KUDEN_XL_DEBUG=1 shows it
             if os.environ.get("KUDEN_XL_DEBUG"):
                 raise
@@ -94,7 +121,7 @@ def check(book: Path, sheet: str | None, rows: str | None, body: str | None, as_
     report = jobs.check(XlsxTable(book, sheet=sheet), rows=rows, cli={"本文": body})
     from .report_text import check_json, check_text
 
-    click.echo(_json(check_json(report)) if as_json else check_text(report))
+    _out(_json(check_json(report)) if as_json else check_text(report))
 
 
 def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]:
@@ -102,7 +129,7 @@ def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]
 
     def confirm(send_plan: SendPlan) -> bool:
         if not as_json:
-            click.echo(plan_summary(send_plan), err=as_json)
+            _out(plan_summary(send_plan))
         if not send_plan.outgoing:
             return True  # nothing leaves: skips and restored records are still written
         if yes:
@@ -154,6 +181,13 @@ def send(
 ) -> None:
     """Send an SMS to each selected row and write the results beside it (選択行を送信).
 
+    \b
+    Exit status (終了コード):
+      0    every selected row is final (送信・予約・保留・スキップ)
+      3    some rows are UNKNOWN or GATEWAY_ERROR (結果不明・送信エラー)
+      2    could not run, or stopped (入力・設定の誤り、送信先に接続できない等)
+      130  interrupted by Ctrl+C or SIGTERM (中断); what was sent is in the ledger
+
     Example: kuden-xl send 送信リスト.xlsx --rows 2-40
     """
     from . import jobs
@@ -164,22 +198,33 @@ def send(
         raise RowSpecError(
             "--rows か --all のどちらかを指定してください。 / Pass --rows SPEC or --all."
         )
-    with workbook_lock(book):
-        table = XlsxTable(book, sheet=sheet, output=output)
-        cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
-        with jobs.connect(table, provider=provider, base_url=base_url, cli=cli_values) as (
-            gateway,
-            ledger,
-        ):
-            if dry_run:
-                send_plan, _ = jobs.prepare_send(
-                    table, gateway, ledger, rows=rows, cli=cli_values, allow_resend=allow_resend
+    tally = _Tally()
+    try:
+        with _sigterm_as_interrupt(), workbook_lock(book):
+            table = XlsxTable(book, sheet=sheet, output=output)
+            cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
+            with jobs.connect(table, provider=provider, base_url=base_url, cli=cli_values) as (
+                gateway,
+                ledger,
+            ):
+                if dry_run:
+                    send_plan, _ = jobs.prepare_send(
+                        table, gateway, ledger, rows=rows, cli=cli_values, allow_resend=allow_resend
+                    )
+                    _print_preview(send_plan, as_json)
+                    return
+                outcome = _run_send(
+                    table, gateway, ledger, rows, cli_values, allow_resend, yes, as_json, tally
                 )
-                _print_preview(send_plan, as_json)
-                return
-            outcome = _run_send(
-                table, gateway, ledger, rows, cli_values, allow_resend, yes, as_json
-            )
+    except KeyboardInterrupt:
+        click.echo(f"送信を中断しました（Ctrl+C / 終了要求）。{tally.sent_text()}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KudenError as exc:
+        if not tally.done:
+            raise  # stopped before anything was sent: the error alone says it all
+        click.echo(f"エラー: {exc}", err=True)
+        click.echo(f"送信を途中で止めました。{tally.sent_text()}", err=True)
+        sys.exit(EXIT_ERROR)
     _print_outcome(outcome, as_json)
     if outcome.incomplete:
         sys.exit(EXIT_INCOMPLETE)
@@ -194,6 +239,7 @@ def _run_send(
     allow_resend: bool,
     yes: bool,
     as_json: bool,
+    tally: _Tally,
 ) -> Any:
     from . import jobs
 
@@ -218,10 +264,57 @@ def _run_send(
             progress=progress,
             cli=cli_values,
             allow_resend=allow_resend,
+            on_written=tally.add,
         )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+class _Tally:
+    """What this run has sent so far: told to staff when the run stops early."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.sent = 0
+        self.unknown = 0
+
+    def add(self, result: RowResult) -> None:
+        from .schema import ResultCode
+
+        self.done += 1
+        if result.code in (ResultCode.ACCEPTED, ResultCode.SCHEDULED):
+            self.sent += 1
+        elif result.code is ResultCode.UNKNOWN:
+            self.unknown += 1
+
+    def sent_text(self) -> str:
+        if not self.done:
+            return "何も送信していません。 / Nothing was sent."
+        unknown = f"（ほかに結果不明 {self.unknown}件）" if self.unknown else ""
+        return (
+            f"この実行で送信したのは {self.sent}件です{unknown}。送信した分は送信記録（台帳）に"
+            "記録済みで、ブックに書き込めなかった分も次回の実行で書き戻します。"
+            "まだ送信していない行は、次回の実行で送信できます。"
+            f" / {self.sent} sent this run, all recorded in the ledger."
+        )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a send like Ctrl+C: in-flight messages are settled and the count told."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _json(value: object) -> str:
@@ -232,17 +325,17 @@ def _print_preview(send_plan: SendPlan, as_json: bool) -> None:
     from .report_text import plan_summary, preview_json, preview_lines
 
     if as_json:
-        click.echo(_json(preview_json(send_plan)))
+        _out(_json(preview_json(send_plan)))
         return
-    click.echo(plan_summary(send_plan))
-    click.echo("\n".join(preview_lines(send_plan)))
-    click.echo("（プレビューです。送信もブックへの書き込みもしていません）")
+    _out(plan_summary(send_plan))
+    _out("\n".join(preview_lines(send_plan)))
+    _out("（プレビューです。送信もブックへの書き込みもしていません）")
 
 
 def _print_outcome(outcome: SendOutcome, as_json: bool) -> None:
     from .report_text import outcome_json, outcome_text
 
-    click.echo(_json(outcome_json(outcome)) if as_json else outcome_text(outcome))
+    _out(_json(outcome_json(outcome)) if as_json else outcome_text(outcome))
 
 
 @cli.command()
@@ -268,10 +361,10 @@ def status(
         with jobs.connect(table, provider=provider, base_url=base_url) as (gateway, ledger):
             outcome = jobs.refresh_status(table, gateway, ledger)
     if as_json:
-        click.echo(_json({"checked": outcome.checked, "counts": outcome.counts}))
+        _out(_json({"checked": outcome.checked, "counts": outcome.counts}))
     else:
         counts = "、".join(f"{k} {v}件" for k, v in outcome.counts.items()) or "なし"
-        click.echo(
+        _out(
             f"配信結果を確認しました（ブック: {table.book_name}  シート: {table.sheet_name}）:"
             f" {outcome.checked}件（{counts}）"
         )

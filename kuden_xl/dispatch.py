@@ -163,6 +163,7 @@ class _Outcome:
     message_id: str | None = None
     fatal: BaseException | None = None
     refused: bool = False  # every attempt was made and none was processed (nothing reached it)
+    cause: str = ""  # the gateway's words for the last attempt
     window_closed: bool = False  # not sent: the window closed before a retry could leave
 
 
@@ -302,7 +303,7 @@ class _Run:
             self.stop.set()
             n = self._streak
         return GatewayUnavailable(
-            f"SMS事業者に{n}件続けて送信できなかったため、送信を中止しました（{outcome.reason}）。"
+            f"SMS事業者に{n}件続けて送信できなかったため、送信を中止しました（{outcome.cause}）。"
             "まだ送信していない行はそのままです。接続先の設定と事業者の状況を確認して、"
             "もう一度送信してください。"
             f" / Stopped after {n} messages in a row could not be sent; the rest are untouched."
@@ -356,6 +357,7 @@ class _Run:
             detail = "中断、" + detail
         outcome = self._give_up(maybe, detail, None)
         outcome.refused = not maybe and attempt == self.settings.max_attempts
+        outcome.cause = last.reason or "" if last else ""
         return outcome
 
     def _closed(self, maybe: bool, attempt: int, last: Receipt | None) -> _Outcome:

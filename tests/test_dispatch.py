@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -32,7 +33,7 @@ from kuden_xl.dispatch import (
     effective_rate,
     reconcile,
 )
-from kuden_xl.errors import GatewayAuthError, LedgerError
+from kuden_xl.errors import GatewayAuthError, GatewayUnavailable, LedgerError
 from kuden_xl.gateways.base import (
     Capabilities,
     DeliveryStatus,
@@ -665,3 +666,26 @@ def test_a_worker_dying_stops_the_run_without_a_hang(
         report = reconcile(after, gateway, clock=clock)
         assert [e.send_id for e in report.found] == [left.send_id]
     assert len(at_sandbox(sandbox)) == len(accepted) + 1
+
+
+def test_a_gateway_refusing_connections_stops_the_run(ledger: Ledger) -> None:
+    seen: list[RowResult] = []
+    with socket.socket() as closed:  # bound but never listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        gw = SandboxGateway(HttpSettings(base_url=url, token="t", read_timeout_s=0.3))
+        with pytest.raises(GatewayUnavailable, match="3件続けて送信できなかった") as stopped:
+            dispatch(
+                bulk(100),
+                gw,
+                ledger,
+                settings=replace(FAST, concurrency=4),
+                on_result=seen.append,
+                clock=clock,
+            )
+        gw.close()
+    assert "事業者に接続できません" in str(stopped.value)
+    # Three refused in a row, plus at most the other workers' messages in flight then.
+    assert 3 <= len(seen) <= 3 + 4 - 1
+    assert all(r.code is ResultCode.GATEWAY_ERROR for r in seen)
+    assert ledger.count() == len(seen) and ledger.unsettled() == []  # the rest: untouched

@@ -435,3 +435,97 @@ def test_rows_left_unknown_or_settled_as_not_sent_exit_3_never_labelled_sent(
     assert again.returncode == 3, again.stderr  # row 3 is still UNKNOWN
     codes = {r["row"]: r["code"] for r in json.loads(again.stdout)}
     assert codes == {2: "ACCEPTED", 3: "UNKNOWN", 4: "SKIP_ALREADY_SENT"}
+
+
+def test_a_gateway_refusing_connections_stops_after_a_few_rows(make_book: MakeBook) -> None:
+    import socket
+
+    book = make_book(recipients(60), {"本文": BODY})
+    with socket.socket() as closed:  # bound but never listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        run = kuden(
+            "send", str(book), "--all", "--yes", "--base-url", url, env={"KUDEN_XL_NOW": IN_WINDOW}
+        )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "3件続けて送信できなかったため、送信を中止しました" in run.stderr
+    assert "事業者に接続できません" in run.stderr and "Traceback" not in run.stderr
+    codes = Counter(r["結果コード"] for r in results(book).values())
+    # Only the messages already started (16 workers) were tried; the rest stay untouched.
+    assert set(codes) <= {None, "GATEWAY_ERROR"} and codes[None] >= 60 - 16 - 2, codes
+
+
+def _interruptible(*args: str) -> list[str]:
+    """``python -m kuden_xl ARGS`` with Ctrl+C delivered as KeyboardInterrupt, even when this
+    test runs where SIGINT is ignored (a background job inherits SIG_IGN)."""
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        "from kuden_xl.cli import main; sys.argv[0] = 'kuden-xl'; main()"
+    )
+    return [sys.executable, "-c", code, *args]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_send_says_how_many_were_sent(
+    tmp_path: Path, make_book: MakeBook, sig: signal.Signals
+) -> None:
+    import re
+
+    sandbox = StandaloneSandbox(tmp_path / "state.sqlite3", "--latency-ms", "100")
+    try:
+        book = make_book(recipients(400), {"本文": BODY})
+        proc = subprocess.Popen(
+            _interruptible("send", str(book), "--all", "--yes", "--base-url", sandbox.url),
+            env={**os.environ, "KUDEN_XL_NOW": IN_WINDOW},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+        )
+        deadline = time.monotonic() + 60
+        while len(sandbox.messages()) < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, out + err
+        assert "Traceback" not in err and "送信を中断しました" in err and "台帳" in err
+        sent = len(sandbox.messages())
+        assert 30 <= sent < 400, "the signal must land mid-run"
+        told = re.search(r"この実行で送信したのは (\d+)件", err)
+        assert told is not None and int(told[1]) == sent, err
+        # What was sent is in the workbook; the rest is untouched, sent by the next run.
+        codes = Counter(r["結果コード"] for r in results(book).values())
+        assert codes["ACCEPTED"] == sent and codes["ACCEPTED"] + codes[None] <= 400
+    finally:
+        sandbox.stop()
+
+
+def _piped(command: str, err: Path) -> tuple[str, int]:
+    """Run ``python -m kuden_xl COMMAND`` into ``head``: (what head printed, our exit status)."""
+    shell = f'{sys.executable} -m kuden_xl {command} 2>{err}; echo "status=${{PIPESTATUS[0]}}"'
+    env = {**os.environ, "KUDEN_XL_NOW": IN_WINDOW}
+    run = subprocess.run(
+        ["bash", "-c", shell], capture_output=True, text=True, encoding="utf-8", env=env
+    )
+    head, status = run.stdout.rsplit("status=", 1)
+    return head, int(status)
+
+
+def test_output_cut_short_by_head_is_not_an_error(
+    tmp_path: Path, make_book: MakeBook, standalone_sandbox: StandaloneSandbox
+) -> None:
+    # Far more than a pipe holds (64 KiB): the reader is gone long before we finish writing.
+    rows = [["氏名", "電話番号"]] + [[f"住民{i}", "0312345678"] for i in range(3000)]
+    book = make_book(rows, {"本文": BODY})
+    err = tmp_path / "stderr.txt"
+    head, status = _piped(f"check '{book}' | head -1", err)
+    assert head.startswith("ブック:") and head.count("\n") == 1
+    assert status == 0 and err.read_text(encoding="utf-8") == ""
+
+    sendable = make_book(recipients(1500), {"本文": BODY}, name="send.xlsx")
+    send = f"send '{sendable}' --all --yes --json --base-url {standalone_sandbox.url}"
+    head, status = _piped(f"{send} | head -c 100", err)
+    assert head.startswith('[{"row": 2') and len(head) == 100
+    assert status == 0 and err.read_text(encoding="utf-8") == ""
+    assert results(sendable)[1501]["結果コード"] == "ACCEPTED"  # the send itself finished
