@@ -357,12 +357,12 @@ class _Run:
             detail = "中断、" + detail
         outcome = self._give_up(maybe, detail, None)
         outcome.refused = not maybe and attempt == self.settings.max_attempts
-        outcome.cause = last.reason or "" if last else ""
+        outcome.cause = (last.reason or "") if last else ""
         return outcome
 
     def _closed(self, maybe: bool, attempt: int, last: Receipt | None) -> _Outcome:
         """The window closed while a message sent "now" waited for its retry."""
-        if maybe:  # a retry could be the send that leaves after closing; the first may have
+        if maybe:  # the first attempt may have arrived: neither resend nor reschedule it
             return self._give_up(
                 maybe, f"{attempt}回試行、送信時間帯が終わったため再試行せず", None
             )

@@ -213,3 +213,21 @@ def test_a_full_hour_defers_a_message_planned_for_now(
     assert gw.sends[1][1] == start.replace(hour=11)
     assert outcome.deferred() == {("cap", "SCHEDULED"): 1}
     assert "1時間あたり上限に達したため1件を" in outcome_text(outcome)
+
+
+def test_a_retry_never_leaves_after_the_window_closed(
+    make_book: MakeBook, gateway: SandboxGateway, ledger: Ledger, sandbox: SandboxServer
+) -> None:
+    # …03: the sandbox answers 429 once. The first attempt is refused at 18:59:59; by the retry
+    # it is 19:00, so the message is scheduled for the next opening instead of leaving now.
+    rows = [["氏名", "電話番号"], ["住民0", mobile(1003)]]
+    book = make_book(rows, {"本文": BODY})
+    start = CLOSING.replace(second=59)
+    gw = Advancing(gateway, start, 1)
+    outcome = run(book, gw, ledger, concurrency=1)
+    [result] = outcome.results
+    assert result.code.value == "SCHEDULED" and result.sent_at == NEXT_OPENING
+    assert gw.sends[0] == (start, None)
+    assert all(scheduled == NEXT_OPENING for _, scheduled in gw.sends[1:])
+    assert outcome.deferred() == {("window", "SCHEDULED"): 1}
+    assert gw.late(start.replace(hour=19, minute=0, second=0)) == 0
