@@ -198,33 +198,22 @@ def send(
         raise RowSpecError(
             "--rows か --all のどちらかを指定してください。 / Pass --rows SPEC or --all."
         )
-    tally = _Tally()
-    try:
-        with _sigterm_as_interrupt(), workbook_lock(book):
-            table = XlsxTable(book, sheet=sheet, output=output)
-            cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
-            with jobs.connect(table, provider=provider, base_url=base_url, cli=cli_values) as (
-                gateway,
-                ledger,
-            ):
-                if dry_run:
-                    send_plan, _ = jobs.prepare_send(
-                        table, gateway, ledger, rows=rows, cli=cli_values, allow_resend=allow_resend
-                    )
-                    _print_preview(send_plan, as_json)
-                    return
-                outcome = _run_send(
-                    table, gateway, ledger, rows, cli_values, allow_resend, yes, as_json, tally
+    with workbook_lock(book):
+        table = XlsxTable(book, sheet=sheet, output=output)
+        cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
+        with jobs.connect(table, provider=provider, base_url=base_url, cli=cli_values) as (
+            gateway,
+            ledger,
+        ):
+            if dry_run:
+                send_plan, _ = jobs.prepare_send(
+                    table, gateway, ledger, rows=rows, cli=cli_values, allow_resend=allow_resend
                 )
-    except KeyboardInterrupt:
-        click.echo(f"送信を中断しました（Ctrl+C / 終了要求）。{tally.sent_text()}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KudenError as exc:
-        if not tally.done:
-            raise  # stopped before anything was sent: the error alone says it all
-        click.echo(f"エラー: {exc}", err=True)
-        click.echo(f"送信を途中で止めました。{tally.sent_text()}", err=True)
-        sys.exit(EXIT_ERROR)
+                _print_preview(send_plan, as_json)
+                return
+            outcome = _run_send(
+                table, gateway, ledger, rows, cli_values, allow_resend, yes, as_json
+            )
     _print_outcome(outcome, as_json)
     if outcome.incomplete:
         sys.exit(EXIT_INCOMPLETE)
@@ -239,8 +228,9 @@ def _run_send(
     allow_resend: bool,
     yes: bool,
     as_json: bool,
-    tally: _Tally,
 ) -> Any:
+    """``jobs.send`` with a progress bar; a run stopped midway (Ctrl+C, SIGTERM, an error)
+    tells how many were sent before it exits."""
     from . import jobs
 
     bar: Any = None
@@ -254,21 +244,33 @@ def _run_send(
             bar.__enter__()
         bar.update(1)
 
+    tally = _Tally()
     try:
-        return jobs.send(
-            table,
-            gateway,
-            ledger,
-            rows=rows,
-            confirm=_confirm_on_terminal(yes, as_json),
-            progress=progress,
-            cli=cli_values,
-            allow_resend=allow_resend,
-            on_written=tally.add,
-        )
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        with _sigterm_as_interrupt():
+            try:
+                return jobs.send(
+                    table,
+                    gateway,
+                    ledger,
+                    rows=rows,
+                    confirm=_confirm_on_terminal(yes, as_json),
+                    progress=progress,
+                    cli=cli_values,
+                    allow_resend=allow_resend,
+                    on_written=tally.add,
+                )
+            finally:
+                if bar is not None:
+                    bar.__exit__(None, None, None)
+    except KeyboardInterrupt:
+        click.echo(f"送信を中断しました（Ctrl+C / 終了要求）。{tally.sent_text()}", err=True)
+        sys.exit(EXIT_INTERRUPTED)  # the ledger and the workbook lock are released on the way
+    except KudenError as exc:
+        if not tally.done:
+            raise  # stopped before anything was sent: the error alone says it all
+        click.echo(f"エラー: {exc}", err=True)
+        click.echo(f"送信を途中で止めました。{tally.sent_text()}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 class _Tally:
