@@ -257,7 +257,7 @@ def _run_send(
                     progress=progress,
                     cli=cli_values,
                     allow_resend=allow_resend,
-                    on_written=tally.add,
+                    observe=tally.add,
                 )
             finally:
                 if bar is not None:

@@ -186,8 +186,6 @@ class _Run:
     def work(self, index: int, item: Outgoing) -> _Done:
         if self.stop.is_set():
             return _Done(index, None)  # never reserved: the row stays as it was
-        if self.bucket and not self.bucket.acquire(self.stop):
-            return _Done(index, None)  # stopped while waiting for its turn: never reserved
         while True:  # a second round only when the window closed before a retry could leave
             slot = self.slots.take(self.clock()) if self.slots else None
             deferred = slot.moved_by if slot and slot.at and item.scheduled_at is None else ""
@@ -318,13 +316,12 @@ class _Run:
         last: Receipt | None = None
         attempt = 0
         while attempt < self.settings.max_attempts:
-            if attempt > 0:  # the first attempt's turn was taken before the reservation
-                if self.stop.is_set() or (self.bucket and not self.bucket.acquire(self.stop)):
-                    break
-                if check_window and self.slots and not self.slots.is_open(self.clock()):
-                    return self._closed(maybe, attempt, last)
-            elif self.stop.is_set():
+            if self.stop.is_set() or (self.bucket and not self.bucket.acquire(self.stop)):
                 break
+            # Checked again after waiting for the rate limit's turn or a retry's delay: a
+            # message meant for now never leaves once the window has closed.
+            if check_window and self.slots and not self.slots.is_open(self.clock()):
+                return self._closed(maybe, attempt, last)
             attempt += 1
             try:
                 receipt = self.gateway.send(message)
@@ -361,16 +358,14 @@ class _Run:
         return outcome
 
     def _closed(self, maybe: bool, attempt: int, last: Receipt | None) -> _Outcome:
-        """The window closed while a message sent "now" waited for its retry."""
-        if maybe:  # the first attempt may have arrived: neither resend nor reschedule it
+        """The window closed while a message meant for now waited for its turn or a retry."""
+        if maybe:  # an earlier attempt may have arrived: neither resend nor reschedule it
             return self._give_up(
                 maybe, f"{attempt}回試行、送信時間帯が終わったため再試行せず", None
             )
-        why = last.reason if last and last.reason else ""
+        tried = f"（{attempt}回試行、{last.reason}）" if last and last.reason else ""
         return _Outcome(
-            State.FAILED,
-            f"送信時間帯が終わったため再試行しませんでした（{attempt}回試行、{why}）",
-            window_closed=True,
+            State.FAILED, f"送信時間帯が終わったため送信しませんでした{tried}", window_closed=True
         )
 
     def _give_up(self, maybe: bool, detail: str, fatal: BaseException | None) -> _Outcome:
@@ -557,18 +552,23 @@ def _safe_work(run: _Run, index: int, item: Outgoing, done: queue.Queue[_Done]) 
 
 @contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[list[bool]]:
-    """Treat SIGTERM like Ctrl-C while dispatching (only the main thread may set handlers)."""
+    """Ctrl-C and SIGTERM stop the run through a flag while dispatching, never as an exception
+    landing mid-callback (a result written but not counted). Only the main thread may set
+    handlers; a SIGINT the parent chose to ignore (a background job) stays ignored."""
     interrupted: list[bool] = []
     if threading.current_thread() is not threading.main_thread():
         yield interrupted
         return
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         interrupted.append(True)
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_signal)}
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)
     try:
         yield interrupted
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -364,13 +364,13 @@ def send(
     allow_resend: bool = False,
     settings: DispatchSettings | None = None,
     clock: Callable[[], datetime] = now,
-    on_written: Callable[[RowResult], None] | None = None,
+    observe: Callable[[RowResult], None] | None = None,
 ) -> SendOutcome:
     """Plan the rows, ask ``confirm``, send through ``gateway``, write every row's result.
 
     The send window and hourly cap are applied again to each message as it leaves (``clock``
-    is the time). ``on_written`` sees each result after it was written, e.g. to count what was
-    sent when the run is interrupted.
+    is the time). ``observe`` sees each result as it comes, before it is written, e.g. to
+    count what was sent when the run is interrupted.
 
     Raises:
         ConfirmationDeclined: ``confirm`` said no; nothing was sent or written.
@@ -411,11 +411,11 @@ def send(
     def on_result(result: RowResult) -> None:
         nonlocal done
         done += 1
+        if observe:  # first: a result is counted even when writing it fails
+            observe(result)
         table.write([result_output(result)])
         if progress:
             progress(done, len(outgoing))
-        if on_written:
-            on_written(result)
         pacer.maybe_flush()
 
     try:
