@@ -381,6 +381,29 @@ def test_sigterm_stops_like_ctrl_c(
     assert_stopped_cleanly(sandbox, ledger, seen)
 
 
+def test_ctrl_c_never_lands_inside_a_callback(
+    sandbox: SandboxServer, gateway: SandboxGateway, ledger: Ledger
+) -> None:
+    """A real SIGINT is a stop flag while dispatching: every result's callback runs to its end,
+    so what the caller counts (and tells staff) is exactly what was sent."""
+    seen: list[RowResult] = []
+    completed = 0
+
+    def on_result(result: RowResult) -> None:
+        nonlocal completed
+        seen.append(result)
+        if len(seen) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        completed += 1  # the end of the callback: reached for every result
+
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        dispatch(bulk(300), gateway, ledger, settings=FAST, on_result=on_result, clock=clock)
+    assert signal.getsignal(signal.SIGINT) is previous
+    assert completed == len(seen) and 2 <= len(seen) < 300
+    assert_stopped_cleanly(sandbox, ledger, seen)
+
+
 def test_failing_callback_stops_the_run(
     sandbox: SandboxServer, gateway: SandboxGateway, ledger: Ledger
 ) -> None:
