@@ -196,7 +196,7 @@ def test_the_hourly_cap_holds_as_the_clock_crosses_the_hour(
 
 
 def test_a_full_hour_defers_a_message_planned_for_now(
-    make_book: MakeBook, gateway: SandboxGateway, ledger: Ledger, tmp_path: Path
+    make_book: MakeBook, gateway: SandboxGateway, ledger: Ledger
 ) -> None:
     # Planned with room for 2 this hour; before it sends, another run takes one of them.
     book = book_of(make_book, 2, **{"1時間あたり上限": 2})
@@ -216,7 +216,7 @@ def test_a_full_hour_defers_a_message_planned_for_now(
 
 
 def test_a_retry_never_leaves_after_the_window_closed(
-    make_book: MakeBook, gateway: SandboxGateway, ledger: Ledger, sandbox: SandboxServer
+    make_book: MakeBook, gateway: SandboxGateway, ledger: Ledger
 ) -> None:
     # …03: the sandbox answers 429 once. The first attempt is refused at 18:59:59; by the retry
     # it is 19:00, so the message is scheduled for the next opening instead of leaving now.
