@@ -209,8 +209,9 @@ def test_a_full_hour_defers_a_message_planned_for_now(
         return True
 
     outcome = jobs.send(XlsxTable(book), gw, ledger, rows=None, confirm=confirm)
-    assert [r.code.value for r in outcome.results] == ["ACCEPTED", "SCHEDULED"]
-    assert gw.sends[1][1] == start.replace(hour=11)
+    # Whichever worker comes second finds the hour full (the order is the threads' choice).
+    assert Counter(r.code.value for r in outcome.results) == {"ACCEPTED": 1, "SCHEDULED": 1}
+    assert sorted(str(s) for _, s in gw.sends) == sorted([str(None), str(start.replace(hour=11))])
     assert outcome.deferred() == {("cap", "SCHEDULED"): 1}
     assert "1時間あたり上限に達したため1件を" in outcome_text(outcome)
 
