@@ -562,6 +562,7 @@ class Faulty:
     def __init__(self, inner: SandboxGateway, nth: int, fault: object) -> None:
         self.inner = inner
         self.name = inner.name
+        self.identity = inner.identity
         self.capabilities = inner.capabilities
         self.nth = nth
         self.fault = fault

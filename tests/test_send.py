@@ -402,6 +402,7 @@ def test_rows_left_unknown_or_settled_as_not_sent_exit_3_never_labelled_sent(
 ) -> None:
     """Row 2 was UNKNOWN and reconciliation now finds it never arrived (GATEWAY_ERROR); row 3
     is UNKNOWN with nothing to reconcile it by. Neither is final, neither was sent: exit 3."""
+    from kuden_xl.gateways.base import GatewayIdentity
     from kuden_xl.ledger import Ledger, default_ledger_path
 
     sent_body = "【○○市】住民0様 お知らせです"
@@ -418,6 +419,7 @@ def test_rows_left_unknown_or_settled_as_not_sent_exit_3_never_labelled_sent(
             crashed.identity(mobile(1010), sent_body),
             send_id="never-arrived",
             provider="sandbox",
+            gateway=GatewayIdentity("sandbox", standalone_sandbox.url),
             segments=1,
             workbook=book.name,
             sheet="送信リスト",

@@ -44,6 +44,7 @@ class Advancing:
     def __init__(self, inner: SandboxGateway, start: datetime, step_s: float, **caps: object):
         self.inner = inner
         self.name = inner.name
+        self.identity = inner.identity
         self.capabilities: Capabilities = replace(inner.capabilities, **caps)  # type: ignore[arg-type]
         self.step = timedelta(seconds=step_s)
         self.sends: list[tuple[datetime, datetime | None]] = []
