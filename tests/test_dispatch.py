@@ -456,8 +456,10 @@ def test_rate_limit_is_held(gateway: SandboxGateway, ledger: Ledger) -> None:
     assert all(r.code is ResultCode.ACCEPTED for r in results)
     assert elapsed >= 29 / 25 * 0.95
     times = sorted(counting.sent_times)
-    # No half-second window holds more than its share (+1 for the bucket's single token).
-    assert max(sum(1 for t in times if s <= t < s + 0.5) for s in times) <= 13
+    # The k-th send never starts before its token: k / rate after the bucket was made (the
+    # first token is free). Only a lower bound is asserted: a loaded machine may delay a thread
+    # after its token (two sends then start close together), but never make one early.
+    assert all(t >= started + k / 25.0 - 0.005 for k, t in enumerate(times))
 
 
 def test_gateway_limit_caps_the_rate(gateway: SandboxGateway) -> None:
