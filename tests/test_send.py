@@ -523,14 +523,14 @@ def test_output_cut_short_by_head_is_not_an_error(
     head, status = _piped(
         f"send '{book}' --all --yes --base-url {standalone_sandbox.url} | head -1", err
     )
-    assert head == "送信の計画:\n"
+    assert head.startswith("送信の計画") and head.count("\n") == 1
     assert status == 0 and err.read_text(encoding="utf-8") == ""
     assert {r["結果コード"] for r in results(book).values()} == {"ACCEPTED"}
 
     many = make_book(recipients(300), {"本文": BODY}, name="many.xlsx")
     send = f"send '{many}' --all --yes --json --base-url {standalone_sandbox.url}"
-    head, status = _piped(f"{send} | head -c 100", err)
-    assert head.startswith('[{"row": 2') and len(head) == 100
+    head, status = _piped(f"{send} | head -c 30", err)  # ASCII so far: no character cut in two
+    assert head == '[{"book": "many.xlsx", "sheet"'
     assert status == 0 and err.read_text(encoding="utf-8") == ""
 
     # Far more than a pipe holds (64 KiB): one problem line per row.
