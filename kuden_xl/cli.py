@@ -29,6 +29,7 @@ from .errors import (
     RowSpecError,
     SettingsError,
     WorkbookError,
+    WorkbookSaveError,
 )
 
 if TYPE_CHECKING:
@@ -266,8 +267,8 @@ def _run_send(
         click.echo(f"送信を中断しました（Ctrl+C / 終了要求）。{tally.sent_text()}", err=True)
         sys.exit(EXIT_INTERRUPTED)  # the ledger and the workbook lock are released on the way
     except KudenError as exc:
-        if not tally.done:
-            raise  # stopped before anything was sent: the error alone says it all
+        if not tally.done or isinstance(exc, WorkbookSaveError):
+            raise  # nothing sent yet, or the error itself counts what was sent (a failed save)
         click.echo(f"エラー: {exc}", err=True)
         click.echo(f"送信を途中で止めました。{tally.sent_text()}", err=True)
         sys.exit(EXIT_ERROR)
