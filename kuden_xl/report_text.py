@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .schema import ResultCode
@@ -96,7 +97,7 @@ def outcome_text(outcome: SendOutcome) -> str:
     lines = [f"送信結果（{where(outcome.plan)}）:"]
     for code, n in outcome.counts().items():
         lines.append(f"  {_pad(code, 20)}{_pad(label(code), 18)}{n:>6}")
-    lines += deferred_lines(outcome)
+    lines += deferred_lines(outcome.deferred())
     if outcome.reconciled:
         lines.append(f"  前回中断した送信 {outcome.reconciled}件を事業者に照会して記録しました。")
     if outcome.incomplete:
@@ -113,11 +114,11 @@ _DEFERRED_WHY = {
 }
 
 
-def deferred_lines(outcome: SendOutcome) -> list[str]:
+def deferred_lines(deferred: Mapping[tuple[str, str], int]) -> list[str]:
     """Rows planned for now that the run scheduled or held because the window closed or the
-    hour's cap filled while it was sending."""
+    hour's cap filled while it was sending (``SendOutcome.deferred()``: (why, code) -> rows)."""
     lines = []
-    for (why, code), n in sorted(outcome.deferred().items()):
+    for (why, code), n in sorted(deferred.items()):
         if code == ResultCode.SCHEDULED.value:
             what = f"{n}件を次の送信可能な時間に予約しました（{label(code)}）"
         else:

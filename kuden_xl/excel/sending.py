@@ -319,6 +319,7 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Prog
     state.sent += len(rows)
     state.slices += 1
     state.counts.update(outcome.counts())
+    state.deferred.update(outcome.deferred())
     state.reconciled += outcome.reconciled
     state.incomplete = state.incomplete or outcome.incomplete
     state.pace(len(rows), time.monotonic() - started)
@@ -326,6 +327,8 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Prog
 
 def _summary(state: slices.SliceRun) -> str:
     """The alert at the end of a send (or when it was stopped)."""
+    from ..report_text import deferred_lines
+
     where = f"ブック「{Path(state.key[0]).name}」の「{state.key[1]}」シート"
     if state.cancelled:
         left = state.total - state.sent
@@ -339,6 +342,7 @@ def _summary(state: slices.SliceRun) -> str:
         rows = sum(state.counts.values())
         lines = [f"{where}の送信が終わりました（{rows} 行）。", ""]
     lines += count_lines(dict(sorted(state.counts.items())))
+    lines += deferred_lines(state.deferred)
     if state.reconciled:
         lines.append(f"前回中断した送信 {state.reconciled} 件を事業者に照会して記録しました。")
     if state.incomplete:

@@ -53,6 +53,7 @@ class SliceRun:
     sent: int = 0  # rows handed to slices so far
     slices: int = 0
     counts: Counter[str] = field(default_factory=Counter)
+    deferred: Counter[tuple[str, str]] = field(default_factory=Counter)  # window closed / cap
     reconciled: int = 0
     incomplete: bool = False
     cancelled: bool = False
