@@ -277,10 +277,9 @@ def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[D
     more: dict[tuple[str, str], list[Record]] = defaultdict(list)
     # Only keys found in two or more files are grouped (most repeats are within one workbook).
     national_of = [numbers.get(r.number, r.number) for r in sends]
-    repeated_ids = _in_several_files((r.id, r.file) for r in sends)
-    repeated_numbers = _in_several_files(
-        (n, r.file) for r, n in zip(sends, national_of, strict=True)
-    )
+    sent_from = [r.file for r in sends]
+    repeated_ids = _in_several_files([r.id for r in sends], sent_from)
+    repeated_numbers = _in_several_files(national_of, sent_from)
     for r, number in zip(sends, national_of, strict=True):
         if r.id in repeated_ids:
             more["管理番号", r.id].append(r)
@@ -302,10 +301,15 @@ def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[D
     return tuple(sorted(found, key=lambda d: (-d.sends, d.kind, d.key)))
 
 
-def _in_several_files(pairs: Iterable[tuple[str, str]]) -> set[str]:
-    """Keys (non-empty) that occur with two or more files among (key, file) pairs."""
-    files_per_key = Counter([key for key, _ in set(pairs) if key])
-    return {key for key, n in files_per_key.items() if n > 1}
+def _in_several_files(keys: Sequence[str], files: Sequence[str]) -> set[str]:
+    """Keys (non-empty) that occur with two or more files; ``keys[i]`` belongs to ``files[i]``."""
+    per_file: dict[str, list[str]] = defaultdict(list)
+    for key, file in zip(keys, files, strict=True):
+        per_file[file].append(key)
+    files_per_key: Counter[str] = Counter()
+    for file_keys in per_file.values():
+        files_per_key.update(set(file_keys))  # each key once per file
+    return {key for key, n in files_per_key.items() if n > 1 and key}
 
 
 def _spans(group: list[Record]) -> bool:
