@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -449,15 +449,9 @@ class StatusOutcome:
 STATUS_BATCH = 500
 
 
-def refresh_status(
-    table: Table,
-    gateway: Gateway,
-    ledger: Ledger | None = None,
-    *,
-    progress: Progress | None = None,
-) -> StatusOutcome:
-    """Fill 配信結果 / 配信確認日時 for rows with a メッセージID and no final delivery result."""
-    table.check_writable()
+def pending_status(table: Table) -> dict[str, int]:
+    """Rows whose delivery result is still open: メッセージID → sheet row, in sheet order, for
+    the rows with a メッセージID and no final 配信結果 (配信済 / 不達)."""
     data = table.read()
     finals = {d.value for d in Delivery if d.is_final}
     pending: dict[str, int] = {}
@@ -466,6 +460,27 @@ def refresh_status(
         delivery = str(data.value(r, schema.DELIVERY) or "")
         if message_id and not any(delivery.startswith(f) for f in finals):
             pending[str(message_id)] = r
+    return pending
+
+
+def refresh_status(
+    table: Table,
+    gateway: Gateway,
+    ledger: Ledger | None = None,
+    *,
+    progress: Progress | None = None,
+    only: Collection[str] | None = None,
+) -> StatusOutcome:
+    """Fill 配信結果 / 配信確認日時 for rows with a メッセージID and no final delivery result.
+
+    ``only``: ask about these message ids only (a slice of a longer refresh); an id whose row is
+    gone or has a final result by now is left alone. Default: every such row.
+    """
+    table.check_writable()
+    pending = pending_status(table)
+    if only is not None:
+        wanted = set(only)
+        pending = {m: r for m, r in pending.items() if m in wanted}
     ids = list(pending)
     counts: dict[str, int] = {}
     checked_at = now()

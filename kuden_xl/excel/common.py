@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 TITLE = "SMS送信"
 Confirm = Callable[["SendPlan"], bool]
 Progress = Callable[[int, int], None]
-Schedule = Callable[[Any], None]  # asks Excel to run the next slice of a send
+Schedule = Callable[[Any], None]  # asks Excel to run the next slice of a send or refresh
 
 NO_SELECTION = (
     "送信する行が選択されていません。データの行（見出しより下の行）を選択してから、"
@@ -94,6 +94,23 @@ def workbook_path(book: Any) -> Path:
             "PC のフォルダー（ドキュメントなど）に「名前を付けて保存」してから、"
             "もう一度押してください。何も送信していません。 / Cannot resolve the workbook path."
         ) from exc
+
+
+def open_book(caller: Any, fullname: str) -> Any:
+    """The open workbook whose full name is ``fullname`` (the caller when it is that one).
+
+    Raises:
+        LookupError: no open workbook has that name.
+    """
+    if str(workbook_path(caller)) == fullname:
+        return caller
+    for book in caller.app.books:
+        try:
+            if str(book.fullname) == fullname:
+                return book
+        except Exception:  # a workbook without a file path: not ours
+            continue
+    raise LookupError(fullname)
 
 
 def entry_point(action: Callable[[Any], None]) -> None:

@@ -1,9 +1,9 @@
 """Entry points of the ribbon buttons (SMS送信 tab), called by xlwings' ``RunPython``
 (``import kuden_xl.excel.ribbon as r; r.<entry point>()``).
 
-Sending lives in ``sending.py`` (in slices, ``slices.py``), what every entry point shares in
-``common.py``; this module holds the other buttons and names every entry point the add-in's
-VBA calls.
+Sending lives in ``sending.py`` and 配信結果を更新 in ``refreshing.py`` (both in slices,
+``slices.py``), what every entry point shares in ``common.py``; this module holds the other
+buttons and names every entry point the add-in's VBA calls.
 
 Import cost matters (DESIGN §7): a click runs ``import kuden_xl.excel.ribbon`` in the UDF
 server. Only xlwings and the error tree load here; jobs, gateways (requests) and the ledger
@@ -16,17 +16,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from .common import (
-    Progress,
     StatusBar,
     alert,
     connection,
     entry_point,
     label,
+    open_book,
     selected_rows,
     table_of,
     version_mismatch,
     workbook_path,
 )
+from .refreshing import REFRESH_NEXT_SLICE_MACRO, refresh_next_slice, refresh_status
 from .sending import (
     NEXT_SLICE_MACRO,
     CountingGateway,
@@ -34,7 +35,6 @@ from .sending import (
     confirmation_text,
     excel_confirm,
     excel_schedule,
-    open_book,
     send_next_slice,
     send_selected,
     write_failed_text,
@@ -42,6 +42,7 @@ from .sending import (
 
 __all__ = [
     "NEXT_SLICE_MACRO",
+    "REFRESH_NEXT_SLICE_MACRO",
     "CountingGateway",
     "StatusBar",
     "build_report",
@@ -53,6 +54,7 @@ __all__ = [
     "new_settings_sheet",
     "open_book",
     "preview_selected",
+    "refresh_next_slice",
     "refresh_status",
     "send_next_slice",
     "send_selected",
@@ -143,32 +145,6 @@ def check_sheet() -> None:
             )
         lines += [f"注意: {w}" for w in report.plan.warnings]
         alert(book, "\n".join(lines))
-
-    entry_point(run)
-
-
-def refresh_status(progress: Progress | None = None) -> None:
-    """配信結果を更新: delivery results for rows with a メッセージID."""
-
-    def run(book: Any) -> None:
-        from .. import jobs
-
-        table = table_of(book)
-        bar = StatusBar(book, "配信結果を確認中")
-        try:
-            with connection(book, table) as (gateway, ledger):
-                outcome = jobs.refresh_status(table, gateway, ledger, progress=progress or bar)
-        finally:
-            bar.clear()
-        if not outcome.checked:
-            alert(
-                book,
-                "配信結果を確認する行はありません（メッセージIDがあり、配信結果が未確定の行）。",
-            )
-            return
-        counts = "\n".join(f"  {k}: {v}件" for k, v in outcome.counts.items())
-        where = f"ブック「{table.book_name}」の「{table.sheet_name}」シート"
-        alert(book, f"{where}の {outcome.checked} 件の配信結果を確認しました。\n{counts}")
 
     entry_point(run)
 

@@ -1,5 +1,5 @@
-"""選択行を送信 and 送信を中止: confirm once, then send in slices (``slices.py``), and say what
-happened, in Japanese.
+"""選択行を送信 and 中止: confirm once, then send in slices (``slices.py``), and say what
+happened, in Japanese. 中止 also stops a status refresh (``refreshing.py``).
 
 ``send_selected`` takes its confirmation, progress display and slice scheduler as arguments
 defaulting to Excel's (an OK/Cancel alert; the status bar; ``Application.OnTime``), so
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfirmationDeclined, WorkbookError
+from ..errors import ConfirmationDeclined
 from . import slices
 from .common import (
     TITLE,
@@ -151,13 +151,7 @@ def send_selected(
 
         table = table_of(book)
         rows = selected_rows(table)
-        busy = [s for s in slices.running() if s.key[0] == str(workbook_path(book))]
-        if busy:
-            raise WorkbookError(
-                f"このブックの送信がまだ続いています（{busy[0].sent}/{busy[0].total} 件）。"
-                "終わるまで待つか、「送信を中止」を押してから、もう一度押してください。"
-                " / A send of this workbook is still running."
-            )
+        slices.busy(str(workbook_path(book)), "選択行を送信")
         table.check_writable()  # before the question: protection, read-only, merged cells
         with connection(book, table) as (gateway, ledger):
             plan, reconciled = jobs.prepare_send(
@@ -187,65 +181,50 @@ def send_next_slice(progress: Progress | None = None, *, schedule: Schedule | No
     """
 
     def run(caller: Any) -> None:
-        from ..books.excel import ExcelTable
-
-        key = slices.take_pending()
-        if key is None:
-            raise WorkbookError(
-                "送信の続きの情報がありません（Python が再起動したなど）。同じ行を選んで、"
-                "もう一度「選択行を送信」を押してください。送信済みの行は再送しません。"
-                " / No send to continue."
-            )
-        state = slices.current(key)
-        if state is None:
-            return  # stopped by 送信を中止 (already reported) or replaced
-        try:
-            book = open_book(caller, key[0])
-            table = ExcelTable(book, book.sheets[key[1]])
-        except Exception as exc:
-            slices.finish(key)
-            raise WorkbookError(
-                f"送信中のブック「{Path(key[0]).name}」のシート「{key[1]}」が見つからないため、"
-                f"送信を止めました（{state.sent} 件送信済み）。ブックを開き直し、同じ行を選んで"
-                "もう一度「選択行を送信」を押すと、残りを送ります（送信済みの行は再送しません）。"
-                " / The workbook or sheet of the send is gone."
-            ) from exc
+        found = slices.resume(caller, "send", lost=NO_SEND, gone=_gone)
+        if found is None:
+            return  # stopped by 中止 (already reported) or replaced
+        book, table, state = found
+        assert isinstance(state, slices.SliceRun)
         _run_slices(book, table, state, progress, schedule)
 
     entry_point(run)
 
 
-def open_book(caller: Any, fullname: str) -> Any:
-    """The open workbook whose full name is ``fullname`` (the caller when it is that one).
+NO_SEND = (
+    "送信の続きの情報がありません（Python が再起動したなど）。同じ行を選んで、"
+    "もう一度「選択行を送信」を押してください。送信済みの行は再送しません。"
+    " / No send to continue."
+)
 
-    Raises:
-        LookupError: no open workbook has that name.
-    """
-    if str(workbook_path(caller)) == fullname:
-        return caller
-    for book in caller.app.books:
-        try:
-            if str(book.fullname) == fullname:
-                return book
-        except Exception:  # a workbook without a file path: not ours
-            continue
-    raise LookupError(fullname)
+
+def _gone(state: slices.Run) -> str:
+    return (
+        f"送信中のブック「{Path(state.key[0]).name}」のシート「{state.key[1]}」が見つからないため、"
+        f"送信を止めました（{state.done} 件送信済み）。ブックを開き直し、同じ行を選んで"
+        "もう一度「選択行を送信」を押すと、残りを送ります（送信済みの行は再送しません）。"
+        " / The workbook or sheet of the send is gone."
+    )
 
 
 def cancel_send() -> None:
-    """送信を中止: the send of this workbook (else the one running) stops before its next slice."""
+    """中止: the send or status refresh of this workbook (else the one running) stops before
+    its next slice."""
 
     def run(book: Any) -> None:
+        from .refreshing import summary as refresh_summary
+
         fullname = str(workbook_path(book))
         runs = [s for s in slices.running() if s.key[0] == fullname] or slices.running()
         if not runs:
-            alert(book, "中止する送信はありません（送信は終わっています）。")
+            alert(book, "中止する送信や配信結果の更新はありません（終わっています）。")
             return
         for state in runs:
             state.cancelled = True
             slices.finish(state.key)
             StatusBar(book, "").clear(force=True)
-            alert(book, _summary(state), mode="warning")
+            text = _summary(state) if isinstance(state, slices.SliceRun) else refresh_summary(state)
+            alert(book, text, mode="warning")
 
     entry_point(run)
 
@@ -253,11 +232,11 @@ def cancel_send() -> None:
 NEXT_SLICE_MACRO = "'kuden_xl.xlam'!RibbonKuden.SendNextSlice"
 
 
-def excel_schedule(book: Any) -> None:
+def excel_schedule(book: Any, macro: str = NEXT_SLICE_MACRO) -> None:
     """Ask Excel to run the next slice as soon as it is idle (``Application.OnTime``)."""
     from datetime import datetime
 
-    book.app.api.OnTime(datetime.now(), NEXT_SLICE_MACRO)
+    book.app.api.OnTime(datetime.now(), macro)
 
 
 def _key(book: Any, table: ExcelTable) -> slices.Key:
@@ -274,31 +253,26 @@ def _run_slices(
     """Send slices until one has to wait for Excel (scheduled) or the run is over."""
     from ..books.excel import is_com
 
-    bar = StatusBar(book, "SMS送信中（「送信を中止」で止められます）")
+    bar = StatusBar(book, "SMS送信中（「中止」で止められます）")
     shown = progress or bar
     if schedule is None and is_com(book):
         schedule = excel_schedule
-    while state.remaining and not state.cancelled:
-        try:
-            _one_slice(book, table, state, shown)
-        except BaseException:
-            slices.finish(state.key)
-            bar.clear(force=True)
-            raise
-        if state.remaining and schedule is not None:
-            slices.pending(state.key)
-            schedule(book)  # Excel runs the next slice when idle: the status bar stays
-            return
-    slices.finish(state.key)
-    bar.clear(force=True)
-    alert(book, _summary(state))
+    slices.drive(
+        book,
+        table,
+        state,
+        lambda book, table: _one_slice(book, table, state, shown),
+        lambda: _summary(state),
+        bar=bar,
+        schedule=schedule,
+    )
 
 
 def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Progress) -> None:
     from .. import jobs
     from ..books.excel import ExcelWriteError
 
-    rows = state.next_rows()
+    rows = state.take()
     started = time.monotonic()
     with connection(book, table) as (gateway, ledger):
         counted = CountingGateway(gateway)

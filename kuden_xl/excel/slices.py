@@ -1,4 +1,5 @@
-"""A long send in slices (DESIGN §7): no single call from VBA lasts more than a few seconds.
+"""A long send or status refresh in slices (DESIGN §7): no single call from VBA lasts more
+than a few seconds.
 
 With ``Use UDF Server``, ``RunPython`` runs synchronously inside Excel's COM call: a send of
 2,000 rows to a rate-limited provider would freeze Excel for minutes and end in "waiting for
@@ -11,7 +12,12 @@ the whole selection once, then sends it in slices:
    ``SLICE_SECONDS`` (from the gateway's rate limit, then from the measured pace), and returns;
 3. while rows remain, Python asks Excel to run ``RibbonKuden.SendNextSlice`` when it is idle
    (``Application.OnTime``), which runs the next slice; the status bar shows the progress;
-4. 送信を中止 marks the run cancelled: the next slice stops before sending anything.
+4. 中止 marks the run cancelled: the next slice stops before sending anything.
+
+配信結果を更新 runs the same way (``refreshing.py``, ``RefreshRun``): the first click lists the
+message ids without a final result, each slice asks the gateway about the next ids and writes
+their rows, and ``RibbonKuden.RefreshNextSlice`` continues. An id is asked once per run, so rows
+that stay 確認中 end the run instead of looping.
 
 Every slice is safe to interrupt: the ledger reserves each message before it leaves, so a slice
 that never runs (Excel closed, Python restarted) only leaves rows unsent, and a new click plans
@@ -19,19 +25,24 @@ them afresh without sending anything twice. A slice sends only rows whose number
 still what the user confirmed (the sheet can be edited between slices); a change stops the run.
 
 State lives in this module (the UDF server's process keeps it between ``RunPython`` calls),
-keyed by workbook and sheet, with a queue of the slices Excel was asked to run.
+keyed by workbook and sheet, with a queue per kind of the slices Excel was asked to run. One run
+per workbook at a time: a send and a refresh of the same workbook would write the same rows and
+hold the same workbook lock in turns, so the second click is refused (``busy``). ``drive`` is the
+loop both share: slices until one has to wait for Excel, then the summary.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from ..errors import WorkbookError
+from .common import Schedule, StatusBar, alert, open_book
 
 if TYPE_CHECKING:
+    from ..books.excel import ExcelTable
     from ..plan import SendPlan
 
 SLICE_SECONDS = 3.0
@@ -39,12 +50,37 @@ FIRST_SLICE_ROWS = 20  # without a rate limit, until the pace is measured
 MAX_SLICE_ROWS = 1_000
 
 Key = tuple[str, str]  # (workbook full name, sheet name)
+Kind = Literal["send", "refresh"]
+KINDS: tuple[Kind, ...] = ("send", "refresh")
+WHAT: dict[Kind, str] = {"send": "送信", "refresh": "配信結果の更新"}  # for staff
+
+T = TypeVar("T")
+
+
+class Sliced(Generic[T]):
+    """What every sliced run does: hand out the next slice, size it from the measured pace."""
+
+    remaining: list[T]  # items not yet handed to a slice, in sheet order
+    slice_rows: int
+    adaptive: bool
+
+    def take(self) -> list[T]:
+        items, self.remaining = self.remaining[: self.slice_rows], self.remaining[self.slice_rows :]
+        return items
+
+    def pace(self, rows: int, seconds: float) -> None:
+        """Size the next slice from the measured pace of the last one."""
+        if not self.adaptive or rows <= 0:
+            return
+        per_row = max(seconds / rows, 1e-3)
+        self.slice_rows = max(1, min(MAX_SLICE_ROWS, int(SLICE_SECONDS / per_row)))
 
 
 @dataclass
-class SliceRun:
+class SliceRun(Sliced[int]):
     """One confirmed send of a selection, sent slice by slice."""
 
+    kind: ClassVar[Kind] = "send"
     key: Key
     confirmed: dict[int, tuple[str, str]]  # row -> (number, body) the user said OK to
     remaining: list[int]  # confirmed rows not yet handed to a slice, in sheet order
@@ -62,9 +98,9 @@ class SliceRun:
     def total(self) -> int:
         return len(self.confirmed)
 
-    def next_rows(self) -> list[int]:
-        rows, self.remaining = self.remaining[: self.slice_rows], self.remaining[self.slice_rows :]
-        return rows
+    @property
+    def done(self) -> int:
+        return self.sent
 
     def check(self, plan: SendPlan) -> bool:
         """The confirmation of a later slice: every row it would send is unchanged.
@@ -83,18 +119,38 @@ class SliceRun:
             )
         return True
 
-    def pace(self, rows: int, seconds: float) -> None:
-        """Size the next slice from the measured pace of the last one."""
-        if not self.adaptive or rows <= 0:
-            return
-        per_row = max(seconds / rows, 1e-3)
-        self.slice_rows = max(1, min(MAX_SLICE_ROWS, int(SLICE_SECONDS / per_row)))
+
+@dataclass
+class RefreshRun(Sliced[str]):
+    """One 配信結果を更新: the message ids without a final result when it was clicked."""
+
+    kind: ClassVar[Kind] = "refresh"
+    key: Key
+    remaining: list[str]  # message ids not yet asked about in this run, in sheet order
+    slice_rows: int
+    adaptive: bool = True
+    total: int = 0
+    asked: int = 0  # ids handed to slices so far
+    checked: int = 0  # rows written (an id whose row went away meanwhile is not)
+    slices: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    cancelled: bool = False
+
+    def __post_init__(self) -> None:
+        self.total = self.total or len(self.remaining)
+
+    @property
+    def done(self) -> int:
+        return self.asked
 
 
-_RUNS: dict[Key, SliceRun] = {}
-# Slices Excel was asked to run (one OnTime each), oldest first: OnTime cannot say which send
-# it continues, and the active workbook may be another one by then.
-_PENDING: deque[Key] = deque()
+Run = SliceRun | RefreshRun
+
+_RUNS: dict[Key, Run] = {}
+# Slices Excel was asked to run (one OnTime each), oldest first, per kind: OnTime cannot say
+# which run it continues, and the active workbook may be another one by then. The run itself is
+# queued, so a slice asked for by a run that was stopped (and maybe replaced) does nothing.
+_PENDING: dict[Kind, deque[Run]] = {kind: deque() for kind in KINDS}
 
 
 def first_slice_rows(rate_per_second: float | None) -> int:
@@ -112,7 +168,16 @@ def start(key: Key, plan: SendPlan, slice_rows: int, *, adaptive: bool) -> Slice
     return run
 
 
-def current(key: Key) -> SliceRun | None:
+def start_refresh(
+    key: Key, message_ids: list[str], slice_rows: int, *, adaptive: bool
+) -> RefreshRun:
+    """Record a refresh of ``message_ids`` (replacing an earlier run of the same sheet)."""
+    run = RefreshRun(key, list(message_ids), slice_rows, adaptive)
+    _RUNS[key] = run
+    return run
+
+
+def current(key: Key) -> Run | None:
     return _RUNS.get(key)
 
 
@@ -120,23 +185,97 @@ def finish(key: Key) -> None:
     _RUNS.pop(key, None)
 
 
-def cancel(keys: Sequence[Key]) -> list[SliceRun]:
-    """Mark the runs of ``keys`` cancelled; the runs found."""
-    found = [run for key in keys if (run := _RUNS.get(key)) is not None]
-    for run in found:
-        run.cancelled = True
-    return found
-
-
-def running() -> list[SliceRun]:
+def running() -> list[Run]:
     return list(_RUNS.values())
 
 
-def pending(key: Key) -> None:
-    """Excel was asked to run one more slice of ``key``'s send."""
-    _PENDING.append(key)
+def busy(workbook: str, what: str) -> None:
+    """Refuse to start ``what`` while a send or refresh of ``workbook`` is still running.
+
+    Raises:
+        WorkbookError: one is (it names which, and how far it got).
+    """
+    for run in running():
+        if run.key[0] == workbook:
+            raise WorkbookError(
+                f"このブックの{WHAT[run.kind]}がまだ続いています（{run.done}/{run.total} 件）。"
+                f"終わるまで待つか、「中止」を押してから、もう一度「{what}」を押してください。"
+                f" / A {run.kind} of this workbook is still running."
+            )
 
 
-def take_pending() -> Key | None:
-    """The send the slice Excel now runs belongs to (None: nothing was asked for)."""
-    return _PENDING.popleft() if _PENDING else None
+def pending(run: Run) -> None:
+    """Excel was asked to run one more slice of ``run``."""
+    _PENDING[run.kind].append(run)
+
+
+def take_pending(kind: Kind) -> Run | None:
+    """The run the slice Excel now runs belongs to (None: nothing was asked for)."""
+    queue = _PENDING[kind]
+    return queue.popleft() if queue else None
+
+
+def clear() -> None:
+    """Forget every run and every slice asked for (tests; a fresh UDF server starts so)."""
+    _RUNS.clear()
+    for queue in _PENDING.values():
+        queue.clear()
+
+
+def drive(
+    book: Any,
+    table: ExcelTable,
+    run: Run,
+    one_slice: Callable[[Any, ExcelTable], None],
+    summary: Callable[[], str],
+    *,
+    bar: StatusBar,
+    schedule: Schedule | None,
+) -> None:
+    """Run slices until one has to wait for Excel (scheduled) or the run is over (summary).
+
+    ``schedule`` asks Excel for the next slice (``Application.OnTime``); without one, every
+    slice runs in this call. A failing slice ends the run.
+    """
+    while run.remaining and not run.cancelled:
+        try:
+            one_slice(book, table)
+        except BaseException:
+            finish(run.key)
+            bar.clear(force=True)
+            raise
+        if run.remaining and schedule is not None:
+            pending(run)
+            schedule(book)  # Excel runs the next slice when idle: the status bar stays
+            return
+    finish(run.key)
+    bar.clear(force=True)
+    alert(book, summary())
+
+
+def resume(
+    caller: Any, kind: Kind, *, lost: str, gone: Callable[[Run], str]
+) -> tuple[Any, ExcelTable, Run] | None:
+    """What a slice run by Excel (``Application.OnTime``) continues: the oldest run of ``kind``
+    Excel was asked to continue, its workbook (the active one may be another) and sheet.
+
+    None: that run was stopped by 中止 (already reported) or replaced.
+
+    Raises:
+        WorkbookError: nothing to continue (``lost``: Python restarted, say), or the run's
+            workbook or sheet is gone (``gone(run)``; the run ends).
+    """
+    from ..books.excel import ExcelTable
+
+    run = take_pending(kind)
+    if run is None:
+        raise WorkbookError(lost)
+    if current(run.key) is not run:
+        return None
+    try:
+        book = open_book(caller, run.key[0])
+        table = ExcelTable(book, book.sheets[run.key[1]])
+    except Exception as exc:
+        finish(run.key)
+        raise WorkbookError(gone(run)) from exc
+    return book, table, run

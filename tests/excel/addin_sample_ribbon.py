@@ -38,3 +38,7 @@ def cancel_send() -> None:
 
 def send_next_slice() -> None:
     calls.append("send_next_slice")
+
+
+def refresh_next_slice() -> None:
+    calls.append("refresh_next_slice")

@@ -82,7 +82,7 @@ def test_ribbon_tab_groups_and_buttons(built: BuildReport) -> None:
     assert [t.get("label") for t in tabs] == ["SMS送信"] == [TAB_LABEL]
     groups = {g.get("label"): [b.get("label") for b in g.iter(f"{ns}button")] for g in tabs[0]}
     assert groups == {
-        "送信": ["選択行を送信", "送信を中止", "送信プレビュー"],
+        "送信": ["選択行を送信", "中止", "送信プレビュー"],
         "確認": ["番号チェック", "配信結果を更新"],
         "記録": ["年次レポート"],
         "設定": ["設定シート作成"],
@@ -149,6 +149,20 @@ def test_runpython_targets_import_and_run(olevba_built: checks.OlevbaResult) -> 
     for command in re.findall(r'RunPython "([^"]*)"', ribbon):
         exec(command, {})
     assert sample.calls == ENTRY_POINTS
+
+
+def test_on_time_subs_run_the_slices_of_a_send_and_of_a_refresh(
+    olevba_built: checks.OlevbaResult,
+) -> None:
+    """Application.OnTime runs these Subs by name ("'kuden_xl.xlam'!RibbonKuden.<sub>")."""
+    ribbon = olevba_built.modules["RibbonKuden"]
+    for sub, entry in [
+        ("SendNextSlice", "send_next_slice"),
+        ("RefreshNextSlice", "refresh_next_slice"),
+    ]:
+        body = ribbon.split(f"Public Sub {sub}()\r\n")[1].split("End Sub")[0]
+        assert checks.runpython_targets(body) == [(SAMPLE_RIBBON, entry)]
+        assert callable(getattr(importlib.import_module("kuden_xl.excel.ribbon"), entry))
 
 
 def test_project_name_and_xlwings_version(olevba_built: checks.OlevbaResult) -> None:

@@ -55,8 +55,9 @@ BUTTONS: tuple[Button, ...] = (
         "FileSendAsAttachment", "選択した行の電話番号へSMSを送信し、結果を行の右側の列に記録します。",
     ),
     Button(
-        "kudenCancelSend", "送信を中止", "kudenGroupSend", "CancelSend", "cancel_send",
-        "Delete", "区切りごとに送信中の SMS を、次の区切りの前で止めます。送信済みの記録は残ります。",
+        "kudenCancelSend", "中止", "kudenGroupSend", "CancelSend", "cancel_send", "Delete",
+        "区切りごとに進んでいる送信や配信結果の更新を、次の区切りの前で止めます。"
+        "送信済みの記録と確認済みの配信結果は残ります。",
     ),
     Button(
         "kudenPreviewSelected", "送信プレビュー", "kudenGroupSend", "PreviewSelected",
@@ -83,8 +84,11 @@ BUTTONS: tuple[Button, ...] = (
 
 
 # Entry points Excel runs by name, not from a button: Application.OnTime schedules the next
-# slice of a long send (excel/slices.py) as "'kuden_xl.xlam'!RibbonKuden.<sub>".
-SCHEDULED: tuple[tuple[str, str], ...] = (("SendNextSlice", "send_next_slice"),)
+# slice of a long send or status refresh (excel/slices.py) as "'kuden_xl.xlam'!RibbonKuden.<sub>".
+SCHEDULED: tuple[tuple[str, str], ...] = (
+    ("SendNextSlice", "send_next_slice"),
+    ("RefreshNextSlice", "refresh_next_slice"),
+)
 
 
 def validate(groups: Sequence[Group], buttons: Sequence[Button]) -> None:
@@ -165,7 +169,7 @@ def render_ribbon_module(
     for sub_name, entry_point in SCHEDULED:
         lines += [
             "",
-            "' Run by Application.OnTime (the next slice of a long send), not by a button.",
+            "' Run by Application.OnTime (the next slice of a long send or refresh), not by a button.",
             f"Public Sub {sub_name}()",
             f"    If Not {GUARD_FUNCTION}() Then Exit Sub",
             f'    RunPython "{runpython_command(ribbon_module, entry_point)}"',
