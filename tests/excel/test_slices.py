@@ -1,7 +1,9 @@
-"""A long send in slices, driven the way Excel drives it (issue 9, item 2).
+"""A long send and a long status refresh in slices, driven the way Excel drives them (issue 9,
+item 2).
 
 Each ``RunPython`` is one ``xh.run_macro`` call against xlwings' remote engine; where Excel would
-run ``Application.OnTime`` → ``RibbonKuden.SendNextSlice``, the ribbon calls the ``schedule``
+run ``Application.OnTime`` → ``RibbonKuden.SendNextSlice`` (``RefreshNextSlice``), the ribbon
+calls the ``schedule``
 handed in, and the test makes the next call itself. Slice sizes are fixed (``slice_rows``), so
 what each call sends is exact: no clock decides anything here. The sandbox answers with latency.
 """
@@ -232,7 +234,7 @@ def test_the_first_slice_size_follows_the_rate_limit() -> None:
 
 def test_on_time_names_the_scheduled_sub_of_the_addin() -> None:
     """Excel's OnTime is faked: only Excel runs the macro it names."""
-    (sub, entry), _ = SCHEDULED
+    sub, entry = SCHEDULED[0]
     assert entry == "send_next_slice" and callable(getattr(ribbon, entry))
     assert ribbon.NEXT_SLICE_MACRO == f"'{PROJECT_NAME}.xlam'!{RIBBON_VBA_MODULE}.{sub}"
 
