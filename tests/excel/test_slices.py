@@ -3,9 +3,9 @@ item 2).
 
 Each ``RunPython`` is one ``xh.run_macro`` call against xlwings' remote engine; where Excel would
 run ``Application.OnTime`` → ``RibbonKuden.SendNextSlice`` (``RefreshNextSlice``), the ribbon
-calls the ``schedule``
-handed in, and the test makes the next call itself. Slice sizes are fixed (``slice_rows``), so
-what each call sends is exact: no clock decides anything here. The sandbox answers with latency.
+calls the ``schedule`` handed in, and the test makes the next call itself. Slice sizes are fixed
+(``slice_rows``, ``slice_ids``), so what each call sends or asks is exact: no clock decides
+anything here. The sandbox answers with latency.
 """
 
 from __future__ import annotations
