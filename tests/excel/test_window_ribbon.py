@@ -41,10 +41,7 @@ def sandbox(
     monkeypatch.chdir(tmp_path)
     yield server
     server.stop()
-    for state in slices.running():
-        slices.finish(state.key)
-    while slices.take_pending():
-        pass
+    slices.clear()
 
 
 def book(numbers: list[str]) -> xh.Payload:
