@@ -187,12 +187,19 @@ class _Run:
         if self.stop.is_set():
             return _Done(index, None)  # never reserved: the row stays as it was
         while True:  # a second round only when the window closed before a retry could leave
-            slot = self.slots.take(self.clock()) if self.slots else None
+            now = self.clock()
+            slot = self.slots.take(now) if self.slots else None
             deferred = slot.moved_by if slot and slot.at and item.scheduled_at is None else ""
-            if self.slots and slot and slot.at is not None and not self.slots.can_schedule:
+            if (
+                self.slots
+                and slot
+                and slot.at is not None
+                and not self.slots.schedulable(slot, now)
+            ):
                 reason = hold_reason(
                     slot, self.slots.window, self.slots.cap, during_run=bool(deferred)
                 )
+                reason = reason.replace("。", self.slots.bounds_note() + "。", 1)
                 held = self._result(item, ResultCode.HOLD_WINDOW, reason, None, deferred=deferred)
                 return _Done(index, held)
             scheduled_at = item.scheduled_at if slot is None else slot.at
@@ -538,6 +545,8 @@ def _slot_book(
         scheduling.hourly_cap,
         already,
         can_schedule=gateway.capabilities.can_schedule,
+        min_ahead=gateway.capabilities.schedule_min_ahead,
+        max_ahead=gateway.capabilities.schedule_max_ahead,
     )
 
 

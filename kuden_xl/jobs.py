@@ -334,7 +334,15 @@ def prepare_send(
     already: dict[datetime, int] = {}
     if settings.hourly_cap is not None:
         already = ledger.sends_per_hour(at.replace(minute=0, second=0, microsecond=0), JST)
-    scheduling = Scheduling(at, settings.window, settings.hourly_cap, caps.can_schedule, already)
+    scheduling = Scheduling(
+        at,
+        settings.window,
+        settings.hourly_cap,
+        caps.can_schedule,
+        already,
+        min_ahead=caps.schedule_min_ahead,
+        max_ahead=caps.schedule_max_ahead,
+    )
     send_plan = plan(
         data,
         chosen,

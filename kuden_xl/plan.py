@@ -389,7 +389,14 @@ def _ledger_decision(
 
 def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
     """Give each row to send a slot: now, a scheduled time, or HOLD_WINDOW."""
-    book = SlotBook(s.window, s.hourly_cap, s.already, can_schedule=s.can_schedule)
+    book = SlotBook(
+        s.window,
+        s.hourly_cap,
+        s.already,
+        can_schedule=s.can_schedule,
+        min_ahead=s.min_ahead,
+        max_ahead=s.max_ahead,
+    )
     out: list[RowPlan] = []
     for row in rows:
         if not row.sends:
@@ -398,9 +405,10 @@ def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
         slot = book.take(s.now)
         if slot.at is None:
             out.append(row)
-        elif s.can_schedule:
+        elif book.schedulable(slot, s.now):
             out.append(replace(row, code=None, scheduled_at=slot.at))
         else:
             reason = hold_reason(slot, s.window, s.hourly_cap, during_run=False)
+            reason = reason.replace("。", book.bounds_note() + "。", 1)
             out.append(replace(row, code=ResultCode.HOLD_WINDOW, reason=reason))
     return out

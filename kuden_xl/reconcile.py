@@ -27,7 +27,7 @@ from enum import Enum
 
 from .clock import now as japan_now
 from .errors import GatewayAuthError
-from .gateways.base import Attempt, Gateway, GatewayIdentity, Receipt
+from .gateways.base import Attempt, FindsSent, Gateway, GatewayIdentity, Receipt, SentQuery
 from .ledger import STATE_CODES, Entry, Ledger, State
 from .schema import ResultCode
 
@@ -118,7 +118,7 @@ def reconcile(
             elsewhere.append(entry)
         elif ledger.in_flight_elsewhere(entry):
             left.append(entry)
-        elif not gateway.capabilities.lookup_by_send_id:
+        elif not gateway.capabilities.lookup_by_send_id and not isinstance(gateway, FindsSent):
             if match is _Match.LEGACY:
                 left.append(entry)
                 elsewhere.append(entry)
@@ -127,7 +127,7 @@ def reconcile(
         else:
             to_look_up.append((entry, match))
 
-    for entry, match, receipt, error in _look_up(gateway, to_look_up, concurrency):
+    for entry, match, receipt, error in _look_up(gateway, ledger, to_look_up, concurrency):
         if error is not None:
             log.warning("lookup of send %s failed: %s", entry.send_id, error)
             unknown.append(_mark_unknown(ledger, entry, at, "照会に失敗したため結果不明です"))
@@ -135,6 +135,11 @@ def reconcile(
         if match is _Match.LEGACY and (receipt is None or receipt.attempt not in _SETTLING):
             left.append(entry)  # not found here proves nothing: it may be another endpoint's
             elsewhere.append(entry)
+            continue
+        if receipt is None and not gateway.capabilities.lookup_by_send_id:
+            # Found by content only: a miss proves nothing (the listing may lag, or miss it).
+            why = "事業者の記録に見つからないため結果不明です"
+            unknown.append(_mark_unknown(ledger, entry, at, why))
             continue
         settled = _settle_looked_up(ledger, entry, receipt, at)
         if settled is None:
@@ -160,14 +165,25 @@ _Looked = tuple[Entry, _Match, Receipt | None, Exception | None]
 
 
 def _look_up(
-    gateway: Gateway, entries: list[tuple[Entry, _Match]], concurrency: int
+    gateway: Gateway, ledger: Ledger, entries: list[tuple[Entry, _Match]], concurrency: int
 ) -> list[_Looked]:
-    """Every lookup's answer or error, in the entries' order; an auth error stops them all."""
+    """Every lookup's answer or error, in the entries' order; an auth error stops them all.
+
+    By our send id where the provider keeps it, else (``FindsSent``) by what was sent: the
+    ledger's keyed identity of (number, body) and the reservation time.
+    """
     if not entries:
         return []
 
     def one(entry: Entry) -> Receipt | None:
-        return gateway.lookup(entry.send_id)
+        if gateway.capabilities.lookup_by_send_id or not isinstance(gateway, FindsSent):
+            return gateway.lookup(entry.send_id)
+        query = SentQuery(
+            entry.send_id,
+            entry.reserved_at,
+            lambda number, body: ledger.identity(number, body) == entry.identity,
+        )
+        return gateway.find_sent(query)
 
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(entries)))) as pool:
         futures: list[Future[Receipt | None]] = [pool.submit(one, e) for e, _ in entries]

@@ -32,6 +32,9 @@ class Scheduling:
     # Sends already made or scheduled per clock hour (Japan time, keyed by the hour's start):
     # the cap paces call-backs, so earlier runs in the same hour count against it.
     already: Mapping[datetime, int] = field(default_factory=dict)
+    # The gateway's bounds on a scheduled send's lead time (``Capabilities``); None: unbounded.
+    min_ahead: timedelta | None = None
+    max_ahead: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,13 @@ class SlotBook:
         already: Mapping[datetime, int] | None = None,
         *,
         can_schedule: bool = True,
+        min_ahead: timedelta | None = None,
+        max_ahead: timedelta | None = None,
     ) -> None:
         self.window = window
         self.cap = cap if cap is None else max(1, cap)  # a cap of 0 would never find a slot
         self.can_schedule = can_schedule
+        self.min_ahead, self.max_ahead = min_ahead, max_ahead
         self._counts: dict[datetime, int] = dict(already or {})
         self._lock = threading.Lock()
 
@@ -94,9 +100,24 @@ class SlotBook:
         """The earliest slot from ``now`` on with room, counted when it will be used."""
         with self._lock:
             slot = self._earliest(now.astimezone(JST))
-            if slot.at is None or self.can_schedule:
+            if slot.at is None or self.schedulable(slot, now):
                 self._counts[slot.hour] = self._counts.get(slot.hour, 0) + 1
             return slot
+
+    def schedulable(self, slot: Slot, now: datetime) -> bool:
+        """A later slot the gateway can schedule from ``now`` (within its lead-time bounds)."""
+        if slot.at is None or not self.can_schedule:
+            return False
+        lead = slot.at - now
+        too_soon = self.min_ahead is not None and lead < self.min_ahead
+        too_far = self.max_ahead is not None and lead > self.max_ahead
+        return not (too_soon or too_far)
+
+    def bounds_note(self) -> str:
+        """For a hold the gateway's lead-time bounds caused: how far ahead it can schedule."""
+        if not self.can_schedule or (self.min_ahead is None and self.max_ahead is None):
+            return ""
+        return f"（予約できるのは {_lead(self.min_ahead)}〜{_lead(self.max_ahead)} 先です）"
 
     def give_back(self, slot: Slot) -> None:
         """A slot whose message was not sent after all (refused, failed, skipped)."""
@@ -118,3 +139,11 @@ class SlotBook:
             t = hour + timedelta(hours=1)
             if not in_window(t, self.window):
                 t = next_window_start(t, self.window)
+
+
+def _lead(lead: timedelta | None) -> str:
+    if lead is None:
+        return ""
+    if lead >= timedelta(days=1):
+        return f"{lead.days}日"
+    return f"{int(lead.total_seconds() // 60)}分"

@@ -18,9 +18,9 @@ records it with every send, and only the same gateway may settle an entry by loo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
@@ -107,6 +107,23 @@ class Capabilities:
     idempotent: bool  # honours our send id as an idempotency key (same key -> same answer)
     lookup_by_send_id: bool  # can find a message by our send id (to reconcile)
     max_requests_per_second: float | None = None
+    # How far ahead a scheduled send may be (Twilio: 15 min to 35 days); None: no bound. The
+    # plan holds a row whose slot falls outside, rather than sending it at the wrong time.
+    schedule_min_ahead: timedelta | None = None
+    schedule_max_ahead: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class SentQuery:
+    """What a provider without a client reference (Twilio) may find a send by.
+
+    The ledger keeps only keyed hashes of number and body, never the number itself, so a
+    candidate message is tested with ``matches(national_number, body)``.
+    """
+
+    send_id: str
+    reserved_at: datetime  # aware; the request left after this
+    matches: Callable[[str, str], bool] = lambda number, body: False
 
 
 @runtime_checkable
@@ -136,4 +153,27 @@ class Gateway(Protocol):
         """
         ...
 
+    def check_connection(self) -> None:
+        """One harmless authenticated read (nothing is sent), for ``kuden-xl connection test``.
+
+        Raises:
+            GatewayAuthError: credentials refused.
+            GatewayUnavailable: anything else that keeps the read from answering.
+        """
+        ...
+
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class FindsSent(Protocol):
+    """A gateway that can find a send without our send id (``lookup_by_send_id`` False)."""
+
+    def find_sent(self, query: SentQuery) -> Receipt | None:
+        """The provider's record of the send, or None when it cannot tell (never "not sent").
+
+        Raises:
+            GatewayAuthError: credentials refused.
+            GatewayError: the query failed.
+        """
+        ...

@@ -98,14 +98,19 @@ class HttpClient:
         path: str,
         *,
         json: object = None,
+        data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """One request; transport failures raise ``requests.RequestException`` (classify them)."""
+        """One request; transport failures raise ``requests.RequestException`` (classify them).
+
+        ``data`` is sent form-encoded; ``headers`` override the session's (e.g. Basic auth).
+        """
         return self._session.request(
             method,
             self._base + path,
             json=json,
+            data=data,
             params=params,
             headers=dict(headers or {}),
             timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s),

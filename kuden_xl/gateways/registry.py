@@ -36,7 +36,11 @@ if TYPE_CHECKING:
     from .http import HttpSettings
 
 SANDBOX = "sandbox"
-PROVIDERS = (SANDBOX,)
+# Real providers: name -> "module:opener"; the opener takes ``base_url`` and returns a Gateway.
+OPENERS: dict[str, str] = {
+    "twilio": "kuden_xl.gateways.twilio:open_twilio",
+}
+PROVIDERS = (*OPENERS, SANDBOX)
 
 
 def _connection(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -116,6 +120,16 @@ def open_gateway(
     Raises:
         SettingsError: an unknown provider.
     """
+    if provider in OPENERS:
+        import importlib
+
+        module, opener = OPENERS[provider].split(":")
+        real: Gateway = getattr(importlib.import_module(module), opener)(base_url=base_url)
+        try:
+            yield real
+        finally:
+            real.close()
+        return
     if provider != SANDBOX:
         raise SettingsError(
             f"プロバイダ「{provider}」には未対応です（使えるもの: {'、'.join(PROVIDERS)}）。"

@@ -101,6 +101,10 @@ class SandboxGateway:
         attempt = Attempt.SCHEDULED if found.get("status") == "scheduled" else Attempt.ACCEPTED
         return Receipt(send_id, attempt, message_id=found["id"])
 
+    def check_connection(self) -> None:
+        """A lookup of a send id nobody uses: authenticated, harmless."""
+        self.lookup("connection-test")
+
     def close(self) -> None:
         self._http.close()
 
