@@ -597,3 +597,154 @@ def report_command(
         for e in s.errors:
             click.echo(f"  {e.file}: {e.reason}")
     click.echo(f"レポートを作りました: {outcome.path}")
+
+
+@cli.group()
+def config() -> None:
+    """The user's settings file and the settings in force (設定)."""
+
+
+@config.command("path")
+@_friendly
+def config_path() -> None:
+    """Print where the settings file is (設定ファイルの場所).
+
+    Example: kuden-xl config path
+    """
+    from .config import user_config_path
+
+    click.echo(str(user_config_path()))
+
+
+@config.command("show")
+@click.option("--provider", help="送信事業者（既定: KUDEN_XL_PROVIDER → 設定ファイル → sandbox）")
+@click.option("--base-url", help="事業者の接続先 URL")
+@_friendly
+def config_show(provider: str | None, base_url: str | None) -> None:
+    """Show each setting in force and where it came from; secrets masked (設定の確認).
+
+    Example: kuden-xl config show --provider twilio
+    """
+    from . import config_view
+    from .config import read_config_file, user_config_path
+    from .gateways.registry import provider_name
+
+    data = read_config_file()
+    name = provider_name(provider, None, data)
+    shown = config_view.settings(name, {"provider": provider, "base_url": base_url}, data)
+    click.echo("\n".join(config_view.lines(name, str(user_config_path()), shown)))
+
+
+@config.command("init")
+@_friendly
+def config_init() -> None:
+    """Write a commented settings file to fill in; an existing one is left alone (設定ファイル作成).
+
+    Example: kuden-xl config init
+    """
+    from .config import user_config_path
+    from .config_view import TEMPLATE
+
+    path = user_config_path()
+    if path.exists():
+        raise SettingsError(
+            f"設定ファイル {path} は既にあります。そのまま編集してください。 / {path} exists."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(TEMPLATE, encoding="utf-8")
+    click.echo(f"設定ファイルを作りました: {path}")
+
+
+@cli.group()
+def credentials() -> None:
+    """The provider's token in the OS keyring (認証情報)."""
+
+
+def _known_provider(provider: str) -> str:
+    from .gateways.registry import PROVIDERS
+
+    name = provider.strip().lower()
+    if name not in PROVIDERS:
+        raise SettingsError(
+            f"プロバイダ「{provider}」には未対応です（使えるもの: {'、'.join(PROVIDERS)}）。"
+            f" / Unknown provider {provider!r}."
+        )
+    return name
+
+
+@credentials.command("set")
+@click.argument("provider")
+@_friendly
+def credentials_set(provider: str) -> None:
+    """Store PROVIDER's token in the OS keyring; asked for without echo (トークンの登録).
+
+    Example: kuden-xl credentials set twilio
+    """
+    from .credentials import store_token
+
+    name = _known_provider(provider)
+    token = click.prompt(f"{name} のトークン（表示されません）", hide_input=True)
+    store_token(name, token)
+    click.echo(f"{name} のトークンを OS の資格情報ストアに登録しました。")
+
+
+@credentials.command("delete")
+@click.argument("provider")
+@_friendly
+def credentials_delete(provider: str) -> None:
+    """Remove PROVIDER's token from the OS keyring (トークンの削除).
+
+    Example: kuden-xl credentials delete twilio
+    """
+    from .credentials import delete_token
+
+    name = _known_provider(provider)
+    if delete_token(name):
+        click.echo(f"{name} のトークンを削除しました。")
+    else:
+        click.echo(f"{name} のトークンは登録されていません。")
+
+
+@credentials.command("status")
+@click.argument("provider")
+@_friendly
+def credentials_status(provider: str) -> None:
+    """Say where PROVIDER's token comes from, never the token itself (トークンの確認).
+
+    Example: kuden-xl credentials status twilio
+    """
+    from .credentials import TOKEN_ENV, token_source
+
+    name = _known_provider(provider)
+    source = token_source(name)
+    if source == "environment":
+        click.echo(f"{name}: 環境変数 {TOKEN_ENV} のトークンを使います（値は表示しません）。")
+    elif source == "keyring":
+        click.echo(f"{name}: OS の資格情報ストアのトークンを使います（値は表示しません）。")
+    else:
+        click.echo(
+            f"{name}: トークンがありません。kuden-xl credentials set {name} で登録してください。"
+        )
+        sys.exit(EXIT_INCOMPLETE)
+
+
+@cli.group()
+def connection() -> None:
+    """The connection to the SMS provider (接続)."""
+
+
+@connection.command("test")
+@click.option("--provider", help="送信事業者（既定: KUDEN_XL_PROVIDER → 設定ファイル → sandbox）")
+@click.option("--base-url", help="事業者の接続先 URL")
+@_friendly
+def connection_test(provider: str | None, base_url: str | None) -> None:
+    """Check proxy, CONNECT, TLS and credentials step by step; nothing is sent (接続テスト).
+
+    Example: kuden-xl connection test --provider twilio
+    """
+    from . import jobs
+
+    report = jobs.connection_test(provider, base_url=base_url)
+    click.echo("\n".join(report.lines()))
+    if not report.ok:
+        sys.exit(EXIT_INCOMPLETE)

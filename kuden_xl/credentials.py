@@ -8,6 +8,8 @@ a service account).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from .errors import SettingsError
 
@@ -47,3 +49,42 @@ def _from_keyring(provider: str) -> str | None:
     except (KeyringError, RuntimeError):  # no usable backend (a headless Linux box)
         return None
     return value or None
+
+
+def token_source(provider: str) -> str | None:
+    """Where ``gateway_token`` would read the token from: environment, keyring, or None."""
+    if os.environ.get(TOKEN_ENV, "").strip():
+        return "environment"
+    return "keyring" if _from_keyring(provider) else None
+
+
+def store_token(provider: str, token: str) -> None:
+    """Save the provider's token in the OS keyring (Windows: Credential Manager).
+
+    Raises:
+        SettingsError: no usable keyring on this PC, or an empty token.
+    """
+    if not token.strip():
+        raise SettingsError("トークンが空です。 / Empty token.")
+    _keyring_call(lambda kr: kr.set_password(SERVICE, provider, token.strip()))
+
+
+def delete_token(provider: str) -> bool:
+    """Remove the provider's token from the keyring; False when there was none."""
+    if _from_keyring(provider) is None:
+        return False
+    _keyring_call(lambda kr: kr.delete_password(SERVICE, provider))
+    return True
+
+
+def _keyring_call(action: Callable[[Any], object]) -> None:
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        action(keyring)
+    except (KeyringError, RuntimeError) as exc:
+        raise SettingsError(
+            f"OS の資格情報ストア（キーリング）を使えません: {type(exc).__name__}。"
+            f"環境変数 {TOKEN_ENV} を使ってください。 / No usable keyring."
+        ) from exc

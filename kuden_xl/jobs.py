@@ -573,3 +573,29 @@ def report(
     collection = collect(paths, engine=engine, progress=progress, exclude=[output, *earlier])
     summary = summarize(collection, year)
     return ReportOutcome(render(summary, output), summary)
+
+
+# --- connection test -------------------------------------------------------------------------
+# Its own block: `kuden-xl connection test` and the ribbon's 接続テスト. Nothing is sent.
+
+if TYPE_CHECKING:
+    from .gateways.diagnose import ConnectionReport
+
+
+def connection_test(
+    provider: str | None = None, *, base_url: str | None = None
+) -> ConnectionReport:
+    """Check each hop to the provider (settings, proxy, CONNECT, TLS, credentials); send nothing.
+
+    ``provider``: by the usual precedence when None (KUDEN_XL_PROVIDER > config file > sandbox).
+    """
+    from .gateways import diagnose
+    from .gateways.http import HttpSettings
+    from .gateways.registry import open_gateway, provider_name, with_connection_settings
+
+    name = provider_name(provider)
+
+    def http_settings(gateway: Gateway) -> HttpSettings:
+        return with_connection_settings(HttpSettings(gateway.identity.base_url, token=""))
+
+    return diagnose.run(name, open_gateway(name, base_url=base_url), http_settings)

@@ -41,6 +41,10 @@ OPENERS: dict[str, str] = {
     "twilio": "kuden_xl.gateways.twilio:open_twilio",
 }
 PROVIDERS = (*OPENERS, SANDBOX)
+# Each provider's named settings (``config show``): name -> "module:SETTINGS".
+SETTINGS: dict[str, str] = {
+    "twilio": "kuden_xl.gateways.twilio:SETTINGS",
+}
 
 
 def _connection(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
