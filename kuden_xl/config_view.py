@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 SOURCES = {
@@ -65,6 +65,7 @@ def settings(
         Shown(f"connection.{key}", env, *_pick(flags.get(key), env, conn.get(key), default))
         for key, env, default in CONNECTION
     ]
+    shown = [replace(s, value=_no_password(s.value)) for s in shown]
     if provider in SETTINGS:
         module, attr = SETTINGS[provider].split(":")
         table = config.get(provider) or {}
@@ -80,6 +81,15 @@ def settings(
     source = token_source(provider)
     shown.append(Shown("token", TOKEN_ENV, "********" if source else None, source))
     return shown
+
+
+def _no_password(value: str | None) -> str | None:
+    """A proxy URL's password (``http://user:pass@proxy:8080``) is a secret too."""
+    if value is None or "@" not in value or "://" not in value:
+        return value
+    scheme, rest = value.split("://", 1)
+    userinfo, host = rest.rsplit("@", 1)
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:********@{host}"
 
 
 def lines(provider: str, path: str, shown: list[Shown]) -> list[str]:

@@ -34,7 +34,7 @@ from kuden_xl.gateways.base import Attempt, OutgoingMessage
 from kuden_xl.gateways.http import HttpSettings
 from kuden_xl.gateways.twilio import TwilioGateway, TwilioSettings, open_twilio, read_settings
 from kuden_xl.ledger import Ledger, State
-from kuden_xl.plan import Scheduling, _schedule, RowPlan
+from kuden_xl.plan import RowPlan, Scheduling, _schedule
 from kuden_xl.schema import Delivery, ResultCode
 
 NUMBER = mobile(1234)  # 09012341234
@@ -245,12 +245,23 @@ def test_the_plan_holds_slots_twilio_cannot_schedule() -> None:
     window = parse_window("09:00-19:00")
     row = RowPlan(2, None, number=NUMBER, body="本文", segments=1)
     s = Scheduling(
-        now, window, can_schedule=True,
-        min_ahead=timedelta(minutes=15), max_ahead=timedelta(days=35),
+        now,
+        window,
+        can_schedule=True,
+        min_ahead=timedelta(minutes=15),
+        max_ahead=timedelta(days=35),
     )
     [held] = _schedule([row], s)
     assert held.code is ResultCode.HOLD_WINDOW and "15分" in held.reason
-    [scheduled] = _schedule([row], Scheduling(now.replace(hour=8, minute=0), window, can_schedule=True, min_ahead=timedelta(minutes=15)))
+    [scheduled] = _schedule(
+        [row],
+        Scheduling(
+            now.replace(hour=8, minute=0),
+            window,
+            can_schedule=True,
+            min_ahead=timedelta(minutes=15),
+        ),
+    )
     assert scheduled.scheduled_at == now.replace(hour=9, minute=0)
 
 
@@ -261,7 +272,10 @@ def test_settings_come_from_the_environment_then_the_twilio_table() -> None:
     config = {"twilio": {"account_sid": ACCOUNT, "from": "CITY", "token": "never-read"}}
     settings = read_settings({}, config)
     assert (settings.account_sid, settings.sender) == (ACCOUNT, "CITY")
-    env = {"KUDEN_XL_TWILIO_FROM": "+815012345678", "KUDEN_XL_TWILIO_MESSAGING_SERVICE_SID": SERVICE}
+    env = {
+        "KUDEN_XL_TWILIO_FROM": "+815012345678",
+        "KUDEN_XL_TWILIO_MESSAGING_SERVICE_SID": SERVICE,
+    }
     settings = read_settings(env, config)
     assert (settings.sender, settings.messaging_service_sid) == ("+815012345678", SERVICE)
     assert settings.can_schedule
@@ -274,14 +288,15 @@ def test_settings_come_from_the_environment_then_the_twilio_table() -> None:
         ({"KUDEN_XL_TWILIO_ACCOUNT_SID": "AC123"}, "KUDEN_XL_TWILIO_ACCOUNT_SID"),
         ({"KUDEN_XL_TWILIO_ACCOUNT_SID": ACCOUNT}, "KUDEN_XL_TWILIO_FROM"),
         (
-            {"KUDEN_XL_TWILIO_ACCOUNT_SID": ACCOUNT, "KUDEN_XL_TWILIO_MESSAGING_SERVICE_SID": "MG1"},
+            {
+                "KUDEN_XL_TWILIO_ACCOUNT_SID": ACCOUNT,
+                "KUDEN_XL_TWILIO_MESSAGING_SERVICE_SID": "MG1",
+            },
             "KUDEN_XL_TWILIO_MESSAGING_SERVICE_SID",
         ),
     ],
 )
-def test_a_missing_or_malformed_setting_names_its_variable(
-    env: dict[str, str], named: str
-) -> None:
+def test_a_missing_or_malformed_setting_names_its_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named) as info:
         read_settings(env, {})
     assert " / " in str(info.value)  # Japanese, then English
@@ -340,9 +355,7 @@ def test_send_with_twilio_configured_only_through_the_environment(
     with caplog.at_level(logging.DEBUG):
         with Ledger.open(Path(os.environ["KUDEN_XL_LEDGER"])) as ledger:
             assert len(ledger.unsettled()) == 0
-    captured = "\n".join(
-        p.stdout + p.stderr for p in (sent, status, shown, tested)
-    ) + caplog.text
+    captured = "\n".join(p.stdout + p.stderr for p in (sent, status, shown, tested)) + caplog.text
     assert TOKEN not in captured and "KUDEN_XL_TOKEN" in shown.stdout
     for number in numbers:
         assert number not in captured and ("+81" + number[1:]) not in captured

@@ -158,14 +158,18 @@ class TwilioStub:
         chunk = chosen[page * size : (page + 1) * size]
         more = (page + 1) * size < len(chosen)
         path = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
-        next_uri = f"{path}?PageSize={size}&Page={page + 1}&PageToken=PA{page + 1}" if more else None
+        next_uri = (
+            f"{path}?PageSize={size}&Page={page + 1}&PageToken=PA{page + 1}" if more else None
+        )
         if since and next_uri:
             next_uri += f"&DateSent%3E={since}"
         body = {"messages": chunk, "page": page, "page_size": size, "next_page_uri": next_uri}
         self.reply(h, 200, body, {})
 
     @staticmethod
-    def reply(h: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+    def reply(
+        h: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str]
+    ) -> None:
         data = json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")

@@ -49,6 +49,7 @@ __all__ = [
     "cancel_send",
     "check_sheet",
     "confirmation_text",
+    "connection_test",
     "excel_confirm",
     "excel_schedule",
     "new_settings_sheet",
@@ -176,6 +177,23 @@ def build_report() -> None:
         if is_com(book):  # the remote engine (tests) cannot open files
             book.app.books.open(str(outcome.path))
         alert(book, "\n".join(lines))
+
+    entry_point(run)
+
+
+def connection_test() -> None:
+    """接続テスト: proxy, CONNECT, TLS and credentials step by step (``jobs.connection_test``,
+    as ``kuden-xl connection test``); nothing is sent."""
+
+    def run(book: Any) -> None:
+        from .. import jobs
+
+        bar = StatusBar(book, "接続を確認中")
+        try:
+            report = jobs.connection_test()
+        finally:
+            bar.clear()
+        alert(book, "\n".join(report.lines()))
 
     entry_point(run)
 

@@ -42,3 +42,7 @@ def send_next_slice() -> None:
 
 def refresh_next_slice() -> None:
     calls.append("refresh_next_slice")
+
+
+def connection_test() -> None:
+    calls.append("connection_test")

@@ -85,7 +85,7 @@ def test_ribbon_tab_groups_and_buttons(built: BuildReport) -> None:
         "送信": ["選択行を送信", "中止", "送信プレビュー"],
         "確認": ["番号チェック", "配信結果を更新"],
         "記録": ["年次レポート"],
-        "設定": ["設定シート作成"],
+        "設定": ["設定シート作成", "接続テスト"],
     }
     for button in ui.iter(f"{ns}button"):
         assert re.fullmatch(r"RibbonKuden\.[A-Za-z]\w*", button.get("onAction", ""))

@@ -18,7 +18,7 @@ def test_addin_build_command_writes_the_xlam(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
-    assert "ボタン 7 個" in run.stdout
+    assert "ボタン 8 個" in run.stdout
     with zipfile.ZipFile(out) as z:
         names = set(z.namelist())
         assert {"customUI/customUI.xml", "xl/vbaProject.bin"} <= names

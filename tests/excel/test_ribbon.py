@@ -577,3 +577,25 @@ def test_importing_the_excel_modules_stays_cheap(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_connection_test_reports_each_step_and_sends_nothing(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """接続テスト runs the CLI's job (``jobs.connection_test``) and shows every step."""
+
+    def sandbox_messages() -> list[object]:
+        with urllib.request.urlopen(f"{sandbox.url}/_sandbox/messages", timeout=10) as response:
+            messages: list[object] = json.load(response)
+        return messages
+
+    before = len(sandbox_messages())
+    payload = xh.make_payload({"送信リスト": [HEADER]}, selection="$A$1")
+    run = xh.run_macro(ribbon.connection_test, payload)
+    prompt = run.alerts[0]["prompt"]
+    assert "接続テスト（sandbox）" in prompt and "✔ 認証情報" in prompt
+    assert "すべて成功しました" in prompt and run.funcs("setValues") == []
+    assert len(sandbox_messages()) == before
+    monkeypatch.setenv("KUDEN_XL_TOKEN", "wrong")
+    refused = xh.run_macro(ribbon.connection_test, payload)
+    assert "✖ 認証情報" in refused.alerts[0]["prompt"]

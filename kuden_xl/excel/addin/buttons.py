@@ -80,6 +80,11 @@ BUTTONS: tuple[Button, ...] = (
         "kudenNewSettingsSheet", "設定シート作成", "kudenGroupSettings", "NewSettingsSheet",
         "new_settings_sheet", "PropertySheet", "このブックに「設定」シートのひな形を追加します。",
     ),
+    Button(
+        "kudenConnectionTest", "接続テスト", "kudenGroupSettings", "ConnectionTest",
+        "connection_test", "ServerConnection",
+        "プロキシ・証明書・認証情報を順に確かめ、直す箇所を表示します。SMSは送信されません。",
+    ),
 )  # fmt: skip
 
 
