@@ -27,7 +27,7 @@ from enum import Enum
 
 from .clock import now as japan_now
 from .errors import GatewayAuthError
-from .gateways.base import Attempt, FindsSent, Gateway, GatewayIdentity, Receipt, SentQuery
+from .gateways.base import Attempt, Gateway, GatewayIdentity, Receipt, SentQuery
 from .ledger import STATE_CODES, Entry, Ledger, State
 from .schema import ResultCode
 
@@ -118,7 +118,7 @@ def reconcile(
             elsewhere.append(entry)
         elif ledger.in_flight_elsewhere(entry):
             left.append(entry)
-        elif not gateway.capabilities.lookup_by_send_id and not isinstance(gateway, FindsSent):
+        elif not gateway.capabilities.lookup_by_send_id and _finder(gateway) is None:
             if match is _Match.LEGACY:
                 left.append(entry)
                 elsewhere.append(entry)
@@ -175,15 +175,17 @@ def _look_up(
     if not entries:
         return []
 
+    finder = None if gateway.capabilities.lookup_by_send_id else _finder(gateway)
+
     def one(entry: Entry) -> Receipt | None:
-        if gateway.capabilities.lookup_by_send_id or not isinstance(gateway, FindsSent):
+        if finder is None:
             return gateway.lookup(entry.send_id)
         query = SentQuery(
             entry.send_id,
             entry.reserved_at,
             lambda number, body: ledger.identity(number, body) == entry.identity,
         )
-        return gateway.find_sent(query)
+        return finder(query)
 
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(entries)))) as pool:
         futures: list[Future[Receipt | None]] = [pool.submit(one, e) for e, _ in entries]
@@ -199,6 +201,13 @@ def _look_up(
             raise error  # KeyboardInterrupt and the like: not a failed lookup
         out.append((entry, match, None if error else future.result(), error))
     return out
+
+
+def _finder(gateway: Gateway) -> Callable[[SentQuery], Receipt | None] | None:
+    """The gateway's ``FindsSent.find_sent``, also through a wrapper that forwards attributes
+    (``getattr``, not ``isinstance``: a Protocol check may not see forwarded ones)."""
+    find = getattr(gateway, "find_sent", None)
+    return find if callable(find) else None
 
 
 _SETTLING = (Attempt.ACCEPTED, Attempt.SCHEDULED, Attempt.REJECTED)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -359,3 +360,37 @@ def test_send_with_twilio_configured_only_through_the_environment(
     assert TOKEN not in captured and "KUDEN_XL_TOKEN" in shown.stdout
     for number in numbers:
         assert number not in captured and ("+81" + number[1:]) not in captured
+
+
+def test_a_status_fetch_answered_429_is_asked_again(stub: TwilioStub) -> None:
+    sid = stub.create("+819012341234", "本文", "delivered")["sid"]
+    original = stub.handle
+    busy = [error(429, 20429, {"Retry-After": "0"})]
+
+    def handle(h: Any, method: str) -> None:
+        if method == "GET" and busy:
+            return stub.reply(h, *busy.pop())
+        original(h, method)
+
+    stub.handle = handle  # type: ignore[method-assign]
+    [result] = gateway(stub).status([sid])
+    assert result.delivery is Delivery.DELIVERED and busy == []
+
+
+def test_nothing_secret_or_a_full_number_in_logs_of_a_failed_and_reconciled_send(
+    stub: TwilioStub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stub.script += [error(400, 21211), HANG_AFTER_CREATE]
+    gw = gateway(stub)
+    with caplog.at_level(logging.DEBUG), Ledger.open(tmp_path / "l.sqlite3") as ledger:
+        dispatch(
+            [Outgoing(2, NUMBER, "本文", 1), Outgoing(3, NUMBER, "別の本文", 1)],
+            gw,
+            ledger,
+            settings=DispatchSettings(concurrency=1),
+        )
+        reconcile(ledger, gw)
+        reasons = " ".join(str(e.reason) for e in ledger.unsettled())
+    text = caplog.text + reasons
+    assert "POST /2010-04-01" in caplog.text  # urllib3's debug lines were captured
+    assert TOKEN not in text and NUMBER not in text and "+819012341234" not in text

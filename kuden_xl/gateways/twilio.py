@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ MAX_BODY = 1600  # characters per message (Twilio's Body limit)
 SCHEDULE_MIN_AHEAD = timedelta(minutes=15)
 SCHEDULE_MAX_AHEAD = timedelta(days=35)
 STATUS_CONCURRENCY = 8  # message fetches in flight during a status refresh
+STATUS_ATTEMPTS = 3  # per message fetch, when Twilio answers 429
+STATUS_RETRY_CAP_S = 5.0
 LIST_PAGE_SIZE = 1000  # the spec's maximum PageSize
 LIST_MAX_PAGES = 20  # a reconciliation reads at most this many pages, then cannot tell
 CLOCK_SKEW = timedelta(minutes=5)  # this PC's clock against Twilio's, for the listing window
@@ -280,7 +283,13 @@ class TwilioGateway:
     def _status_of(self, message_id: str) -> DeliveryStatus:
         if not MESSAGE_SID.fullmatch(message_id):
             return DeliveryStatus(message_id, Delivery.UNKNOWN)
-        response = self._call("GET", f"{self._messages}/{message_id}.json")
+        for attempt in range(STATUS_ATTEMPTS):
+            response = self._call("GET", f"{self._messages}/{message_id}.json")
+            busy = classify_transport(message_id, response) if _is_429(response) else None
+            if busy is None or attempt == STATUS_ATTEMPTS - 1:
+                break
+            # 20429: too many concurrent requests, never processed; wait as told, then again.
+            time.sleep(min(STATUS_RETRY_CAP_S, busy.retry_after_s or 0.5 * 2**attempt))
         if isinstance(response, requests.Response) and response.status_code == 404:
             return DeliveryStatus(message_id, Delivery.UNKNOWN)
         return delivery_of(message_id, json_object(expect_ok(response)) or {})
@@ -313,6 +322,10 @@ def delivery_of(message_id: str, message: Mapping[str, Any]) -> DeliveryStatus:
     if status in _PENDING:
         return DeliveryStatus(message_id, Delivery.PENDING)
     return DeliveryStatus(message_id, Delivery.UNKNOWN)
+
+
+def _is_429(outcome: requests.Response | requests.RequestException) -> bool:
+    return isinstance(outcome, requests.Response) and outcome.status_code == 429
 
 
 def _code_reason(code: object) -> str | None:
