@@ -188,9 +188,11 @@ def connection_test() -> None:
     def run(book: Any) -> None:
         from .. import jobs
 
+        # The workbook's 設定 プロバイダ, as a send from it would use; else the configured one.
+        provider = jobs.load_settings(table_of(book)).provider
         bar = StatusBar(book, "接続を確認中")
         try:
-            report = jobs.connection_test()
+            report = jobs.connection_test(provider)
         finally:
             bar.clear()
         alert(book, "\n".join(report.lines()))

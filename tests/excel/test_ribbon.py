@@ -599,3 +599,14 @@ def test_connection_test_reports_each_step_and_sends_nothing(
     monkeypatch.setenv("KUDEN_XL_TOKEN", "wrong")
     refused = xh.run_macro(ribbon.connection_test, payload)
     assert "✖ 認証情報" in refused.alerts[0]["prompt"]
+
+
+def test_connection_test_uses_the_workbooks_provider() -> None:
+    payload = xh.make_payload(
+        {"送信リスト": [HEADER], "設定": [["項目", "値"], ["プロバイダ", "twilio"]]},
+        selection="$A$1",
+    )
+    run = xh.run_macro(ribbon.connection_test, payload)
+    prompt = run.alerts[0]["prompt"]
+    assert "接続テスト（twilio）" in prompt and "✖ 設定" in prompt
+    assert "KUDEN_XL_TWILIO_ACCOUNT_SID" in prompt
