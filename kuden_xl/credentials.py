@@ -1,7 +1,7 @@
 """Gateway secrets: from the environment or the OS keyring only, never from a workbook or file.
 
 On a staff PC the token lives in Windows Credential Manager, stored once by the person in
-charge: ``python -m keyring set kuden_xl <provider>``. ``KUDEN_XL_TOKEN`` wins when set (CI,
+charge: ``kuden-xl credentials set <provider>`` (prompted without echo). ``KUDEN_XL_TOKEN`` wins when set (CI,
 a service account).
 """
 
@@ -33,8 +33,8 @@ def gateway_token(provider: str, *, default: str | None = None) -> str:
         return default
     raise SettingsError(
         f"送信事業者「{provider}」の認証情報（トークン）がありません。情報担当者に、"
-        f"環境変数 {TOKEN_ENV} か Windows の資格情報マネージャー（python -m keyring set "
-        f"{SERVICE} {provider}）への登録を依頼してください。 / No token for {provider}."
+        f"環境変数 {TOKEN_ENV} か Windows の資格情報マネージャー（kuden-xl credentials set "
+        f"{provider}）への登録を依頼してください。 / No token for {provider}."
     )
 
 

@@ -1,8 +1,9 @@
 """Choose and open the gateway: ``--provider`` / ``KUDEN_XL_PROVIDER`` / config file / sandbox.
 
-Until real providers are configured, ``sandbox`` is the only one: without ``--base-url`` it is
-started in-process on a free port, its state in the user's data directory, so ``send``,
-``status`` and a rerun after a crash see the same messages.
+Real providers are one line each in ``OPENERS`` (and their settings in ``SETTINGS``, for
+``config show``). ``sandbox`` is the default: without ``--base-url`` it is started in-process on
+a free port, its state in the user's data directory, so ``send``, ``status`` and a rerun after a
+crash see the same messages.
 
 Connection settings (never from a workbook): CLI > environment > ``[connection]`` in the user's
 config.toml > default. On LGWAN the gateway is reached through the municipality's proxy with its
