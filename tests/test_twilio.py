@@ -394,3 +394,30 @@ def test_nothing_secret_or_a_full_number_in_logs_of_a_failed_and_reconciled_send
     text = caplog.text + reasons
     assert "POST /2010-04-01" in caplog.text  # urllib3's debug lines were captured
     assert TOKEN not in text and NUMBER not in text and "+819012341234" not in text
+
+
+def test_a_late_delivery_result_stays_pending_until_final_and_final_is_kept(
+    stub: TwilioStub, make_book: MakeBook
+) -> None:
+    book = make_book([["氏名", "電話番号"], ["住民", NUMBER]], {"本文": "【○○市】お知らせです"})
+    env = {
+        "KUDEN_XL_PROVIDER": "twilio",
+        "KUDEN_XL_BASE_URL": stub.url,
+        "KUDEN_XL_TWILIO_ACCOUNT_SID": ACCOUNT,
+        "KUDEN_XL_TWILIO_FROM": "KUDEN",
+        "KUDEN_XL_TOKEN": TOKEN,
+        "KUDEN_XL_NOW": "2026-11-27T10:00:00",
+    }
+    assert kuden("send", str(book), "--all", "--yes", env=env).returncode == 0
+    [message] = stub.messages
+
+    def delivery_after(status: str, code: int | None = None) -> object:
+        stub.set_status(message["sid"], status, code)
+        assert kuden("status", str(book), env=env).returncode == 0
+        return openpyxl.load_workbook(book)["送信リスト"]["I2"].value
+
+    assert delivery_after("sent") == "確認中"  # the carrier has not answered yet
+    assert delivery_after("undelivered", 30003) == "不達（圏外・電源OFF）"
+    fetches = len(stub.requests)
+    assert delivery_after("delivered") == "不達（圏外・電源OFF）"  # final: never overwritten
+    assert len(stub.requests) == fetches  # and not asked again
