@@ -4,11 +4,15 @@ credentials — as ✖ with the fix. Nothing is sent."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import MakeBook, mobile
 from lgwan_helpers import GATEWAY_IP, ConnectProxy, Pki, TlsSandbox, closed_port, make_pki
 from twilio_stub import ACCOUNT, TOKEN, TwilioStub
 
@@ -129,3 +133,46 @@ def test_the_cli_reports_each_step_and_exits_non_zero_on_a_failure(
         assert refused.exit_code != 0 and "✖ 認証情報" in refused.output
         assert stub.messages == []
     assert TOKEN not in ok.output + refused.output
+
+
+def test_twilio_over_lgwan_sends_and_tests_through_the_proxy_with_the_private_ca(
+    pki: Pki, make_book: MakeBook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One real provider on the LGWAN path, configured only through the environment."""
+    with TwilioStub(host=GATEWAY_IP, tls=(pki.cert, pki.key)) as stub, ConnectProxy() as proxy:
+        env = {
+            "KUDEN_XL_PROVIDER": "twilio",
+            "KUDEN_XL_BASE_URL": stub.url,
+            "KUDEN_XL_TWILIO_ACCOUNT_SID": ACCOUNT,
+            "KUDEN_XL_TWILIO_FROM": "CITY",
+            "KUDEN_XL_TOKEN": TOKEN,
+            "KUDEN_XL_PROXY": proxy.url,
+            "KUDEN_XL_CA_BUNDLE": str(pki.ca),
+            "KUDEN_XL_NOW": "2026-11-27T10:00:00",
+        }
+        tested = kuden("connection", "test", env=env)
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        for step in ("プロキシに接続", "CONNECT（トンネル）", "TLS（証明書）", "認証情報"):
+            assert f"✔ {step}" in tested.stdout
+        book = make_book([["氏名", "電話番号"], ["住民", mobile(7001)]], {"本文": "お知らせです"})
+        sent = kuden("send", str(book), "--all", "--yes", env=env)
+        assert sent.returncode == 0, sent.stderr
+        assert [m["to"] for m in stub.messages] == ["+819012347001"]
+        port = stub.url.rsplit(":", 1)[1]
+        assert set(proxy.connects) == {f"CONNECT {GATEWAY_IP}:{port}"}
+        monkeypatch.setenv("KUDEN_XL_TOKEN", "refused")
+        refused = kuden("connection", "test", env={**env, "KUDEN_XL_TOKEN": "refused"})
+        assert refused.returncode == 3 and "✖ 認証情報" in refused.stdout
+    assert TOKEN not in tested.stdout + sent.stdout + sent.stderr + refused.stdout
+
+
+def kuden(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kuden_xl", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )

@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import ssl
 import threading
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,12 +37,37 @@ def error(status: int, code: int, headers: dict[str, str] | None = None) -> Answ
     return status, body, headers or {}
 
 
+class _Server(ThreadingHTTPServer):
+    """The handshake runs in the connection's own thread, so a silent client blocks no one."""
+
+    tls: ssl.SSLContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls is None:
+            return super().finish_request(request, client_address)
+        try:
+            wrapped = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that does not trust us: nothing to answer
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            wrapped.close()
+
+
 HANG_AFTER_CREATE = (0, {"hang": "after"}, {})
 HANG_BEFORE_CREATE = (0, {"hang": "before"}, {})
 
 
 class TwilioStub:
-    def __init__(self, *, user: str = ACCOUNT, token: str = TOKEN) -> None:
+    def __init__(
+        self,
+        *,
+        user: str = ACCOUNT,
+        token: str = TOKEN,
+        host: str = "127.0.0.1",
+        tls: tuple[Path, Path] | None = None,  # (certificate, key): HTTPS, as Twilio serves
+    ) -> None:
         self.user, self.token = user, token
         self.messages: list[dict[str, Any]] = []
         self.script: list[Answer] = []  # answers for the next POSTs, in order
@@ -61,9 +88,14 @@ class TwilioStub:
             def do_POST(self) -> None:
                 stub.handle(self, "POST")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server((host, 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.tls = context
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
