@@ -58,6 +58,7 @@ class TwilioPrism:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
+        self._sentinels = 0
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             "w+", encoding="utf-8", prefix="prism-twilio-", suffix=".log"
         )
@@ -85,7 +86,18 @@ class TwilioPrism:
         return Path(self._log.name).read_text(encoding="utf-8")
 
     def violations(self) -> list[str]:
-        return [line for line in self.output().splitlines() if "✖" in line]
+        """Prism's ``✖`` lines so far. Its log is written asynchronously, so a sentinel request
+        goes last and is waited for: the lines of every earlier request are in by then."""
+        self._sentinels += 1
+        marker = f"/kuden-sentinel-{self._sentinels}"
+        requests.get(self.url + marker, timeout=10)
+        deadline = time.monotonic() + 30  # a bound, not a timing assumption
+        while marker not in self.output():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"prism never logged {marker}: {self.output()}")
+            time.sleep(0.05)
+        lines = self.output().splitlines()
+        return [line for line in lines if "✖" in line and marker not in line]
 
     def stop(self) -> None:
         self.proc.terminate()
