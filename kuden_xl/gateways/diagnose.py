@@ -69,9 +69,11 @@ def network_steps(http: HttpSettings) -> list[Step]:
     try:
         if http.proxy:
             proxy = urlsplit(http.proxy if "://" in http.proxy else f"http://{http.proxy}")
-            where = f"{proxy.hostname}:{proxy.port or 8080}"
+            # As requests reads it: a proxy URL without a port means its scheme's default.
+            proxy_port = proxy.port or (443 if proxy.scheme == "https" else 80)
+            where = f"{proxy.hostname}:{proxy_port}"
             try:
-                sock = socket.create_connection((proxy.hostname, proxy.port or 8080), timeout)
+                sock = socket.create_connection((proxy.hostname, proxy_port), timeout)
             except OSError as exc:
                 return [
                     Step(
