@@ -58,7 +58,7 @@ def settings(
 ) -> list[Shown]:
     """The settings ``provider`` runs with: [connection], then the provider's own table."""
     from .credentials import TOKEN_ENV, token_source
-    from .gateways.registry import SETTINGS
+    from .gateways.registry import REAL_PROVIDERS
 
     conn = config.get("connection") or {}
     shown = [
@@ -66,10 +66,10 @@ def settings(
         for key, env, default in CONNECTION
     ]
     shown = [replace(s, value=_no_password(s.value)) for s in shown]
-    if provider in SETTINGS:
-        module, attr = SETTINGS[provider].split(":")
+    if provider in REAL_PROVIDERS:
+        module = importlib.import_module(f"kuden_xl.gateways.{REAL_PROVIDERS[provider]}")
         table = config.get(provider) or {}
-        for s in getattr(importlib.import_module(module), attr):
+        for s in getattr(module, "SETTINGS", ()):
             if s.secret:
                 continue
             flag = flags.get(s.key) if s.key == "base_url" else None

@@ -33,7 +33,7 @@ from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch, reconcile
 from kuden_xl.errors import GatewayAuthError, SettingsError
 from kuden_xl.gateways.base import Attempt, OutgoingMessage
 from kuden_xl.gateways.http import HttpSettings
-from kuden_xl.gateways.twilio import TwilioGateway, TwilioSettings, open_twilio, read_settings
+from kuden_xl.gateways.twilio import TwilioGateway, TwilioSettings, from_settings, read_settings
 from kuden_xl.ledger import Ledger, State
 from kuden_xl.plan import RowPlan, Scheduling, _schedule
 from kuden_xl.schema import Delivery, ResultCode
@@ -308,7 +308,7 @@ def test_a_missing_token_names_kuden_xl_token(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("KUDEN_XL_TWILIO_FROM", "CITY")
     monkeypatch.setattr("kuden_xl.credentials._from_keyring", lambda provider: None)
     with pytest.raises(SettingsError, match="KUDEN_XL_TOKEN"):
-        open_twilio(config={})
+        from_settings(config={})
 
 
 # -- end to end -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import http.cookiejar
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -52,6 +52,7 @@ class HttpSettings:
     ca_bundle: str | None = None  # PEM file with the municipality's private CA certificates
     verify: bool = True  # False only for diagnosis; ca_bundle is the fix for private CAs
     pool_size: int = 32  # >= the dispatcher's concurrency, so every worker keeps a connection
+    bearer: bool = True  # False where the token travels as a form field instead (AOS)
 
 
 def make_session(settings: HttpSettings) -> requests.Session:
@@ -62,7 +63,8 @@ def make_session(settings: HttpSettings) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = f"kuden-xl/{__version__}"
-    session.headers["Authorization"] = f"Bearer {settings.token}"
+    if settings.bearer:
+        session.headers["Authorization"] = f"Bearer {settings.token}"
     # A bearer-token API needs no cookies; refusing them keeps the shared session immutable.
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     if settings.proxy:
@@ -98,20 +100,20 @@ class HttpClient:
         path: str,
         *,
         json: object = None,
-        data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        data: Sequence[tuple[str, str]] | None = None,
     ) -> requests.Response:
         """One request; transport failures raise ``requests.RequestException`` (classify them).
 
-        ``data`` is sent form-encoded; ``headers`` override the session's (e.g. Basic auth).
+        ``data``: form fields (application/x-www-form-urlencoded), a repeated name allowed.
         """
         return self._session.request(
             method,
             self._base + path,
             json=json,
-            data=data,
             params=params,
+            data=list(data) if data is not None else None,
             headers=dict(headers or {}),
             timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s),
             verify=self._verify,

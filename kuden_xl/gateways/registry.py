@@ -1,9 +1,10 @@
 """Choose and open the gateway: ``--provider`` / ``KUDEN_XL_PROVIDER`` / config file / sandbox.
 
-Real providers are one line each in ``OPENERS`` (and their settings in ``SETTINGS``, for
-``config show``). ``sandbox`` is the default: without ``--base-url`` it is started in-process on
-a free port, its state in the user's data directory, so ``send``, ``status`` and a rerun after a
-crash see the same messages.
+Real providers (``REAL_PROVIDERS``: one module and one line each) read their own settings from
+the environment or their table in config.toml. ``sandbox`` is the
+default: without ``--base-url`` it is
+started in-process on a free port, its state in the user's data directory, so ``send``,
+``status`` and a rerun after a crash see the same messages.
 
 Connection settings (never from a workbook): CLI > environment > ``[connection]`` in the user's
 config.toml > default. On LGWAN the gateway is reached through the municipality's proxy with its
@@ -21,6 +22,7 @@ A loopback address (the sandbox) never goes through the proxy.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,15 +39,13 @@ if TYPE_CHECKING:
     from .http import HttpSettings
 
 SANDBOX = "sandbox"
-# Real providers: name -> "module:opener"; the opener takes ``base_url`` and returns a Gateway.
-OPENERS: dict[str, str] = {
-    "twilio": "kuden_xl.gateways.twilio:open_twilio",
+# One line per real provider: name -> its module in this package, which has
+# ``from_settings(base_url, config) -> Gateway`` and may have ``SETTINGS`` (its named settings,
+# for ``config show``).
+REAL_PROVIDERS: dict[str, str] = {
+    "twilio": "twilio",
 }
-PROVIDERS = (*OPENERS, SANDBOX)
-# Each provider's named settings (``config show``): name -> "module:SETTINGS".
-SETTINGS: dict[str, str] = {
-    "twilio": "kuden_xl.gateways.twilio:SETTINGS",
-}
+PROVIDERS = (*REAL_PROVIDERS, SANDBOX)
 
 
 def _connection(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -125,11 +125,9 @@ def open_gateway(
     Raises:
         SettingsError: an unknown provider.
     """
-    if provider in OPENERS:
-        import importlib
-
-        module, opener = OPENERS[provider].split(":")
-        real: Gateway = getattr(importlib.import_module(module), opener)(base_url=base_url)
+    if provider in REAL_PROVIDERS:
+        module = importlib.import_module(f".{REAL_PROVIDERS[provider]}", __package__)
+        real: Gateway = module.from_settings(base_url)
         try:
             yield real
         finally:

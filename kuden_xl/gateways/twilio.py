@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -187,7 +187,7 @@ class TwilioGateway:
     name = NAME
 
     def __init__(self, http: HttpSettings, settings: TwilioSettings) -> None:
-        self._http = HttpClient(http)
+        self._http = HttpClient(replace(http, bearer=False))  # Basic auth, per request
         self._settings = settings
         user = settings.api_key_sid or settings.account_sid
         basic = base64.b64encode(f"{user}:{http.token}".encode()).decode("ascii")
@@ -303,7 +303,8 @@ class TwilioGateway:
         params: Mapping[str, str] | None = None,
     ) -> requests.Response | requests.RequestException:
         try:
-            return self._http.request(method, path, data=data, params=params, headers=self._auth)
+            form = list(data.items()) if data is not None else None
+            return self._http.request(method, path, data=form, params=params, headers=self._auth)
         except requests.RequestException as exc:
             return exc
 
@@ -382,8 +383,8 @@ def _malformed() -> GatewayUnavailable:
     return GatewayUnavailable("Twilio の応答を読めません / malformed Twilio answer")
 
 
-def open_twilio(
-    *, base_url: str | None = None, config: Mapping[str, Any] | None = None
+def from_settings(
+    base_url: str | None = None, config: Mapping[str, Any] | None = None
 ) -> TwilioGateway:
     """The gateway from the environment and config.toml (the registry's line for Twilio).
 
