@@ -176,3 +176,13 @@ def kuden(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         stdin=subprocess.DEVNULL,
         timeout=120,
     )
+
+
+def test_a_gateway_without_check_connection_is_not_tried() -> None:
+    from kuden_xl.gateways.diagnose import credentials_step
+
+    class Older:
+        name = "older"
+
+    step = credentials_step(Older())  # type: ignore[arg-type]
+    assert step.ok is None and "未対応" in step.detail
