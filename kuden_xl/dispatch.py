@@ -47,7 +47,7 @@ from types import FrameType
 
 from .clock import JST
 from .clock import now as japan_now
-from .errors import GatewayAuthError, GatewayUnavailable, LedgerError
+from .errors import GatewayAuthError, GatewayQuotaError, GatewayUnavailable, LedgerError
 from .gateways.base import Attempt, Gateway, OutgoingMessage, Receipt
 from .ledger import DEFAULT_GUARD, SENT_STATES, STATE_CODES, Ledger, State, scrub_reason
 from .phone import mask
@@ -332,10 +332,12 @@ class _Run:
             attempt += 1
             try:
                 receipt = self.gateway.send(message)
-            except (GatewayAuthError, GatewayUnavailable) as exc:
+            except (GatewayAuthError, GatewayQuotaError, GatewayUnavailable) as exc:
                 self.stop.set()  # no message can succeed: stop the run
-                auth = isinstance(exc, GatewayAuthError)
-                why = "認証エラーのため" if auth else "接続できないため"
+                why = {
+                    GatewayAuthError: "認証エラーのため",
+                    GatewayQuotaError: "送信可能件数の上限に達したため",
+                }.get(type(exc), "接続できないため")
                 return self._give_up(maybe, f"{why}送信を中止しました", exc)
             except Exception as exc:  # a gateway bug: the request may have left
                 self.stop.set()
@@ -450,7 +452,8 @@ def dispatch(
     at its ``scheduled_at``.
 
     Raises:
-        GatewayAuthError, GatewayUnavailable, LedgerError: the run stopped; the callbacks for
+        GatewayAuthError, GatewayQuotaError, GatewayUnavailable, LedgerError: the run stopped;
+            the callbacks for
             every finished message ran first.
         KeyboardInterrupt: Ctrl-C or SIGTERM (main thread only); same.
     """

@@ -18,6 +18,7 @@ English gloss after `` / `` for developers and logs::
     ├── DataDirError            the user data folder (ledger, locks, sandbox) is not writable
     └── GatewayError            the SMS gateway failed as a whole (not one message)
         ├── GatewayAuthError    credentials refused
+        ├── GatewayQuotaError   the plan's sending quota is used up (AOS 300): stop the run
         └── GatewayUnavailable  cannot be reached at all (connection, TLS, proxy)
 """
 
@@ -86,6 +87,10 @@ class GatewayError(KudenError):
 
 class GatewayAuthError(GatewayError):
     """The gateway refused our credentials."""
+
+
+class GatewayQuotaError(GatewayError):
+    """The provider's sending quota is exhausted: no message can succeed until it is raised."""
 
 
 class GatewayUnavailable(GatewayError):

@@ -110,10 +110,20 @@ def check(
     cli: Mapping[str, object] | None = None,
 ) -> CheckReport:
     """Run every planning rule that needs no gateway on the chosen rows (default: all)."""
+    from .gateways.registry import number_rule, provider_name
+
     settings = load_settings(table, cli)
     data = read_data(table, settings)
     chosen = selected_rows(data, rows, row_numbers)
-    result = plan(data, chosen, settings, hidden=table.hidden_rows(chosen), require_body=False)
+    accepted = number_rule(provider_name(None, settings.provider))
+    result = plan(
+        data,
+        chosen,
+        settings,
+        hidden=table.hidden_rows(chosen),
+        require_body=False,
+        accepted=accepted,
+    )
     return CheckReport(data, settings, result)
 
 
@@ -326,6 +336,7 @@ def prepare_send(
     data = read_data(table, settings)
     refuse_sample(settings, gateway.name)
     from .dispatch import reconcile
+    from .gateways.registry import number_rule
 
     chosen = selected_rows(data, rows, row_numbers)
     reconciled = reconcile(ledger, gateway)
@@ -352,6 +363,7 @@ def prepare_send(
         ledger=_LedgerRecords(ledger, reconciled.elsewhere),
         allow_resend=allow_resend,
         scheduling=scheduling,
+        accepted=number_rule(gateway.name),
     )
     if reconciled.elsewhere:
         warnings = (*send_plan.warnings, *reconciled.elsewhere_warnings())

@@ -7,6 +7,7 @@ body (template, length, characters) · duplicate number among the rows processed
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -142,6 +143,7 @@ def plan(
     allow_resend: bool = False,
     scheduling: Scheduling | None = None,
     require_body: bool = True,
+    accepted: re.Pattern[str] | None = None,
 ) -> SendPlan:
     """Decide, for each of ``rows`` (sheet row numbers), whether and what to send.
 
@@ -151,6 +153,8 @@ def plan(
             ``check``, which needs no gateway).
         require_body: False lets ``check`` run the number rules on a sheet with no 本文 yet.
         scheduling: the window and hourly cap; None skips them (``check``).
+        accepted: the national numbers the provider accepts (AOS: ``0[26789]0…``); a mobile
+            number outside it is refused like a non-mobile one. None: every mobile number.
 
     Raises:
         SettingsError: no 本文, or a malformed template.
@@ -214,6 +218,10 @@ def plan(
             continue
         if not phone.ok:
             decided.append(RowPlan(r, phone.code, phone.reason, PHONE, phone.national))
+            continue
+        if accepted is not None and not accepted.fullmatch(phone.national or ""):
+            reason = "この送信事業者はこの番号に送信できません（受け付ける番号の範囲外）"
+            decided.append(RowPlan(r, ResultCode.ERR_NOT_MOBILE, reason, PHONE, phone.national))
             continue
         if not has_body:
             if phone.national in claimed:

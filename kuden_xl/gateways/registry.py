@@ -1,7 +1,7 @@
 """Choose and open the gateway: ``--provider`` / ``KUDEN_XL_PROVIDER`` / config file / sandbox.
 
 Real providers (``REAL_PROVIDERS``: one module and one line each) read their own settings from
-the environment or their table in config.toml. ``sandbox`` is the
+the environment or their table in config.toml (``provider_settings``). ``sandbox`` is the
 default: without ``--base-url`` it is
 started in-process on a free port, its state in the user's data directory, so ``send``,
 ``status`` and a rerun after a crash see the same messages.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -41,9 +42,12 @@ if TYPE_CHECKING:
 SANDBOX = "sandbox"
 # One line per real provider: name -> its module in this package, which has
 # ``from_settings(base_url, config) -> Gateway`` and may have ``SETTINGS`` (its named settings,
-# for ``config show``).
+# for ``config show``) and ``NUMBERS`` (the national numbers it accepts, a compiled pattern, for
+# the planner).
 REAL_PROVIDERS: dict[str, str] = {
     "twilio": "twilio",
+    "karaden": "karaden",
+    "aos": "aos",
 }
 PROVIDERS = (*REAL_PROVIDERS, SANDBOX)
 
@@ -65,6 +69,50 @@ def provider_name(
         if value and str(value).strip():
             return str(value).strip().lower()
     return SANDBOX
+
+
+def provider_settings(
+    provider: str, keys: Mapping[str, str], config: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """A provider's settings: each key from its environment variable, else the ``[provider]``
+    table of config.toml (``keys``: table key -> variable). ``base_url`` is read too, if set.
+
+    Raises:
+        SettingsError: one message naming every missing variable.
+    """
+    from ..config import read_config_file
+
+    data = read_config_file() if config is None else config
+    table = data.get(provider) or {}
+    table = table if isinstance(table, Mapping) else {}
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for key, env in keys.items():
+        value = os.environ.get(env, "").strip() or str(table.get(key) or "").strip()
+        if value:
+            values[key] = value
+        else:
+            missing.append(env)
+    if missing:
+        names = "、".join(missing)
+        raise SettingsError(
+            f"送信事業者「{provider}」の設定 {names} がありません。環境変数か、設定ファイル"
+            f"（config.toml）の [{provider}] に登録してください。"
+            f" / Missing {provider} setting: {', '.join(missing)}."
+        )
+    base_url = str(table.get("base_url") or _connection(data).get("base_url") or "").strip()
+    if base_url:
+        values["base_url"] = base_url
+    return values
+
+
+def number_rule(provider: str) -> re.Pattern[str] | None:
+    """The national numbers ``provider`` accepts (None: any mobile number), for the planner."""
+    module = REAL_PROVIDERS.get(provider)
+    if module is None:
+        return None
+    pattern = getattr(importlib.import_module(f".{module}", __package__), "NUMBERS", None)
+    return pattern if isinstance(pattern, re.Pattern) else None
 
 
 def _seconds(env: str, file_value: object, default: float) -> float:
