@@ -71,6 +71,8 @@ class KaradenGateway:
                 )
             form.append(("scheduled_at", at.isoformat(timespec="seconds")))
         outcome = self._call("POST", f"/{self._tenant}/messages", data=form)
+        if isinstance(outcome, requests.Response):
+            _raise_for_account(outcome)  # before the generic 401: ours names the variable
         transport = classify_transport(message.send_id, outcome)
         if transport is not None:
             return transport
@@ -107,7 +109,6 @@ class KaradenGateway:
         return expect_ok(outcome)
 
     def _receipt(self, send_id: str, response: requests.Response) -> Receipt:
-        _raise_for_account(response)
         data: dict[str, Any] = json_object(response) or {}
         code = response.status_code
         if 200 <= code < 300:

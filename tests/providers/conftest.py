@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakes import AOS_CLIENT, AOS_SMS_CODE, AOS_TOKEN, SERVICE, TENANT  # noqa: E402
+from scripted import Handler, ScriptedServer  # noqa: E402
+
+NOW = "2026-11-27T10:00:00"
+
+
+@pytest.fixture
+def serve() -> Iterator[object]:
+    """``serve(handler)`` starts a ScriptedServer on 127.0.0.1; all are stopped afterwards."""
+    started: list[ScriptedServer] = []
+
+    def start(handler: Handler) -> ScriptedServer:
+        server = ScriptedServer(handler).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def karaden_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Karaden configured only through the environment (base URL set by each test)."""
+    monkeypatch.setenv("KUDEN_XL_NOW", NOW)
+    monkeypatch.setenv("KUDEN_XL_PROVIDER", "karaden")
+    monkeypatch.setenv("KUDEN_XL_TOKEN", "karaden-token")
+    monkeypatch.setenv("KUDEN_XL_KARADEN_TENANT_ID", TENANT)
+    monkeypatch.setenv("KUDEN_XL_KARADEN_SERVICE_ID", SERVICE)
+    monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "0.5")
+
+
+@pytest.fixture
+def aos_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUDEN_XL_NOW", NOW)
+    monkeypatch.setenv("KUDEN_XL_PROVIDER", "aos")
+    monkeypatch.setenv("KUDEN_XL_TOKEN", AOS_TOKEN)
+    monkeypatch.setenv("KUDEN_XL_AOS_CLIENT_ID", AOS_CLIENT)
+    monkeypatch.setenv("KUDEN_XL_AOS_SMS_CODE", AOS_SMS_CODE)
+    monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "0.5")
