@@ -119,14 +119,16 @@ class KaradenFake(_Fake):
 
     def set_delivery(self, message_id: str, status: str, sent_result: str) -> None:
         with self.lock:
-            self.messages[message_id].update(
-                status=status, sent_result=sent_result, result="done"
-            )
+            self.messages[message_id].update(status=status, sent_result=sent_result, result="done")
 
 
 def aos(code: int, message: str, phone: str = "+819012340000", text: str = "x") -> Any:
-    return {"responseCode": code, "responseMessage": message, "phoneNumber": phone,
-            "smsMessage": text}
+    return {
+        "responseCode": code,
+        "responseMessage": message,
+        "phoneNumber": phone,
+        "smsMessage": text,
+    }
 
 
 class AosFake(_Fake):
@@ -160,13 +162,28 @@ class AosFake(_Fake):
             return Reply(200, {"responseCode": 0, "responseMessage": "Success.", "status": items})
         if operation == "reservation":
             found = self.messages.get(seen.field("clientTag") or "")
-            items = [] if found is None or not found["scheduleTime"] else [
-                {"scheduleTime": found["scheduleTime"], "phoneNumber": found["phone"],
-                 "message": found["message"], "smsCode": int(AOS_SMS_CODE),
-                 "clientTag": seen.field("clientTag")}
-            ]
-            return Reply(200, {"responseCode": 0, "responseMessage": "Success.",
-                               "count": len(items), "status": items})
+            items = (
+                []
+                if found is None or not found["scheduleTime"]
+                else [
+                    {
+                        "scheduleTime": found["scheduleTime"],
+                        "phoneNumber": found["phone"],
+                        "message": found["message"],
+                        "smsCode": int(AOS_SMS_CODE),
+                        "clientTag": seen.field("clientTag"),
+                    }
+                ]
+            )
+            return Reply(
+                200,
+                {
+                    "responseCode": 0,
+                    "responseMessage": "Success.",
+                    "count": len(items),
+                    "status": items,
+                },
+            )
         return Reply(404, None)
 
     def _send(self, seen: Seen) -> Any:
