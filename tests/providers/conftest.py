@@ -37,7 +37,7 @@ def karaden_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUDEN_XL_TOKEN", "karaden-token")
     monkeypatch.setenv("KUDEN_XL_KARADEN_TENANT_ID", TENANT)
     monkeypatch.setenv("KUDEN_XL_KARADEN_SERVICE_ID", SERVICE)
-    monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "0.5")
+    monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "20")
 
 
 @pytest.fixture
@@ -47,4 +47,4 @@ def aos_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUDEN_XL_TOKEN", AOS_TOKEN)
     monkeypatch.setenv("KUDEN_XL_AOS_CLIENT_ID", AOS_CLIENT)
     monkeypatch.setenv("KUDEN_XL_AOS_SMS_CODE", AOS_SMS_CODE)
-    monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "0.5")
+    monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "20")

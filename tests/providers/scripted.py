@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import requests
+
 SPECS = Path(os.environ.get("KUDEN_XL_SPECS", Path(__file__).resolve().parents[3] / "shared/specs"))
 NODE_DIR = Path(__file__).with_name("node")
 PRISM = NODE_DIR / "node_modules" / ".bin" / "prism"
@@ -141,6 +143,7 @@ class Prism:
     def __init__(self, spec_path: Path, upstream: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._sentinels = 0
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"prism-{self.port}.log"
         self._log = self.log_path.open("w+", encoding="utf-8")
         self.proc = subprocess.Popen(
@@ -167,8 +170,21 @@ class Prism:
         return self.log_path.read_text(encoding="utf-8")
 
     def violations(self) -> list[str]:
-        """Lines where Prism's validator flagged a request (``✖``)."""
-        return [line for line in self.output().splitlines() if "✖" in line]
+        """Lines where Prism's validator flagged one of our requests (``✖``).
+
+        Prism logs asynchronously, so first a sentinel request to a path no document has is
+        sent, and its own ``✖`` line awaited: every earlier request is logged by then.
+        """
+        self._sentinels += 1
+        mark = f"/kuden-xl-sentinel-{self._sentinels}"
+        requests.get(self.url + mark, timeout=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            lines = self.output().splitlines()
+            if any(mark in line and "✖" in line for line in lines):
+                return [ln for ln in lines if "✖" in ln and "kuden-xl-sentinel" not in ln]
+            time.sleep(0.05)
+        raise AssertionError(f"Prism never logged the sentinel request: {self.output()}")
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -131,8 +131,9 @@ def test_a_duplicate_client_tag_is_looked_up_and_recorded(serve: Any) -> None:
 
 
 def test_a_timeout_after_aos_accepted_then_a_retry_sends_exactly_one_message(
-    serve: Any, tmp_path: Path
+    serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "1")  # the held answer never comes in time
     fake = AosFake()
     release = threading.Event()
     fake.then("send", Reply(hold=release), record=True)

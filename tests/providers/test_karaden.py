@@ -107,8 +107,9 @@ def test_5xx_may_have_been_processed_and_is_not_resent(serve: Any, tmp_path: Pat
 
 
 def test_a_timeout_after_karaden_accepted_is_found_by_tag_not_resent(
-    serve: Any, tmp_path: Path
+    serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "1")  # the held answer never comes in time
     fake = KaradenFake()
     release = threading.Event()
     fake.then("send", Reply(hold=release), record=True)  # accepted, the answer never arrives
@@ -118,7 +119,8 @@ def test_a_timeout_after_karaden_accepted_is_found_by_tag_not_resent(
         (result,) = dispatch([Outgoing(2, "09012340001", "本文", 1)], gw, ledger, settings=FAST)
         release.set()
         assert result.code is ResultCode.UNKNOWN
-        report = reconcile(ledger, gw)
+        monkeypatch.setenv("KUDEN_XL_READ_TIMEOUT", "20")
+        report = reconcile(ledger, gateway(server.url))  # the next run
         (entry,) = report.found
         assert entry.state is State.ACCEPTED and entry.message_id in fake.messages
     posts = [s for s in server.seen if s.method == "POST"]
