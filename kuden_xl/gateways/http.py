@@ -15,6 +15,8 @@ MAYBE_PROCESSED, the safe side: it is reconciled, never resent blindly.
 from __future__ import annotations
 
 import http.cookiejar
+import logging
+import re
 import ssl
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +34,24 @@ from ..errors import GatewayAuthError, GatewayUnavailable
 from .base import Attempt, Receipt
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_SECRET_QUERY = re.compile(r"([?&]token=)[^&\s\"]*", re.IGNORECASE)
+
+
+class _RedactQuerySecrets(logging.Filter):
+    """urllib3 logs every request line, query included, at DEBUG; AOS's token travels in the
+    query of its GET endpoints (as its document specifies), so it is masked there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_QUERY.sub(r"\1***", record.msg)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactQuerySecrets())
 
 
 def is_this_pc(base_url: str) -> bool:
@@ -272,4 +292,6 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    """The start of an exception's text for staff; a URL's token query value masked."""
+    text = _SECRET_QUERY.sub(r"\1***", str(exc))
+    return text.splitlines()[0][:200] if text else type(exc).__name__

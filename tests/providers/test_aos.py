@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fakes import AOS_CLIENT, AOS_SMS_CODE, AOS_TOKEN, AosFake, aos
+from provider_fixtures import aos_env, karaden_env, serve  # fixtures
 from scripted import Reply
 
 from kuden_xl.clock import JST

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fakes import SERVICE, TENANT, KaradenFake, karaden_error
+from provider_fixtures import aos_env, karaden_env, serve  # fixtures
 from scripted import Reply
 
 from kuden_xl.clock import JST

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 from fakes import TENANT, AosFake, KaradenFake
+from provider_fixtures import aos_env, karaden_env  # fixtures
 from scripted import Prism, ScriptedServer, prism_available, spec
 
 from kuden_xl.clock import JST

@@ -1,15 +1,13 @@
+"""Fixtures of the provider tests (imported by each test module: a second conftest.py would
+shadow tests/conftest.py, which other modules import as ``conftest``)."""
+
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakes import AOS_CLIENT, AOS_SMS_CODE, AOS_TOKEN, SERVICE, TENANT  # noqa: E402
-from scripted import Handler, ScriptedServer  # noqa: E402
+from fakes import AOS_CLIENT, AOS_SMS_CODE, AOS_TOKEN, SERVICE, TENANT
+from scripted import Handler, ScriptedServer
 
 NOW = "2026-11-27T10:00:00"
 
