@@ -72,6 +72,7 @@ class ScriptedServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
