@@ -88,7 +88,19 @@ def test_send_then_status_with_the_provider_from_the_environment_only(
         "不達（圏外）" if provider.name == "karaden" else "不達（圏外・電源OFF）",
         "確認中",
     ]
-    assert_nothing_secret(caplog, [sent, again, status], TOKENS[provider.name])
+    undo(provider)  # a later, different answer for the delivered one: never asked again
+    later = runner.invoke(cli, ["status", str(path)])
+    assert later.exit_code == 0 and rows(path)[2]["配信結果"] == "配信済"
+    assert_nothing_secret(caplog, [sent, again, status, later], TOKENS[provider.name])
+
+
+def undo(fake: Any) -> None:
+    if isinstance(fake, KaradenFake):
+        message_id = next(i for i, m in fake.messages.items() if m["to"] == NUMBERS[0])
+        fake.set_delivery(message_id, "done", "error")
+    else:
+        tag = next(t for t, m in fake.messages.items() if m["phone"] == "+81" + NUMBERS[0][1:])
+        fake.set_status(tag, "3", "11834")
 
 
 def test_refused_credentials_say_which_variable_and_leak_nothing(
