@@ -80,6 +80,12 @@ def test_bad_connection_settings_are_clear_errors(
 
 def test_unknown_provider_is_a_clear_error() -> None:
     with pytest.raises(SettingsError, match="未対応"):
+        with open_gateway("kddi"):
+            pass
+
+
+def test_a_real_provider_without_its_settings_names_the_variables() -> None:
+    with pytest.raises(SettingsError, match="KUDEN_XL_KARADEN_TENANT_ID"):
         with open_gateway("karaden"):
             pass
 
