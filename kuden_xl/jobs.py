@@ -510,15 +510,13 @@ def refresh_status(
         for status in gateway.status(batch):
             label = status.delivery.value + (f"（{status.reason}）" if status.reason else "")
             counts[status.delivery.value] = counts.get(status.delivery.value, 0) + 1
-            outputs.append(
-                OutputRow(
-                    pending[status.message_id],
-                    {
-                        schema.DELIVERY: label,
-                        schema.DELIVERY_CHECKED_AT: excel_time(checked_at),
-                    },
-                )
-            )
+            values: dict[str, object] = {
+                schema.DELIVERY: label,
+                schema.DELIVERY_CHECKED_AT: excel_time(checked_at),
+            }
+            if status.segments is not None:
+                values[schema.SEGMENTS] = status.segments  # the provider's billed count
+            outputs.append(OutputRow(pending[status.message_id], values))
             if ledger is not None:
                 ledger.set_delivery(status.message_id, status.delivery, status.reason, checked_at)
         table.write(outputs)

@@ -210,11 +210,13 @@ def delivery_of(tag: str, item: Mapping[str, Any] | None) -> DeliveryStatus:
     if item is None:
         return DeliveryStatus(tag, Delivery.UNKNOWN)
     status = str(item.get("statusId"))
+    billed = item.get("separatedSuccessCount")  # valid for statusId 2 and 3 only
+    segments = billed if isinstance(billed, int) and not isinstance(billed, bool) else None
     if status == "2":
-        return DeliveryStatus(tag, Delivery.DELIVERED)
+        return DeliveryStatus(tag, Delivery.DELIVERED, segments=segments)
     if status == "3":
         detail = str(item.get("detailedStatusId") or "")
-        return DeliveryStatus(tag, Delivery.UNDELIVERED, REASONS.get(detail[-3:]))
+        return DeliveryStatus(tag, Delivery.UNDELIVERED, REASONS.get(detail[-3:]), segments)
     if status in ("0", "1"):
         return DeliveryStatus(tag, Delivery.PENDING)  # a KDDI failure can take ~20 min
     return DeliveryStatus(tag, Delivery.UNKNOWN)

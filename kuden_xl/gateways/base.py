@@ -98,6 +98,7 @@ class DeliveryStatus:
     message_id: str
     delivery: Delivery
     reason: str | None = None  # e.g. 圏外, shown as 不達（圏外）
+    segments: int | None = None  # the billed count (通数) once the provider knows it
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ makes it UNKNOWN), and the next run's reconciliation finds it by tag. The error 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -33,6 +34,7 @@ from .registry import provider_settings, with_connection_settings
 VERSION = "2024-03-01"
 DEFAULT_BASE_URL = "https://prg.karaden.jp/api"
 SCHEDULE_HORIZON = timedelta(days=30)
+NUMBERS = re.compile(r"[0-9]{11}")  # ``to``: ^[0-9]{11}$ (a 14-digit 020 number is refused)
 STATUS_CONCURRENCY = 8  # detail lookups in flight during a status refresh
 SETTINGS = {  # key in [karaden] -> environment variable
     "tenant_id": "KUDEN_XL_KARADEN_TENANT_ID",
@@ -194,7 +196,9 @@ def delivery_of(message_id: str, message: Mapping[str, Any]) -> DeliveryStatus:
         return DeliveryStatus(message_id, Delivery.UNDELIVERED, "送信取消")
     found = _SENT_RESULT.get(str(message.get("sent_result")))
     if status == "done" and found is not None:
-        return DeliveryStatus(message_id, *found)
+        billed = message.get("charged_count_per_sent")
+        segments = billed if isinstance(billed, int) and not isinstance(billed, bool) else None
+        return DeliveryStatus(message_id, *found, segments=segments)
     if status in ("done", "waiting") or message.get("result") == "processing":
         return DeliveryStatus(message_id, Delivery.PENDING)  # carriers retry for up to 72 h
     return DeliveryStatus(message_id, Delivery.UNKNOWN)

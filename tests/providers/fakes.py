@@ -117,9 +117,16 @@ class KaradenFake(_Fake):
             self.messages[message["id"]] = message
         return message
 
-    def set_delivery(self, message_id: str, status: str, sent_result: str) -> None:
+    def set_delivery(
+        self, message_id: str, status: str, sent_result: str, charged: int = 1
+    ) -> None:
         with self.lock:
-            self.messages[message_id].update(status=status, sent_result=sent_result, result="done")
+            self.messages[message_id].update(
+                status=status,
+                sent_result=sent_result,
+                result="done",
+                charged_count_per_sent=charged,
+            )
 
 
 def aos(code: int, message: str, phone: str = "+819012340000", text: str = "x") -> Any:
@@ -217,9 +224,9 @@ class AosFake(_Fake):
             "statusId": m["statusId"],
             "clientTag": tag,
             "detailedStatusId": m["detailed"],
-            "separatedSuccessCount": 1,
+            "separatedSuccessCount": m.get("billed", 1),
         }
 
-    def set_status(self, tag: str, status_id: str, detailed: str = "") -> None:
+    def set_status(self, tag: str, status_id: str, detailed: str = "", billed: int = 1) -> None:
         with self.lock:
-            self.messages[tag].update(statusId=status_id, detailed=detailed)
+            self.messages[tag].update(statusId=status_id, detailed=detailed, billed=billed)

@@ -55,11 +55,11 @@ def deliver(fake: Any) -> None:
     """The first number delivered, the second out of range, the third still pending."""
     if isinstance(fake, KaradenFake):
         by_number = {m["to"]: i for i, m in fake.messages.items()}
-        fake.set_delivery(by_number[NUMBERS[0]], "done", "received")
+        fake.set_delivery(by_number[NUMBERS[0]], "done", "received", charged=2)
         fake.set_delivery(by_number[NUMBERS[1]], "done", "unconnected")
     else:
         by_number = {"0" + m["phone"][3:]: t for t, m in fake.messages.items()}
-        fake.set_status(by_number[NUMBERS[0]], "2")
+        fake.set_status(by_number[NUMBERS[0]], "2", billed=2)
         fake.set_status(by_number[NUMBERS[1]], "3", "31824")
 
 
@@ -88,6 +88,7 @@ def test_send_then_status_with_the_provider_from_the_environment_only(
         "不達（圏外）" if provider.name == "karaden" else "不達（圏外・電源OFF）",
         "確認中",
     ]
+    assert [got[r]["通数"] for r in (2, 3, 4)] == [2, 1, 1]  # the billed count once known
     undo(provider)  # a later, different answer for the delivered one: never asked again
     later = runner.invoke(cli, ["status", str(path)])
     assert later.exit_code == 0 and rows(path)[2]["配信結果"] == "配信済"
@@ -133,15 +134,17 @@ def test_a_missing_setting_stops_before_anything_is_planned(
     assert provider.server.seen == [] and path.read_bytes() == before
 
 
-def test_check_refuses_numbers_aos_does_not_accept(
-    make_book: MakeBook, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("name", ["karaden", "aos"])
+def test_check_refuses_numbers_the_provider_does_not_accept(
+    make_book: MakeBook, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    """A 14-digit 0200 M2M number is a number (020番号 許可) but outside AOS's 0[26789]0[1-9]."""
+    """A 14-digit 0200 M2M number is a number (020番号 許可) but neither Karaden's 11 digits nor
+    inside AOS's 0[26789]0[1-9]."""
     m2m = "02001234567890"
     path = book(make_book, [mobile(1001), m2m], **{"020番号": "許可"})
     monkeypatch.setenv("KUDEN_XL_PROVIDER", "sandbox")
     ok = CliRunner().invoke(cli, ["check", str(path), "--json"])
-    monkeypatch.setenv("KUDEN_XL_PROVIDER", "aos")
+    monkeypatch.setenv("KUDEN_XL_PROVIDER", name)
     refused = CliRunner().invoke(cli, ["check", str(path), "--json"])
     assert "ERR_NOT_MOBILE" not in ok.output
     assert refused.output.count("ERR_NOT_MOBILE") == 1, refused.output
