@@ -453,8 +453,7 @@ def dispatch(
 
     Raises:
         GatewayAuthError, GatewayQuotaError, GatewayUnavailable, LedgerError: the run stopped;
-            the callbacks for
-            every finished message ran first.
+            the callbacks for every finished message ran first.
         KeyboardInterrupt: Ctrl-C or SIGTERM (main thread only); same.
     """
     if settings.concurrency < 1 or settings.max_attempts < 1:

@@ -2,9 +2,8 @@
 
 Real providers (``REAL_PROVIDERS``: one module and one line each) read their own settings from
 the environment or their table in config.toml (``provider_settings``). ``sandbox`` is the
-default: without ``--base-url`` it is
-started in-process on a free port, its state in the user's data directory, so ``send``,
-``status`` and a rerun after a crash see the same messages.
+default: without ``--base-url`` it is started in-process on a free port, its state in the
+user's data directory, so ``send``, ``status`` and a rerun after a crash see the same messages.
 
 Connection settings (never from a workbook): CLI > environment > ``[connection]`` in the user's
 config.toml > default. On LGWAN the gateway is reached through the municipality's proxy with its
@@ -171,7 +170,7 @@ def open_gateway(
     """Open the named provider's gateway (and stop anything started for it afterwards).
 
     Raises:
-        SettingsError: an unknown provider.
+        SettingsError: an unknown provider, or a real provider's setting or token missing.
     """
     if provider in REAL_PROVIDERS:
         module = importlib.import_module(f".{REAL_PROVIDERS[provider]}", __package__)
