@@ -35,7 +35,7 @@ VERSION = "2024-03-01"
 DEFAULT_BASE_URL = "https://prg.karaden.jp/api"
 SCHEDULE_HORIZON = timedelta(days=30)
 NUMBERS = re.compile(r"[0-9]{11}")  # ``to``: ^[0-9]{11}$ (a 14-digit 020 number is refused)
-STATUS_CONCURRENCY = 8  # detail lookups in flight during a status refresh
+STATUS_CONCURRENCY = 16  # detail lookups in flight during a status refresh (as reconcile)
 SETTINGS = {  # key in [karaden] -> environment variable
     "tenant_id": "KUDEN_XL_KARADEN_TENANT_ID",
     "service_id": "KUDEN_XL_KARADEN_SERVICE_ID",
