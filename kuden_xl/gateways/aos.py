@@ -13,7 +13,6 @@ credentials: no further message can succeed.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -28,16 +27,18 @@ from ..errors import GatewayAuthError, GatewayQuotaError, GatewayUnavailable
 from ..schema import Delivery
 from .base import Attempt, Capabilities, DeliveryStatus, GatewayIdentity, OutgoingMessage, Receipt
 from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
-from .registry import provider_settings, with_connection_settings
+from .registry import Setting, provider_settings, with_connection_settings
 
 DEFAULT_BASE_URL = "https://sms-api.aossms.com"
 # phoneNumber in the spec: ^(\+81|0)(([26789]0[1-9][0-9]{7}$)|(20[1-9][0-9]{10}$))
 NUMBERS = re.compile(r"0(?:[26789]0[1-9][0-9]{7}|20[1-9][0-9]{10})")
 STATUS_DAYS = 4  # status by date covers the sends of the last 4 days (carriers retry for 72 h)
-SETTINGS = {  # key in [aos] -> environment variable
-    "client_id": "KUDEN_XL_AOS_CLIENT_ID",
-    "sms_code": "KUDEN_XL_AOS_SMS_CODE",
-}
+SETTINGS = (  # key in [aos], environment variable
+    Setting("client_id", "KUDEN_XL_AOS_CLIENT_ID"),
+    Setting("sms_code", "KUDEN_XL_AOS_SMS_CODE"),
+    Setting("base_url", "KUDEN_XL_BASE_URL", default=DEFAULT_BASE_URL),
+    Setting("token", "KUDEN_XL_TOKEN", secret=True),
+)
 _ACCOUNT_FIELDS = ("token", "clientId", "smsCode")
 
 # detailedStatusId's last 3 digits (the class; the 2-digit module in front names the carrier
@@ -139,6 +140,10 @@ class AosGateway:
                     found[tag] = items[-1]
         return [delivery_of(tag, found.get(tag)) for tag in message_ids]
 
+    def check_connection(self) -> None:
+        """A harmless authenticated read: today's statuses (nothing is sent)."""
+        self._status({"date": f"{japan_now():%Y%m%d}"})
+
     def close(self) -> None:
         self._http.close()
 
@@ -229,10 +234,8 @@ def from_settings(base_url: str | None, config: Mapping[str, Any] | None = None)
         SettingsError: a setting or the token is missing (one message naming every variable).
     """
     values = provider_settings("aos", SETTINGS, config)
-    url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or values.get("base_url")
-    settings = HttpSettings(
-        base_url=(url or DEFAULT_BASE_URL).rstrip("/"), token=gateway_token("aos"), bearer=False
-    )
+    url = base_url or values["base_url"]
+    settings = HttpSettings(base_url=url.rstrip("/"), token=gateway_token("aos"), bearer=False)
     return AosGateway(
         with_connection_settings(settings, config),
         client_id=values["client_id"],

@@ -13,7 +13,6 @@ makes it UNKNOWN), and the next run's reconciliation finds it by tag. The error 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,17 +28,19 @@ from ..errors import GatewayAuthError, GatewayUnavailable
 from ..schema import Delivery
 from .base import Attempt, Capabilities, DeliveryStatus, GatewayIdentity, OutgoingMessage, Receipt
 from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
-from .registry import provider_settings, with_connection_settings
+from .registry import Setting, provider_settings, with_connection_settings
 
 VERSION = "2024-03-01"
 DEFAULT_BASE_URL = "https://prg.karaden.jp/api"
 SCHEDULE_HORIZON = timedelta(days=30)
 NUMBERS = re.compile(r"[0-9]{11}")  # ``to``: ^[0-9]{11}$ (a 14-digit 020 number is refused)
 STATUS_CONCURRENCY = 16  # detail lookups in flight during a status refresh (as reconcile)
-SETTINGS = {  # key in [karaden] -> environment variable
-    "tenant_id": "KUDEN_XL_KARADEN_TENANT_ID",
-    "service_id": "KUDEN_XL_KARADEN_SERVICE_ID",
-}
+SETTINGS = (  # key in [karaden], environment variable
+    Setting("tenant_id", "KUDEN_XL_KARADEN_TENANT_ID"),
+    Setting("service_id", "KUDEN_XL_KARADEN_SERVICE_ID"),
+    Setting("base_url", "KUDEN_XL_BASE_URL", default=DEFAULT_BASE_URL),
+    Setting("token", "KUDEN_XL_TOKEN", secret=True),
+)
 
 
 class KaradenGateway:
@@ -95,6 +96,11 @@ class KaradenGateway:
     def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
         with ThreadPoolExecutor(max_workers=STATUS_CONCURRENCY) as pool:
             return list(pool.map(self._one_status, message_ids))
+
+    def check_connection(self) -> None:
+        """A harmless authenticated read: one message of the list (nothing is sent)."""
+        params = {"service_id": self._service, "per_page": "1"}
+        self._expect(self._call("GET", f"/{self._tenant}/messages", params=params))
 
     def close(self) -> None:
         self._http.close()
@@ -211,10 +217,8 @@ def from_settings(base_url: str | None, config: Mapping[str, Any] | None = None)
         SettingsError: a setting or the token is missing (one message naming every variable).
     """
     values = provider_settings("karaden", SETTINGS, config)
-    url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or values.get("base_url")
-    settings = HttpSettings(
-        base_url=(url or DEFAULT_BASE_URL).rstrip("/"), token=gateway_token("karaden")
-    )
+    url = base_url or values["base_url"]
+    settings = HttpSettings(base_url=url.rstrip("/"), token=gateway_token("karaden"))
     return KaradenGateway(
         with_connection_settings(settings, config),
         tenant_id=values["tenant_id"],

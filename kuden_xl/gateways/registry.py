@@ -24,9 +24,9 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,11 +70,23 @@ def provider_name(
     return SANDBOX
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One named setting of a provider: its key in the provider's config.toml table and its
+    environment variable (``config show`` lists a module's ``SETTINGS``)."""
+
+    key: str
+    env: str
+    secret: bool = False  # never read from a file (the token: environment or keyring)
+    default: str | None = None
+
+
 def provider_settings(
-    provider: str, keys: Mapping[str, str], config: Mapping[str, Any] | None = None
+    provider: str, settings: Sequence[Setting], config: Mapping[str, Any] | None = None
 ) -> dict[str, str]:
-    """A provider's settings: each key from its environment variable, else the ``[provider]``
-    table of config.toml (``keys``: table key -> variable). ``base_url`` is read too, if set.
+    """A provider's settings: each from its environment variable, else the ``[provider]`` table
+    of config.toml, else (``base_url``) ``[connection] base_url``, else its default. Secrets are
+    skipped (``credentials.gateway_token`` reads the token).
 
     Raises:
         SettingsError: one message naming every missing variable.
@@ -86,12 +98,18 @@ def provider_settings(
     table = table if isinstance(table, Mapping) else {}
     values: dict[str, str] = {}
     missing: list[str] = []
-    for key, env in keys.items():
-        value = os.environ.get(env, "").strip() or str(table.get(key) or "").strip()
+    for setting in settings:
+        if setting.secret:
+            continue
+        candidates = [os.environ.get(setting.env), table.get(setting.key)]
+        if setting.key == "base_url":
+            candidates.append(_connection(data).get("base_url"))
+        candidates.append(setting.default)
+        value = next((str(c).strip() for c in candidates if c is not None and str(c).strip()), "")
         if value:
-            values[key] = value
+            values[setting.key] = value
         else:
-            missing.append(env)
+            missing.append(setting.env)
     if missing:
         names = "、".join(missing)
         raise SettingsError(
@@ -99,9 +117,6 @@ def provider_settings(
             f"（config.toml）の [{provider}] に登録してください。"
             f" / Missing {provider} setting: {', '.join(missing)}."
         )
-    base_url = str(table.get("base_url") or _connection(data).get("base_url") or "").strip()
-    if base_url:
-        values["base_url"] = base_url
     return values
 
 

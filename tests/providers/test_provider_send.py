@@ -170,3 +170,27 @@ def test_the_fake_checks_the_aos_token_it_is_given(serve: Any) -> None:
     fake = AosFake()
     fake.then("send", Reply(200, {"responseCode": 0}))
     assert fake.script["send"]
+
+
+def test_connection_test_reads_harmlessly_and_sends_nothing(provider: Any) -> None:
+    ok = CliRunner().invoke(cli, ["connection", "test"])
+    assert ok.exit_code == 0 and "✔ 認証情報" in ok.output, ok.output
+    assert provider.messages == {} and all(s.method == "GET" for s in provider.server.seen)
+
+
+def test_connection_test_says_when_the_token_is_refused(
+    provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUDEN_XL_TOKEN", "W" * 32)
+    refused = CliRunner().invoke(cli, ["connection", "test"])
+    assert refused.exit_code != 0 and "✖ 認証情報" in refused.output
+    assert "W" * 32 not in refused.output
+
+
+def test_config_show_names_each_provider_setting_and_masks_the_token(provider: Any) -> None:
+    shown = CliRunner().invoke(cli, ["config", "show"])
+    assert shown.exit_code == 0, shown.output
+    keys = ["tenant_id", "service_id"] if provider.name == "karaden" else ["client_id", "sms_code"]
+    for key in [*keys, "base_url"]:
+        assert f"{provider.name}.{key}" in shown.output
+    assert TOKENS[provider.name] not in shown.output and "********" in shown.output
