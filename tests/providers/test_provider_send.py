@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from conftest import MakeBook, mobile
 from fakes import AOS_TOKEN, AosFake, KaradenFake
 from provider_fixtures import aos_env, karaden_env, serve  # fixtures
-from scripted import Reply
 
 from kuden_xl.cli import cli
 
@@ -163,13 +162,6 @@ def assert_nothing_secret(caplog: pytest.LogCaptureFixture, results: list[Any], 
         assert token not in text
         for number in NUMBERS:
             assert number not in text and number[1:] not in text
-
-
-def test_the_fake_checks_the_aos_token_it_is_given(serve: Any) -> None:
-    """The fakes refuse what the real services refuse (a guard for the tests above)."""
-    fake = AosFake()
-    fake.then("send", Reply(200, {"responseCode": 0}))
-    assert fake.script["send"]
 
 
 def test_connection_test_reads_harmlessly_and_sends_nothing(provider: Any) -> None:
