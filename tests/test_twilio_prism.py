@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from providers.scripted import spec
 from twilio_stub import ACCOUNT, HANG_AFTER_CREATE, SERVICE, TOKEN, TwilioStub, error
 
 from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch, reconcile
@@ -42,12 +43,7 @@ if not (PRISM.is_file() and shutil.which("node")):
 
 
 def spec_path() -> Path:
-    here = Path(__file__).resolve().parent.parent.parent / "shared" / "specs" / SPEC_NAME
-    for path in (Path(os.environ.get("KUDEN_XL_SPECS", here.parent)) / SPEC_NAME, here,
-                 Path("/work/shared/specs") / SPEC_NAME):  # fmt: skip
-        if path.is_file():
-            return path
-    raise FileNotFoundError(SPEC_NAME)
+    return spec(SPEC_NAME)
 
 
 class TwilioPrism:

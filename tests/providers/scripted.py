@@ -27,17 +27,16 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-SPECS = Path(os.environ.get("KUDEN_XL_SPECS", Path(__file__).resolve().parents[3] / "shared/specs"))
+SPECS = Path(os.environ.get("KUDEN_XL_SPECS", Path(__file__).with_name("specs")))
 NODE_DIR = Path(__file__).with_name("node")
 PRISM = NODE_DIR / "node_modules" / ".bin" / "prism"
 
 
 def spec(name: str) -> Path:
-    """A vendor document: shared/specs beside the checkout, else KUDEN_XL_SPECS."""
-    for folder in (SPECS, Path("/work/shared/specs")):
-        if (folder / name).is_file():
-            return folder / name
-    raise FileNotFoundError(name)
+    """A vendor document: tests/providers/specs (copies of shared/specs), or KUDEN_XL_SPECS."""
+    if not (SPECS / name).is_file():
+        raise FileNotFoundError(SPECS / name)
+    return SPECS / name
 
 
 @dataclass(frozen=True)
