@@ -45,11 +45,12 @@ from fakes import (  # noqa: E402
     TENANT,
     AosFake,
     KaradenFake,
+    TwilioCreateFake,
 )
 from scripted import Reply, Seen  # noqa: E402
 
 from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch  # noqa: E402
-from kuden_xl.gateways import aos, karaden  # noqa: E402
+from kuden_xl.gateways import aos, karaden, twilio  # noqa: E402
 from kuden_xl.gateways.base import Gateway, OutgoingMessage  # noqa: E402
 from kuden_xl.ledger import Ledger  # noqa: E402
 
@@ -92,6 +93,16 @@ ENTRIES = [
         aos.from_settings,
         ceiling=600.0,
         min_rate=540.0,
+    ),
+    Entry(
+        "twilio",
+        TwilioCreateFake,
+        {
+            "KUDEN_XL_TOKEN": "twilio-token",
+            "KUDEN_XL_TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+            "KUDEN_XL_TWILIO_FROM": "KUDENXL",
+        },
+        twilio.from_settings,
     ),
 ]
 

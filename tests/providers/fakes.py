@@ -230,3 +230,17 @@ class AosFake(_Fake):
     def set_status(self, tag: str, status_id: str, detailed: str = "", billed: int = 1) -> None:
         with self.lock:
             self.messages[tag].update(statusId=status_id, detailed=detailed, billed=billed)
+
+
+class TwilioCreateFake(_Fake):
+    """Twilio's Messages create only (``POST …/Messages.json`` → 201 with a ``sid``), for the
+    throughput benchmark; the behaviour tests use ``tests/twilio_stub.py``."""
+
+    def operation(self, seen: Seen) -> str:
+        return "send" if seen.method == "POST" and seen.path.endswith("/Messages.json") else "other"
+
+    def answer(self, operation: str, seen: Seen) -> Reply:
+        if operation != "send":
+            return Reply(404, {"code": 20404, "message": "Not Found", "status": 404})
+        sid = "SM" + uuid.uuid4().hex
+        return Reply(201, {"sid": sid, "status": "queued", "to": seen.field("To")})
