@@ -110,8 +110,13 @@ def test_different_files_do_not_block_each_other(make_book: MakeBook, hold_lock:
     other = book.with_name("other.xlsx")
     shutil.copyfile(book, other)
     hold_lock(book)
+    entered = False
     with workbook_lock(other):
-        pass
+        entered = True
+        with pytest.raises(WorkbookLockedError):  # the held one stays held meanwhile
+            with workbook_lock(book):
+                pass
+    assert entered
 
 
 def test_lock_keys_name_the_file_id_and_the_path(make_book: MakeBook, tmp_path: Path) -> None:

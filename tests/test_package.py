@@ -67,4 +67,4 @@ def test_readme_first_lines_are_the_two_commands() -> None:
 
     lines = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8").splitlines()
     assert lines[1].endswith("pip install . && kuden-xl demo")
-    assert lines[2].endswith('pip install ".[test]" && pytest')
+    assert lines[2].endswith('pip install -e ".[test]" && pytest')

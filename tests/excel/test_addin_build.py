@@ -27,7 +27,6 @@ import pytest
 import xlwings as xw
 from addin_checks import decompress_stream
 
-import kuden_xl
 from kuden_xl.errors import KudenError
 from kuden_xl.excel.addin import cfb, ovba, udf_wrappers, vbaproject
 from kuden_xl.excel.addin.build import BuildReport, build_addin, default_template
@@ -38,7 +37,6 @@ SAMPLE_RIBBON = "addin_sample_ribbon"
 MODULES = ("ThisWorkbook", "Dictionary", "RibbonKuden", "Sheet2", "xlwings", "xlwings_udfs")
 UNTOUCHED = ("Dictionary", "Sheet2")
 TEMPLATE = default_template()
-EXCEL_PKG = Path(kuden_xl.__file__).parent / "excel"
 # Every RunPython of RibbonKuden: one per button, then the OnTime-scheduled ones.
 ENTRY_POINTS = [b.entry_point for b in BUTTONS] + [entry for _, entry in SCHEDULED]
 
@@ -607,10 +605,6 @@ def test_libreoffice_basic_builds_the_japanese_texts(real_addin: checks.OlevbaRe
 # --- the real UDF and ribbon modules ---------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    not ((EXCEL_PKG / "udfs.py").exists() and (EXCEL_PKG / "ribbon.py").exists()),
-    reason="kuden_xl/excel/udfs.py and ribbon.py are not written yet; runs once they exist",
-)
 def test_build_with_the_real_udf_and_ribbon_modules(tmp_path: Path) -> None:
     report = build_addin(tmp_path / "kuden_xl.xlam")
     assert report.udf_modules == ("kuden_xl.excel.udfs",) and report.udf_functions
