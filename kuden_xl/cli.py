@@ -389,14 +389,14 @@ def demo(path: Path) -> None:
     from .books.xlsx import XlsxTable
     from .gateways.registry import open_gateway
     from .ledger import Ledger
+    from .paths import shipped_workbook
     from .report_text import outcome_text
-    from .workbook_templates import SAMPLE
 
     if path.exists():
         raise WorkbookError(
             f"「{path}」は既にあります。別の名前を指定してください。 / {path} exists."
         )
-    shutil.copyfile(SAMPLE, path)
+    shutil.copyfile(shipped_workbook("sample_reminders.xlsx"), path)
     click.echo(
         f"サンプルのブックを {path} にコピーしました。練習用の送信先（sandbox）に送信します。"
     )

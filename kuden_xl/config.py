@@ -33,6 +33,7 @@ KEYS: dict[str, tuple[str, str]] = {
     "サンプル": ("sample", ""),
 }
 DEFAULT_WINDOW = "09:00-19:00"
+DEFAULT_UNIT_PRICE = 10  # yen per SMS segment
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,40 @@ class CampaignSettings:
     window: SendWindow = field(default_factory=lambda: parse_window(DEFAULT_WINDOW))
     hourly_cap: int | None = None
     max_length: int = DEFAULT_MAX_LENGTH
-    unit_price: float = 10.0
+    unit_price: float = DEFAULT_UNIT_PRICE
     date_style: DateStyle = DateStyle.SEIREKI
     allow_m2m: bool = False
     provider: str | None = None
     sample: bool = False
     unknown_keys: tuple[str, ...] = ()  # 設定 keys we do not know: reported, never ignored silently
+
+
+# The 設定 sheet a new workbook starts with: (key, starting value, note for staff). The template
+# generator and the ribbon's 設定シート作成 both write these rows; 本文 starts empty (the template
+# puts its sample body in).
+SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
+    ("本文", None, "送信する文面。{氏名} のように列名を波かっこで囲むと、その行の値が入ります"),
+    ("用途", "国保税督促", "年次レポートの集計に使います"),
+    (
+        "送信時間帯",
+        DEFAULT_WINDOW,
+        "この時間帯の外では送信せず、予約または保留にします（日本時間）",
+    ),
+    (
+        "1時間あたり上限",
+        None,
+        "折り返しの電話に対応できる件数に合わせて、1時間の送信数を制限します（空欄=制限なし）",
+    ),
+    (
+        "最大文字数",
+        DEFAULT_MAX_LENGTH,
+        "本文の上限文字数。70文字までが1通、超えると67文字ごとに1通分の料金です",
+    ),
+    ("単価", DEFAULT_UNIT_PRICE, "1通あたりの料金（円）。費用の見込みに使います"),
+    ("日付形式", "西暦", "西暦（2026年10月31日）または和暦（令和8年10月31日）"),
+    ("020番号", "不可", "020で始まる番号（IoT・M2M用）への送信を「許可」するか"),
+    ("プロバイダ", None, "空欄なら設定済みの送信事業者（未設定なら練習用の sandbox）"),
+)
 
 
 def _nfkc(value: object) -> str:

@@ -1,4 +1,5 @@
-"""Where kuden_xl keeps its files: the user's data directory (``KUDEN_XL_DATA_DIR`` overrides)."""
+"""Where kuden_xl's files are: the user's data directory (``KUDEN_XL_DATA_DIR`` overrides), the
+workbooks shipped with it."""
 
 from __future__ import annotations
 
@@ -41,3 +42,14 @@ def ensure_dir(folder: Path, *, what: str = "kuden_xl のデータ") -> Path:
             f"フォルダを指定してください。 / Cannot write to the data folder {folder}: {reason}."
         ) from exc
     return folder
+
+
+def shipped_workbook(name: str) -> Path:
+    """A workbook shipped with kuden_xl (``reminder_template.xlsx``, ``sample_reminders.xlsx``).
+
+    They live in ``workbook_templates/`` at the repository root, which the wheel ships as the
+    package ``kuden_xl.workbook_templates``: found the same way from a checkout and an install.
+    """
+    from importlib.resources import files
+
+    return Path(str(files("kuden_xl.workbook_templates").joinpath(name)))

@@ -68,3 +68,24 @@ def test_readme_first_lines_are_the_two_commands() -> None:
     lines = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8").splitlines()
     assert lines[1].endswith("pip install . && kuden-xl demo")
     assert lines[2].endswith('pip install -e ".[test]" && pytest')
+
+
+def test_the_listed_packages_are_the_tree_s_packages() -> None:
+    """pyproject.toml lists the packages (workbook_templates/ is mapped): none may be left out."""
+    import sys
+    from pathlib import Path
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+
+    root = Path(__file__).parent.parent
+    listed = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]["packages"]
+    found = {
+        ".".join(p.parent.relative_to(root).parts) for p in (root / "kuden_xl").rglob("__init__.py")
+    }
+    assert sorted(listed) == sorted(found | {"kuden_xl.workbook_templates"})
+    assert (root / "workbook_templates" / "__init__.py").exists()

@@ -216,8 +216,8 @@ def new_settings_sheet() -> None:
     """
 
     def run(book: Any) -> None:
+        from ..config import SETTINGS_ROWS
         from ..schema import SETTINGS_SHEET
-        from ..workbook_templates.generate import SETTINGS_ROWS
 
         if SETTINGS_SHEET in [s.name for s in book.sheets]:
             alert(

@@ -1,7 +1,9 @@
 """Generate reminder_template.xlsx and sample_reminders.xlsx (deterministic: same cells each run).
 
-Run: ``python -m kuden_xl.workbook_templates.generate [OUTDIR]``. Every phone number here is
-fictional (the 0X0-1234-NNNN range used throughout the project's tests and docs).
+Run: ``python -m kuden_xl.workbook_templates.generate [OUTDIR]`` (this folder,
+``workbook_templates/`` at the repository root, is installed as ``kuden_xl.workbook_templates``).
+Every phone number here is fictional (the 0X0-1234-NNNN range used throughout the project's tests
+and docs).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..message import count
-from ..schema import OUTPUT_COLUMNS, SETTINGS_SHEET
+from kuden_xl.config import SETTINGS_ROWS
+from kuden_xl.message import count
+from kuden_xl.schema import OUTPUT_COLUMNS, SETTINGS_SHEET
+
 from . import HERE
 
 RECIPIENTS = "送信リスト"
@@ -20,26 +24,6 @@ INPUT_COLUMNS = ("管理番号", "氏名", "電話番号", "金額", "納期限"
 # Fits one SMS (70 characters) for the sample's longest name and amount.
 SAMPLE_BODY = (
     "【○○市保険年金課】{氏名}様 国保料{金額}円（納期限{納期限}）が未納です。問合せ0120-000-000"
-)
-
-SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
-    (
-        "本文",
-        SAMPLE_BODY,
-        "送信する文面。{氏名} のように列名を波かっこで囲むと、その行の値が入ります",
-    ),
-    ("用途", "国保税督促", "年次レポートの集計に使います"),
-    ("送信時間帯", "09:00-19:00", "この時間帯の外では送信せず、予約または保留にします（日本時間）"),
-    (
-        "1時間あたり上限",
-        None,
-        "折り返しの電話に対応できる件数に合わせて、1時間の送信数を制限します（空欄=制限なし）",
-    ),
-    ("最大文字数", 660, "本文の上限文字数。70文字までが1通、超えると67文字ごとに1通分の料金です"),
-    ("単価", 10, "1通あたりの料金（円）。費用の見込みに使います"),
-    ("日付形式", "西暦", "西暦（2026年10月31日）または和暦（令和8年10月31日）"),
-    ("020番号", "不可", "020で始まる番号（IoT・M2M用）への送信を「許可」するか"),
-    ("プロバイダ", None, "空欄なら設定済みの送信事業者（未設定なら練習用の sandbox）"),
 )
 
 USAGE_LINES = (
@@ -205,7 +189,7 @@ def build(path: Path, *, sample: bool) -> None:
     settings = wb.create_sheet(SETTINGS_SHEET)
     settings.append(["項目", "値", "説明"])
     for key, value, note in SETTINGS_ROWS:
-        settings.append([key, value, note])
+        settings.append([key, SAMPLE_BODY if key == "本文" else value, note])
     if sample:
         settings.append(
             ["サンプル", "はい", "練習用のブックです。練習用の送信先（sandbox）にしか送れません"]
