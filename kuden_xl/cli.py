@@ -120,13 +120,13 @@ def check(book: Path, sheet: str | None, rows: str | None, body: str | None, as_
     from .books.xlsx import XlsxTable
 
     report = jobs.check(XlsxTable(book, sheet=sheet), rows=rows, cli={"本文": body})
-    from .report_text import check_json, check_text
+    from .cli_text import check_json, check_text
 
     _out(_json(check_json(report)) if as_json else check_text(report))
 
 
 def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]:
-    from .report_text import plan_summary
+    from .cli_text import plan_summary
 
     def confirm(send_plan: SendPlan) -> bool:
         if not as_json:
@@ -325,7 +325,7 @@ def _json(value: object) -> str:
 
 
 def _print_preview(send_plan: SendPlan, as_json: bool) -> None:
-    from .report_text import plan_summary, preview_json, preview_lines
+    from .cli_text import plan_summary, preview_json, preview_lines
 
     if as_json:
         _out(_json(preview_json(send_plan)))
@@ -336,7 +336,7 @@ def _print_preview(send_plan: SendPlan, as_json: bool) -> None:
 
 
 def _print_outcome(outcome: SendOutcome, as_json: bool) -> None:
-    from .report_text import outcome_json, outcome_text
+    from .cli_text import outcome_json, outcome_text
 
     _out(_json(outcome_json(outcome)) if as_json else outcome_text(outcome))
 
@@ -387,10 +387,10 @@ def demo(path: Path) -> None:
 
     from . import jobs
     from .books.xlsx import XlsxTable
+    from .cli_text import outcome_text
     from .gateways.registry import open_gateway
     from .ledger import Ledger
     from .paths import shipped_workbook
-    from .report_text import outcome_text
 
     if path.exists():
         raise WorkbookError(
@@ -611,7 +611,7 @@ def config_path() -> None:
 
     Example: kuden-xl config path
     """
-    from .config import user_config_path
+    from .paths import user_config_path
 
     click.echo(str(user_config_path()))
 
@@ -626,8 +626,9 @@ def config_show(provider: str | None, base_url: str | None) -> None:
     Example: kuden-xl config show --provider twilio
     """
     from . import config_view
-    from .config import read_config_file, user_config_path
+    from .config import read_config_file
     from .gateways.registry import provider_name
+    from .paths import user_config_path
 
     data = read_config_file()
     name = provider_name(provider, None, data)
@@ -642,8 +643,8 @@ def config_init() -> None:
 
     Example: kuden-xl config init
     """
-    from .config import user_config_path
     from .config_view import TEMPLATE
+    from .paths import user_config_path
 
     path = user_config_path()
     if path.exists():

@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import SettingsError
 from .message import DEFAULT_MAX_LENGTH, DateStyle
+from .paths import user_config_path
 
 # 設定 key -> (field name, environment variable)
 KEYS: dict[str, tuple[str, str]] = {
@@ -162,15 +163,6 @@ def _convert(key: str, value: object) -> Any:
     if key == "本文":
         return str(value)
     return _nfkc(value)
-
-
-def user_config_path() -> Path:
-    override = os.environ.get("KUDEN_XL_CONFIG")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return platformdirs.user_config_path("kuden_xl", appauthor=False) / "config.toml"
 
 
 def read_config_file(path: Path | None = None) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from .clock import JST, now
 from .config import CampaignSettings, campaign_settings
 from .errors import ConfirmationDeclined, RowSpecError, SettingsError, WorkbookSaveError
 from .message import Template
+from .outputs import excel_time, plan_outputs, result_output
 from .plan import DEFAULT_GUARD, LedgerRecord, SendPlan, plan
-from .results import excel_time, plan_outputs, result_output
 from .schema import Delivery, ResultCode
 from .slots import Scheduling
 
@@ -258,10 +258,10 @@ class _LedgerRecords:
         return self._elsewhere.get(self.ledger.identity(number, body))
 
     def sent_record(self, number: str, body: str) -> LedgerRecord | None:
-        return self._record(self.ledger.find_settled(self.ledger.identity(number, body)))
+        return self._record(self.ledger.find_sent(self.ledger.identity(number, body)))
 
     def latest_record(self, number: str, body: str) -> LedgerRecord | None:
-        return self._record(self.ledger.find_latest(self.ledger.identity(number, body)))
+        return self._record(self.ledger.find_last_settled(self.ledger.identity(number, body)))
 
     @staticmethod
     def _record(entry: Entry | None) -> LedgerRecord | None:
@@ -426,7 +426,7 @@ def send(
     # What the ledger held before: a failed save reports the messages this run sent, those in
     # flight when it stopped included (their callbacks no longer run).
     identities = [ledger.identity(o.number, o.body) for o in outgoing]
-    known = {i: e.send_id for i, e in ledger.find_many(identities).items()}
+    known = {i: e.send_id for i, e in ledger.find_sent_many(identities).items()}
 
     def on_result(result: RowResult) -> None:
         nonlocal done
@@ -455,7 +455,7 @@ def send(
         finally:
             pacer.flush()  # whatever finished is saved, even when the run stops early
     except WorkbookSaveError as exc:
-        sent = sum(known.get(i) != e.send_id for i, e in ledger.find_many(identities).items())
+        sent = sum(known.get(i) != e.send_id for i, e in ledger.find_sent_many(identities).items())
         raise _save_stopped(pacer.failed or exc, sent) from exc
     return SendOutcome(send_plan, tuple(results), reconciled)
 

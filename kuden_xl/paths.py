@@ -1,5 +1,5 @@
-"""Where kuden_xl's files are: the user's data directory (``KUDEN_XL_DATA_DIR`` overrides), the
-workbooks shipped with it."""
+"""Where kuden_xl's files are: the user's data directory (``KUDEN_XL_DATA_DIR`` overrides) and
+the ledger in it, the user's config file, the workbooks shipped with kuden_xl."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 
 from .errors import DataDirError
+
+LEDGER_ENV = "KUDEN_XL_LEDGER"
 
 
 def data_dir() -> Path:
@@ -18,6 +20,30 @@ def data_dir() -> Path:
     import platformdirs  # lazy: the ribbon and UDFs never need it
 
     return Path(platformdirs.user_data_path("kuden_xl", appauthor=False))
+
+
+def default_ledger_path(sandbox: bool) -> Path:
+    """The ledger file: ``KUDEN_XL_LEDGER`` if set, else in the user's data directory
+    (``paths.data_dir``: platformdirs, or ``KUDEN_XL_DATA_DIR``).
+
+    Sandbox sends use their own file (``ledger-sandbox.sqlite3``) so practice never blocks a real
+    send. With the environment override, the sandbox file sits beside the named one.
+    """
+    override = os.environ.get(LEDGER_ENV, "").strip()
+    if override:
+        path = Path(override).expanduser()
+        return path.with_name(f"{path.stem}-sandbox{path.suffix}") if sandbox else path
+    return data_dir() / ("ledger-sandbox.sqlite3" if sandbox else "ledger.sqlite3")
+
+
+def user_config_path() -> Path:
+    """config.toml: ``KUDEN_XL_CONFIG`` if set, else in the user's config directory."""
+    override = os.environ.get("KUDEN_XL_CONFIG")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return platformdirs.user_config_path("kuden_xl", appauthor=False) / "config.toml"
 
 
 def ensure_dir(folder: Path, *, what: str = "kuden_xl のデータ") -> Path:

@@ -31,7 +31,7 @@ from .gateways.base import Attempt, Gateway, GatewayIdentity, Receipt, SentQuery
 from .ledger import STATE_CODES, Entry, Ledger, State
 from .schema import ResultCode
 
-log = logging.getLogger("kuden_xl.dispatch")
+log = logging.getLogger("kuden_xl.reconcile")
 
 LOOKUP_CONCURRENCY = 16  # lookups in flight at once: well within every provider's rate limit
 

@@ -193,3 +193,8 @@ def find_header(rows: Iterable[Sequence[object]], *, sheet: str, first_row: int 
         f"「{accepted_phone_headers()}」のいずれかの列名を入れてください。"
         f" / No phone column in sheet {sheet!r}."
     )
+
+
+def label(code: str) -> str:
+    """The 日本語 label of a result code, or 送信可能 for a planned row's "OK"."""
+    return "送信可能" if code == "OK" else ResultCode(code).label

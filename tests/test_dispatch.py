@@ -174,7 +174,7 @@ def test_every_fault_number_ends_with_exactly_one_message(
     assert counting.attempts[num(6)] == 2 and counting.attempts[num(7)] == 1
     # The ledger holds every send, settled.
     assert ledger.unsettled() == [] and ledger.count() == len(items)
-    found = ledger.find_settled(ledger.identity(num(5), BODY))
+    found = ledger.find_sent(ledger.identity(num(5), BODY))
     assert found is not None and found.message_id == ids[num(5)]
     assert (found.workbook, found.sheet, found.row) == ("名簿.xlsx", "Sheet1", 6)
 
@@ -222,7 +222,7 @@ def test_scheduled_message(sandbox: SandboxServer, gateway: SandboxGateway, ledg
     [result] = dispatch([out(7, scheduled_at=slot)], gateway, ledger, settings=FAST, clock=clock)
     assert result.code is ResultCode.SCHEDULED and result.sent_at == slot
     assert result.sent_at.utcoffset() == timedelta(hours=9)
-    entry = ledger.find_settled(ledger.identity(num(7), BODY))
+    entry = ledger.find_sent(ledger.identity(num(7), BODY))
     assert entry is not None and entry.state is State.SCHEDULED and entry.scheduled_at == slot
     [message] = at_sandbox(sandbox)
     assert datetime.fromisoformat(message["scheduled_at"]) == slot
@@ -425,7 +425,7 @@ def test_failing_callback_stops_the_run(
         )
     assert calls == 1  # not called again once it failed
     assert ledger.unsettled() == [] and ledger.count() < 200
-    sent = ledger.find_many(ledger.identity(o.number, o.body) for o in bulk(200))
+    sent = ledger.find_sent_many(ledger.identity(o.number, o.body) for o in bulk(200))
     assert len(at_sandbox(sandbox)) == len(sent) >= 1
 
 
@@ -535,7 +535,7 @@ def test_reconcile_after_a_crash(
     assert report.settled == 3 and report.checked == 5
     assert {e.send_id for e in ledger.unsettled()} == {in_flight, other}
     # The restored record is what the planner finds for the row.
-    found = ledger.find_settled(ledger.identity(num(7), BODY))
+    found = ledger.find_sent(ledger.identity(num(7), BODY))
     assert found is not None and found.message_id == receipt.message_id
     assert len(at_sandbox(sandbox)) == 1
     # Once that run has ended, its entry is reconciled too.

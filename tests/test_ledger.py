@@ -227,12 +227,12 @@ def test_set_delivery(ledger: Ledger) -> None:
     )
 
 
-# -- find_settled / recent ------------------------------------------------------------------
+# -- find_sent / recent ------------------------------------------------------------------
 
 
-def test_find_settled_is_newest_sent_entry(ledger: Ledger) -> None:
+def test_find_sent_is_newest_sent_entry(ledger: Ledger) -> None:
     ident = ledger.identity(number(1), "本文")
-    assert ledger.find_settled(ident) is None
+    assert ledger.find_sent(ident) is None
     first = reserve(ledger, ident)
     accept(ledger, first, "m-1")
     second = reserve(ledger, ident)  # same clock: insertion order decides 'newest'
@@ -240,21 +240,21 @@ def test_find_settled_is_newest_sent_entry(ledger: Ledger) -> None:
     later = reserve(ledger, ident)
     ledger.settle(later, state=State.REJECTED, code=ResultCode.REJECTED)
     reserve(ledger, ident)  # still reserved: not a settled record
-    found = ledger.find_settled(ident)
+    found = ledger.find_sent(ident)
     assert found is not None and found.send_id == second and found.code is ResultCode.UNKNOWN
     # Other bodies / numbers are not matched.
-    assert ledger.find_settled(ledger.identity(number(1), "別の本文")) is None
-    assert ledger.find_settled(ledger.identity(number(2), "本文")) is None
+    assert ledger.find_sent(ledger.identity(number(1), "別の本文")) is None
+    assert ledger.find_sent(ledger.identity(number(2), "本文")) is None
 
 
-def test_find_settled_ignores_failed_and_rejected(ledger: Ledger) -> None:
+def test_find_sent_ignores_failed_and_rejected(ledger: Ledger) -> None:
     ident = ledger.identity(number(1), "本文")
     ledger.settle(reserve(ledger, ident), state=State.FAILED, code=ResultCode.GATEWAY_ERROR)
     ledger.settle(reserve(ledger, ident), state=State.REJECTED, code=ResultCode.REJECTED)
-    assert ledger.find_settled(ident) is None
+    assert ledger.find_sent(ident) is None
 
 
-def test_find_many_matches_find_settled_across_chunks(ledger: Ledger) -> None:
+def test_find_sent_many_matches_find_sent_across_chunks(ledger: Ledger) -> None:
     idents = [ledger.identity(number(i), f"本文{i % 3}") for i in range(1_200)]
     for i, ident in enumerate(idents):
         if i % 4:
@@ -262,9 +262,9 @@ def test_find_many_matches_find_settled_across_chunks(ledger: Ledger) -> None:
     # Same numbers, other bodies: must not be confused with the ones asked for.
     extra = ledger.identity(number(5), "本文9")
     ledger.settle(reserve(ledger, extra), state=State.UNKNOWN, code=ResultCode.UNKNOWN)
-    found = ledger.find_many(idents)
+    found = ledger.find_sent_many(idents)
     assert len(found) == 900
-    assert found == {i: e for i in idents if (e := ledger.find_settled(i)) is not None}
+    assert found == {i: e for i in idents if (e := ledger.find_sent(i)) is not None}
     assert found[idents[5]].message_id == "m-5"
     assert extra not in found
 
@@ -362,7 +362,7 @@ def test_sixteen_threads_lose_nothing(ledger: Ledger) -> None:
     assert errors == []
     assert ledger.count() == total and len(set(done)) == total
     assert len(ledger.unsettled()) == total // 10
-    found = ledger.find_many(ledger.identity(number(i), "本文") for i in range(total))
+    found = ledger.find_sent_many(ledger.identity(number(i), "本文") for i in range(total))
     assert len(found) == total
 
 

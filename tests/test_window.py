@@ -21,12 +21,12 @@ from conftest import MakeBook, mobile
 
 from kuden_xl import jobs
 from kuden_xl.books.xlsx import XlsxTable
+from kuden_xl.cli_text import outcome_text
 from kuden_xl.clock import JST, NOW_ENV
 from kuden_xl.dispatch import DispatchSettings
 from kuden_xl.gateways.base import Capabilities, DeliveryStatus, OutgoingMessage, Receipt
 from kuden_xl.gateways.sandbox import SandboxGateway, settings_for
 from kuden_xl.ledger import Ledger
-from kuden_xl.report_text import outcome_text
 from kuden_xl.sandbox import SandboxServer
 
 BODY = "【○○市】{氏名}様 お知らせです"

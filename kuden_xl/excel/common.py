@@ -200,7 +200,7 @@ class StatusBar:
 
 
 def label(code: str) -> str:
-    from ..report_text import label
+    from ..schema import label
 
     return f"{label(code)}（{code}）" if code != "OK" else "送信可能"
 

@@ -147,7 +147,7 @@ def send_selected(
     def run(book: Any) -> None:
         from .. import jobs
         from ..dispatch import DispatchSettings, effective_rate
-        from ..results import plan_outputs
+        from ..outputs import plan_outputs
 
         table = table_of(book)
         rows = selected_rows(table)
@@ -301,7 +301,7 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Prog
 
 def _summary(state: slices.SliceRun) -> str:
     """The alert at the end of a send (or when it was stopped)."""
-    from ..report_text import deferred_lines
+    from ..cli_text import deferred_lines
 
     where = f"ブック「{Path(state.key[0]).name}」の「{state.key[1]}」シート"
     if state.cancelled:

@@ -32,10 +32,10 @@ settle it (``reconcile``).
 
 from __future__ import annotations
 
+from ..paths import LEDGER_ENV, default_ledger_path  # where the file lives (paths.py)
 from .entries import (
     DEFAULT_GUARD,
     GUARD_STATES,
-    LEDGER_ENV,
     OPEN_STATES,
     SENT_STATES,
     SETTLED_STATES,
@@ -43,7 +43,6 @@ from .entries import (
     Entry,
     Identity,
     State,
-    default_ledger_path,
     scrub_reason,
 )
 from .store import Ledger, accept_as_is

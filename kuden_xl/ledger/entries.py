@@ -1,19 +1,15 @@
-"""The ledger's value types: states, identities, entries, and where the ledger file lives."""
+"""The ledger's value types: states, identities, entries."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from pathlib import Path
 
 from ..gateways.base import GatewayIdentity
-from ..paths import data_dir
 from ..schema import Delivery, ResultCode
 
-LEDGER_ENV = "KUDEN_XL_LEDGER"
 DEFAULT_GUARD = timedelta(days=7)
 
 
@@ -81,20 +77,6 @@ class Entry:
     def sent_at(self) -> datetime:
         """When the resident gets it: the scheduled time, else when the request left."""
         return self.scheduled_at or self.reserved_at
-
-
-def default_ledger_path(sandbox: bool) -> Path:
-    """The ledger file: ``KUDEN_XL_LEDGER`` if set, else in the user's data directory
-    (``paths.data_dir``: platformdirs, or ``KUDEN_XL_DATA_DIR``).
-
-    Sandbox sends use their own file (``ledger-sandbox.sqlite3``) so practice never blocks a real
-    send. With the environment override, the sandbox file sits beside the named one.
-    """
-    override = os.environ.get(LEDGER_ENV, "").strip()
-    if override:
-        path = Path(override).expanduser()
-        return path.with_name(f"{path.stem}-sandbox{path.suffix}") if sandbox else path
-    return data_dir() / ("ledger-sandbox.sqlite3" if sandbox else "ledger.sqlite3")
 
 
 _DIGIT_RUN = re.compile(r"(?<!\d)(\d{3})[-\d]{4,}?(\d{4})(?!\d)")

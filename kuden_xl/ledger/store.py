@@ -404,17 +404,17 @@ class Ledger:
             row = conn.execute("SELECT * FROM sends WHERE send_id = ?", (send_id,)).fetchone()
             return None if row is None else _entry(row)
 
-    def find_settled(self, identity: Identity) -> Entry | None:
+    def find_sent(self, identity: Identity) -> Entry | None:
         """The newest entry for (number, body) in a sent state (accepted / scheduled / unknown)."""
-        return self.find_many([identity]).get(identity)
+        return self.find_sent_many([identity]).get(identity)
 
-    def find_latest(self, identity: Identity) -> Entry | None:
+    def find_last_settled(self, identity: Identity) -> Entry | None:
         """The newest settled entry for (number, body), whatever its outcome (not reserved)."""
         with self._tx(write=False) as conn:
             return self._newest(conn, [identity], SETTLED_STATES, None).get(identity)
 
-    def find_many(self, identities: Iterable[Identity]) -> dict[Identity, Entry]:
-        """``find_settled`` for many identities at once (a few queries per 500, not one per row)."""
+    def find_sent_many(self, identities: Iterable[Identity]) -> dict[Identity, Entry]:
+        """``find_sent`` for many identities at once (a few queries per 500, not one per row)."""
         with self._tx(write=False) as conn:
             return self._newest(conn, list(identities), SENT_STATES, None)
 

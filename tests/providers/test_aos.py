@@ -109,7 +109,7 @@ def test_quota_exhausted_mid_run_stops_it_and_keeps_what_was_sent(
     with Ledger.open(tmp_path / "l.sqlite3") as ledger:
         with pytest.raises(GatewayQuotaError):
             dispatch(out(8), gateway(server.url), ledger, settings=FAST, on_result=results.append)
-        sent = ledger.find_many([ledger.identity(o.number, o.body) for o in out(8)])
+        sent = ledger.find_sent_many([ledger.identity(o.number, o.body) for o in out(8)])
         codes = [r.code for r in results]
         assert codes == [ResultCode.ACCEPTED] * 3 + [ResultCode.GATEWAY_ERROR]
         assert "送信可能件数の上限" in results[-1].reason

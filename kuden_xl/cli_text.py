@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .schema import ResultCode
+from .schema import ResultCode, label
 
 if TYPE_CHECKING:
     from .jobs import CheckReport, SendOutcome
@@ -19,10 +19,6 @@ def _width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
-
-
-def label(code: str) -> str:
-    return "送信可能" if code == "OK" else ResultCode(code).label
 
 
 def counts_table(plan: SendPlan) -> list[str]:
