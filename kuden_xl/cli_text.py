@@ -124,7 +124,7 @@ def deferred_lines(deferred: Mapping[tuple[str, str], int]) -> list[str]:
 
 
 def _code(plan_row: RowPlan) -> str:
-    return plan_row.code.value if plan_row.code else "OK"
+    return plan_row.shown_code
 
 
 def check_json(report: CheckReport) -> list[dict[str, object]]:

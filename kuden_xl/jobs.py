@@ -21,8 +21,8 @@ from .config import CampaignSettings, campaign_settings
 from .errors import ConfirmationDeclined, RowSpecError, SettingsError, WorkbookSaveError
 from .message import Template
 from .outputs import excel_time, plan_outputs, result_output
-from .plan import DEFAULT_GUARD, LedgerRecord, SendPlan, plan
-from .schema import Delivery, ResultCode
+from .plan import LedgerRecord, SendPlan, plan
+from .schema import DEFAULT_GUARD, Delivery, ResultCode
 from .slots import Scheduling
 
 if TYPE_CHECKING:

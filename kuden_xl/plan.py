@@ -19,10 +19,9 @@ from .config import CampaignSettings
 from .errors import SettingsError
 from .message import BodyCheck, Template
 from .phone import check_many
-from .schema import BODY, CODE, EXCLUDE, PHONE, SEGMENTS, ResultCode
+from .schema import BODY, CODE, DEFAULT_GUARD, EXCLUDE, PHONE, SEGMENTS, SENDABLE, ResultCode
 from .slots import Scheduling, SlotBook, hold_reason
 
-DEFAULT_GUARD = timedelta(days=7)
 _FALSE_WORDS = {"false", "0", "いいえ", "no", "off"}
 
 
@@ -80,7 +79,12 @@ class RowPlan:
         UNKNOWN stands at UNKNOWN, not at SKIP_ALREADY_SENT: it is not known to be sent."""
         if self.code is ResultCode.SKIP_ALREADY_SENT and self.recorded is ResultCode.UNKNOWN:
             return ResultCode.UNKNOWN.value
-        return "OK" if self.code is None else self.code.value
+        return SENDABLE if self.code is None else self.code.value
+
+    @property
+    def shown_code(self) -> str:
+        """The plan's own code for this row (``SENDABLE`` for a row to send)."""
+        return SENDABLE if self.code is None else self.code.value
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class SendPlan:
         for r in self.rows:
             key = r.standing
             result[key] = result.get(key, 0) + 1
-        return dict(sorted(result.items(), key=lambda kv: (kv[0] != "OK", kv[0])))
+        return dict(sorted(result.items(), key=lambda kv: (kv[0] != SENDABLE, kv[0])))
 
 
 def is_excluded(value: object) -> bool:

@@ -10,9 +10,16 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 
 from .errors import HeaderError
+
+# The code a row the plan will send stands at (checks, previews, counts). Not a ResultCode: nothing
+# is written to 結果コード for it.
+SENDABLE = "OK"
+# A number and body sent within this long are not sent again (SKIP_RECENT) unless staff allow it.
+DEFAULT_GUARD = timedelta(days=7)
 
 
 class ResultCode(str, Enum):
@@ -196,5 +203,5 @@ def find_header(rows: Iterable[Sequence[object]], *, sheet: str, first_row: int 
 
 
 def label(code: str) -> str:
-    """The 日本語 label of a result code, or 送信可能 for a planned row's "OK"."""
-    return "送信可能" if code == "OK" else ResultCode(code).label
+    """The 日本語 label of a result code, or 送信可能 for ``SENDABLE``."""
+    return "送信可能" if code == SENDABLE else ResultCode(code).label

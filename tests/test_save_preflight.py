@@ -214,7 +214,7 @@ def test_a_save_failing_mid_run_stops_sending_and_the_next_run_writes_back(
     from kuden_xl.errors import WorkbookSaveError
     from kuden_xl.gateways.registry import open_gateway
     from kuden_xl.ledger import Ledger, default_ledger_path
-    from kuden_xl.plan import DEFAULT_GUARD
+    from kuden_xl.schema import DEFAULT_GUARD
 
     monkeypatch.setenv("KUDEN_XL_NOW", IN_WINDOW)
     # Save after every result, so the first save after the disk fills is the next one.

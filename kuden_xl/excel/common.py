@@ -200,9 +200,9 @@ class StatusBar:
 
 
 def label(code: str) -> str:
-    from ..schema import label
+    from ..schema import SENDABLE, label
 
-    return f"{label(code)}（{code}）" if code != "OK" else "送信可能"
+    return f"{label(code)}（{code}）" if code != SENDABLE else label(code)
 
 
 def count_lines(counts: dict[str, int]) -> list[str]:

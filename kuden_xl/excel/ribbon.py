@@ -100,7 +100,7 @@ def preview_selected() -> None:
             ["行", "宛先（伏字）", "判定", "内容", "通数", "予約日時", "本文", "理由"],
         ]
         for r in plan.rows:
-            code = r.code.value if r.code else "OK"
+            code = r.shown_code
             when = r.scheduled_at.replace(tzinfo=None) if r.scheduled_at else None
             number = mask(r.number) if r.number else ""
             out.append(

@@ -43,6 +43,7 @@ import xlwings as xw
 from ..errors import SettingsError
 from ..message import DateStyle, bad_chars, count, format_value, render
 from ..phone import PhoneCheck, check, check_many
+from ..schema import SENDABLE
 
 CATEGORY = "kuden_xl"
 NA_SENTINEL = "#N/A"  # the wrapper's KudenErrors turns it into CVErr(xlErrNA)
@@ -131,7 +132,7 @@ _M2M_DOC = "省略可。TRUE または「許可」で 020 番号（M2M・IoT用�
 @_arg("m2m", doc=_M2M_DOC)
 def KUDEN_CHECK(number: Any, m2m: Any = False) -> Any:
     """SMSを受け取れる携帯番号なら OK、そうでなければ送れない理由を返します。空欄は空欄。"""
-    return _phone(number, m2m, lambda c: "OK" if c.ok else c.reason)
+    return _phone(number, m2m, lambda c: SENDABLE if c.ok else c.reason)
 
 
 @_func(category=CATEGORY)

@@ -33,8 +33,8 @@ settle it (``reconcile``).
 from __future__ import annotations
 
 from ..paths import LEDGER_ENV, default_ledger_path  # where the file lives (paths.py)
+from ..schema import DEFAULT_GUARD
 from .entries import (
-    DEFAULT_GUARD,
     GUARD_STATES,
     OPEN_STATES,
     SENT_STATES,

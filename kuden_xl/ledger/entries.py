@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 
 from ..gateways.base import GatewayIdentity
 from ..schema import Delivery, ResultCode
-
-DEFAULT_GUARD = timedelta(days=7)
 
 
 class State(str, Enum):

@@ -17,10 +17,9 @@ from types import TracebackType
 
 from ..errors import KudenError, LedgerError
 from ..gateways.base import GatewayIdentity
-from ..schema import Delivery, ResultCode
+from ..schema import DEFAULT_GUARD, Delivery, ResultCode
 from . import marker
 from .entries import (
-    DEFAULT_GUARD,
     GUARD_STATES,
     OPEN_STATES,
     SENT_STATES,
