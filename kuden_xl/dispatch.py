@@ -34,16 +34,12 @@ from __future__ import annotations
 import logging
 import queue
 import random
-import signal
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import FrameType
 
 from .clock import JST
 from .clock import now as japan_now
@@ -51,19 +47,17 @@ from .errors import GatewayAuthError, GatewayQuotaError, GatewayUnavailable, Led
 from .gateways.base import Attempt, Gateway, OutgoingMessage, Receipt
 from .ledger import DEFAULT_GUARD, SENT_STATES, STATE_CODES, Ledger, State, scrub_reason
 from .phone import mask
-from .reconcile import ReconcileReport, reconcile
+from .ratelimit import TokenBucket
 from .schema import ResultCode
+from .signals import stop_on_signals
 from .slots import Scheduling, Slot, SlotBook, hold_reason, hour_of
 
 __all__ = [
     "DispatchSettings",
     "Outgoing",
-    "ReconcileReport",
     "RowResult",
-    "TokenBucket",
     "dispatch",
     "effective_rate",
-    "reconcile",
 ]
 
 log = logging.getLogger("kuden_xl.dispatch")
@@ -114,39 +108,6 @@ class DispatchSettings:
     # This many messages in a row that the gateway provably never took (every attempt refused
     # or not processed, e.g. connection refused) stop the run: the rest stay untouched.
     stop_after_failures: int = 3
-
-
-class TokenBucket:
-    """Thread-safe token bucket: ``rate`` tokens a second, at most ``burst`` saved up.
-
-    Each ``acquire`` takes its token at once, possibly in the future (the bucket may go
-    negative), then sleeps until then outside the lock, so waiting callers are served in order
-    and the long-run rate is exact.
-    """
-
-    def __init__(self, rate: float, burst: float = 1.0) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be > 0 and burst >= 1")
-        self.rate = rate
-        self.burst = burst
-        self._tokens = burst
-        self._last = time.monotonic()
-        self._lock = threading.Lock()
-
-    def acquire(self, cancel: threading.Event | None = None) -> bool:
-        """Block until a token is ours; False if ``cancel`` was set while waiting."""
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            self._tokens -= 1
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-        if wait <= 0:
-            return True
-        if cancel is None:
-            time.sleep(wait)
-            return True
-        return not cancel.wait(wait)
 
 
 @dataclass
@@ -501,7 +462,7 @@ def dispatch(
     pending = iter(enumerate(outgoing))
     running: set[Future[None]] = set()
     with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="kuden-send") as pool:
-        with _stop_on_signals(run.stop) as interrupted:
+        with stop_on_signals(run.stop) as interrupted:
             try:
                 while True:
                     while len(running) < window and not run.stop.is_set():
@@ -559,27 +520,3 @@ def _safe_work(run: _Run, index: int, item: Outgoing, done: queue.Queue[_Done]) 
     except BaseException as exc:  # a bug: the entry stays reserved, reconcile will see it
         run.stop.set()
         done.put(_Done(index, None, exc))
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[list[bool]]:
-    """Ctrl-C and SIGTERM stop the run through a flag while dispatching, never as an exception
-    landing mid-callback (a result written but not counted). Only the main thread may set
-    handlers; a SIGINT the parent chose to ignore (a background job) stays ignored."""
-    interrupted: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield interrupted
-        return
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        interrupted.append(True)
-        stop.set()
-
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_signal)}
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)
-    try:
-        yield interrupted
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

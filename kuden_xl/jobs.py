@@ -335,8 +335,8 @@ def prepare_send(
     settings = load_settings(table, cli)
     data = read_data(table, settings)
     refuse_sample(settings, gateway.name)
-    from .dispatch import reconcile
     from .gateways.registry import number_rule
+    from .reconcile import reconcile
 
     chosen = selected_rows(data, rows, row_numbers)
     reconciled = reconcile(ledger, gateway)

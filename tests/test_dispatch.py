@@ -28,10 +28,8 @@ from kuden_xl.dispatch import (
     DispatchSettings,
     Outgoing,
     RowResult,
-    TokenBucket,
     dispatch,
     effective_rate,
-    reconcile,
 )
 from kuden_xl.errors import GatewayAuthError, GatewayUnavailable, LedgerError
 from kuden_xl.gateways.base import (
@@ -44,6 +42,8 @@ from kuden_xl.gateways.base import (
 from kuden_xl.gateways.http import HttpSettings
 from kuden_xl.gateways.sandbox import SandboxGateway
 from kuden_xl.ledger import Ledger, State
+from kuden_xl.ratelimit import TokenBucket
+from kuden_xl.reconcile import reconcile
 from kuden_xl.sandbox import SandboxServer
 from kuden_xl.schema import ResultCode
 

@@ -29,13 +29,14 @@ from twilio_stub import (
 )
 
 from kuden_xl.config import parse_window
-from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch, reconcile
+from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch
 from kuden_xl.errors import GatewayAuthError, SettingsError
 from kuden_xl.gateways.base import Attempt, OutgoingMessage
 from kuden_xl.gateways.http import HttpSettings
 from kuden_xl.gateways.twilio import TwilioGateway, TwilioSettings, from_settings, read_settings
 from kuden_xl.ledger import Ledger, State
 from kuden_xl.plan import RowPlan, Scheduling, _schedule
+from kuden_xl.reconcile import reconcile
 from kuden_xl.schema import Delivery, ResultCode
 
 NUMBER = mobile(1234)  # 09012341234

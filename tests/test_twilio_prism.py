@@ -25,11 +25,12 @@ import requests
 from providers.scripted import spec
 from twilio_stub import ACCOUNT, HANG_AFTER_CREATE, SERVICE, TOKEN, TwilioStub, error
 
-from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch, reconcile
+from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch
 from kuden_xl.gateways.base import Attempt, OutgoingMessage
 from kuden_xl.gateways.http import HttpSettings
 from kuden_xl.gateways.twilio import TwilioGateway, TwilioSettings
 from kuden_xl.ledger import Ledger
+from kuden_xl.reconcile import reconcile
 from kuden_xl.schema import Delivery
 
 NODE_DIR = Path(__file__).parent / "providers" / "node"

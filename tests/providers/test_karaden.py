@@ -14,11 +14,12 @@ from provider_fixtures import aos_env, karaden_env, serve  # fixtures
 from scripted import Reply
 
 from kuden_xl.clock import JST
-from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch, reconcile
+from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch
 from kuden_xl.errors import GatewayAuthError, SettingsError
 from kuden_xl.gateways.base import Attempt, OutgoingMessage
 from kuden_xl.gateways.karaden import KaradenGateway, from_settings
 from kuden_xl.ledger import Ledger, State
+from kuden_xl.reconcile import reconcile
 from kuden_xl.schema import Delivery, ResultCode
 
 pytestmark = pytest.mark.usefixtures("karaden_env")
