@@ -3,7 +3,7 @@
 Builds N realistic cell values (fixed seed): synthetic mobile numbers 0X0-1234-NNNN in many messy
 forms, landlines, toll-free, 050, 020, wrong lengths, letters, text in scientific notation,
 empty cells, ~30% repeated values as in household lists. The baseline shares the cleaning step
-(``phone._clean``) and the verdict table (``phone._verdict``) and calls
+(``phone.clean._clean``) and the verdict table (``phone.classify._verdict``) and calls
 ``phonenumbers.parse`` + ``is_valid_number`` + ``number_type`` for every value. Both must give
 identical verdicts on every value; the last line printed is the RESULT line.
 
@@ -24,7 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import phonenumbers  # noqa: E402
 
 from kuden_xl import phone  # noqa: E402
-from kuden_xl.phone import PhoneCheck  # noqa: E402
+from kuden_xl.phone import (  # noqa: E402
+    PhoneCheck,  # noqa: E402
+    classify,
+    clean,
+    result,
+)
 
 _FULL = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
@@ -108,34 +113,34 @@ def build(n: int, seed: int) -> list[object]:
 def naive(values: Sequence[object]) -> list[PhoneCheck]:
     out: list[PhoneCheck] = []
     for value in values:
-        cleaned = phone._clean(value)
+        cleaned = clean._clean(value)
         if isinstance(cleaned, PhoneCheck):
             out.append(cleaned)
             continue
-        planned = phone._plan_verdict(cleaned)  # 総務省's blocks the metadata lumps together
+        planned = classify._plan_verdict(cleaned)  # 総務省's blocks the metadata lumps together
         if planned is not None:
             out.append(planned)
             continue
         try:
             number = phonenumbers.parse(cleaned, "JP")
         except phonenumbers.NumberParseException:
-            out.append(phone._verdict(cleaned, cleaned[1:], None, allow_m2m=False))
+            out.append(classify._verdict(cleaned, cleaned[1:], None, allow_m2m=False))
             continue
         valid = phonenumbers.is_valid_number(number)
         if number.country_code != 81:  # '010 1 …': a call abroad
             out.append(
-                phone._foreign("") if valid else phone._invalid(phone._invalid_reason(cleaned))
+                result._foreign("") if valid else result._invalid(classify._invalid_reason(cleaned))
             )
             continue
         nsn = phonenumbers.national_significant_number(number)
         if valid:
             pn_type = int(phonenumbers.number_type(number))
             national = nsn if nsn.startswith("0") else "0" + nsn
-            out.append(phone._verdict(national, nsn, pn_type, allow_m2m=False))
+            out.append(classify._verdict(national, nsn, pn_type, allow_m2m=False))
         else:
             # "+81…": a national number that followed a country code (never the 010 prefix)
             national = "0" + nsn if cleaned.startswith("+") else cleaned
-            out.append(phone._verdict(national, nsn, None, allow_m2m=False))
+            out.append(classify._verdict(national, nsn, None, allow_m2m=False))
     return out
 
 

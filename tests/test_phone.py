@@ -14,8 +14,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from kuden_xl import phone
-from kuden_xl.phone import NumberKind, PhoneCheck, check, check_many, mask
+from kuden_xl.phone import NumberKind, PhoneCheck, check, check_many, classify, mask
 from kuden_xl.schema import ResultCode
 
 MOBILE = "09012345678"
@@ -449,7 +448,7 @@ def test_mask_never_shows_more_than_the_last_four_digits() -> None:
 
 # --- agreement with phonenumbers ------------------------------------------------------------------
 # The parity tests (marker ``parity``) compare with phonenumbers' own parse / is_valid_number /
-# number_type, never with a copy of phone.py's slow path. .ci/run runs them a second time against
+# number_type, never with a copy of the phone package's slow path. .ci/run runs them a second time against
 # the oldest phonenumbers release pyproject.toml allows; the main run has the newest.
 
 _KINDS = {
@@ -533,7 +532,7 @@ def test_fast_path_agrees_with_phonenumbers() -> None:
 
 @pytest.mark.parity
 def test_type_resolution_agrees_with_phonenumbers_number_type() -> None:
-    # phone.py rebuilds phonenumbers' type resolution from the metadata; hold that rebuilt table
+    # kuden_xl.phone rebuilds phonenumbers' type resolution from the metadata; hold that rebuilt table
     # (the fast path's one match per number) against number_type/is_valid_number themselves.
     nationals = [n for n in _generated_nationals() if n[1] != "0" and not n.startswith("010")]
     unknown = int(phonenumbers.PhoneNumberType.UNKNOWN)
@@ -542,7 +541,7 @@ def test_type_resolution_agrees_with_phonenumbers_number_type() -> None:
         number = phonenumbers.parse(national, "JP")
         valid = phonenumbers.is_valid_number(number)
         expected = int(phonenumbers.number_type(number)) if valid else unknown
-        if phone._fast_type(phonenumbers.national_significant_number(number)) != expected:
+        if classify._fast_type(phonenumbers.national_significant_number(number)) != expected:
             disagree.append((national, expected))
     assert disagree == []
 
