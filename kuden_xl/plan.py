@@ -18,7 +18,7 @@ from .books.base import SheetRows, Uncomputed
 from .config import CampaignSettings
 from .errors import SettingsError
 from .message import BodyCheck, Template
-from .phone import check_many
+from .phone import PhoneCheck, check_many
 from .schema import BODY, CODE, DEFAULT_GUARD, EXCLUDE, PHONE, SEGMENTS, SENDABLE, ResultCode
 from .slots import Scheduling, SlotBook, hold_reason
 
@@ -171,129 +171,24 @@ def plan(
             " / No message body: set 本文 in the 設定 sheet or pass --body."
         )
     template = Template.parse(settings.body if has_body else "-")  # type: ignore[arg-type]
-    limit = min(settings.max_length, max_length or settings.max_length)
-    header = data.header
-    variables = header.variables
-    used = template.used_columns(variables)
-
+    planner = _Planner(
+        data,
+        settings,
+        template if has_body else None,
+        template.used_columns(data.header.variables),
+        min(settings.max_length, max_length or settings.max_length),
+        hidden,
+        ledger,
+        guard,
+        allow_resend,
+        scheduling,
+        accepted,
+    )
     numbers = check_many(
         [_require_computed(data, data.value(r, PHONE)) for r in rows],
         allow_m2m=settings.allow_m2m,
     )
-    decided: list[RowPlan] = []
-    claimed: set[str] = set()  # numbers taken by an earlier row (sent now, or a record)
-    for r, phone in zip(rows, numbers, strict=True):
-        values = data.rows.get(r, ())
-        code_cell = data.value(r, CODE)
-        previous = str(code_cell).strip() if code_cell is not None else ""
-        if previous in {c.value for c in ResultCode if c.is_send_record}:
-            if phone.national:
-                claimed.add(phone.national)
-            resolved = (
-                _resolved_unknown(data, r, phone.national, ledger)
-                if previous == ResultCode.UNKNOWN.value
-                else None
-            )
-            decided.append(
-                resolved
-                or RowPlan(
-                    r,
-                    ResultCode.SKIP_ALREADY_SENT,
-                    f"送信済みの行です（結果コード {previous}）",
-                    CODE,
-                    phone.national,
-                    recorded=ResultCode(previous),
-                )
-            )
-            continue
-        if r in hidden:
-            decided.append(
-                RowPlan(r, ResultCode.SKIP_HIDDEN, "非表示の行です", None, phone.national)
-            )
-            continue
-        if EXCLUDE in header.columns and is_excluded(
-            _require_computed(data, data.value(r, EXCLUDE))
-        ):
-            decided.append(
-                RowPlan(
-                    r, ResultCode.SKIP_EXCLUDED, "除外の列に印があります", EXCLUDE, phone.national
-                )
-            )
-            continue
-        if not phone.ok:
-            decided.append(RowPlan(r, phone.code, phone.reason, PHONE, phone.national))
-            continue
-        if accepted is not None and not accepted.fullmatch(phone.national or ""):
-            reason = "この送信事業者はこの番号に送信できません（受け付ける番号の範囲外）"
-            decided.append(RowPlan(r, ResultCode.ERR_NOT_MOBILE, reason, PHONE, phone.national))
-            continue
-        if not has_body:
-            if phone.national in claimed:
-                decided.append(
-                    RowPlan(
-                        r,
-                        ResultCode.SKIP_DUPLICATE,
-                        "同じ番号が上の行にあります",
-                        PHONE,
-                        phone.national,
-                    )
-                )
-            else:
-                claimed.add(phone.national or "")
-                decided.append(RowPlan(r, None, "", None, phone.national))
-            continue
-        row_values = {
-            name: _require_computed(data, values[i]) if i < len(values) else None
-            for name, i in variables.items()
-            if name in used
-        }
-        formats = {
-            name: data.number_formats.get((r, i))
-            for name, i in variables.items()
-            if name in used and data.number_formats
-        }
-        body: BodyCheck = template.render(
-            row_values, date_style=settings.date_style, max_length=limit, number_formats=formats
-        )
-        if not body.ok:
-            column = _problem_column(body, row_values, settings)
-            decided.append(
-                RowPlan(
-                    r,
-                    body.code,
-                    body.reason,
-                    column,
-                    phone.national,
-                    body.body or None,
-                    body.segments,
-                )
-            )
-            continue
-        assert phone.national is not None
-        if phone.national in claimed:
-            decided.append(
-                RowPlan(
-                    r,
-                    ResultCode.SKIP_DUPLICATE,
-                    "同じ番号が上の行にあります（1回の送信で1通だけ送ります）",
-                    PHONE,
-                    phone.national,
-                    body.body,
-                    body.segments,
-                )
-            )
-            continue
-        claimed.add(phone.national)
-        decided.append(
-            _ledger_decision(
-                RowPlan(r, None, "", None, phone.national, body.body, body.segments),
-                data,
-                ledger,
-                guard,
-                allow_resend,
-                scheduling,
-            )
-        )
+    decided = [planner.row(r, phone) for r, phone in zip(rows, numbers, strict=True)]
     if scheduling is not None:
         decided = _schedule(decided, scheduling)
     warnings = tuple(
@@ -303,6 +198,130 @@ def plan(
     return SendPlan(
         tuple(decided), settings.unit_price, warnings, data.book, data.sheet, scheduling
     )
+
+
+_SEND_RECORDS = frozenset(c.value for c in ResultCode if c.is_send_record)
+
+
+@dataclass
+class _Planner:
+    """One plan's row decisions, in sheet order (a number is ``claimed`` by the first row)."""
+
+    data: SheetRows
+    settings: CampaignSettings
+    template: Template | None  # None: no 本文 (``check`` before the body is written)
+    used: Collection[str]
+    limit: int
+    hidden: Collection[int]
+    ledger: LedgerView | None
+    guard: timedelta | None
+    allow_resend: bool
+    scheduling: Scheduling | None
+    accepted: re.Pattern[str] | None  # the provider's numbers (None: every mobile number)
+    claimed: set[str] = field(default_factory=set)  # numbers taken by an earlier row or a record
+
+    def row(self, r: int, phone: PhoneCheck) -> RowPlan:
+        code_cell = self.data.value(r, CODE)
+        previous = str(code_cell).strip() if code_cell is not None else ""
+        if previous in _SEND_RECORDS:
+            return self._recorded(r, phone, previous)
+        skipped = self._skipped(r, phone)
+        if skipped is not None:
+            return skipped
+        if self.template is None:
+            if phone.national in self.claimed:
+                return RowPlan(
+                    r,
+                    ResultCode.SKIP_DUPLICATE,
+                    "同じ番号が上の行にあります",
+                    PHONE,
+                    phone.national,
+                )
+            self.claimed.add(phone.national or "")
+            return RowPlan(r, None, "", None, phone.national)
+        return self._rendered(r, phone, self.template)
+
+    def _recorded(self, r: int, phone: PhoneCheck, previous: str) -> RowPlan:
+        """A row whose 結果コード records a send."""
+        if phone.national:
+            self.claimed.add(phone.national)
+        resolved = (
+            _resolved_unknown(self.data, r, phone.national, self.ledger)
+            if previous == ResultCode.UNKNOWN.value
+            else None
+        )
+        return resolved or RowPlan(
+            r,
+            ResultCode.SKIP_ALREADY_SENT,
+            f"送信済みの行です（結果コード {previous}）",
+            CODE,
+            phone.national,
+            recorded=ResultCode(previous),
+        )
+
+    def _skipped(self, r: int, phone: PhoneCheck) -> RowPlan | None:
+        """Hidden, excluded, or a number that cannot receive an SMS."""
+        if r in self.hidden:
+            return RowPlan(r, ResultCode.SKIP_HIDDEN, "非表示の行です", None, phone.national)
+        data = self.data
+        if EXCLUDE in data.header.columns and is_excluded(
+            _require_computed(data, data.value(r, EXCLUDE))
+        ):
+            return RowPlan(
+                r, ResultCode.SKIP_EXCLUDED, "除外の列に印があります", EXCLUDE, phone.national
+            )
+        if not phone.ok:
+            return RowPlan(r, phone.code, phone.reason, PHONE, phone.national)
+        if self.accepted is not None and not self.accepted.fullmatch(phone.national or ""):
+            reason = "この送信事業者はこの番号に送信できません（受け付ける番号の範囲外）"
+            return RowPlan(r, ResultCode.ERR_NOT_MOBILE, reason, PHONE, phone.national)
+        return None
+
+    def _rendered(self, r: int, phone: PhoneCheck, template: Template) -> RowPlan:
+        """A row to send, once its body renders, its number is its own and the ledger agrees."""
+        data, settings, variables = self.data, self.settings, self.data.header.variables
+        values = data.rows.get(r, ())
+        row_values = {
+            name: _require_computed(data, values[i]) if i < len(values) else None
+            for name, i in variables.items()
+            if name in self.used
+        }
+        formats = {
+            name: data.number_formats.get((r, i))
+            for name, i in variables.items()
+            if name in self.used and data.number_formats
+        }
+        body: BodyCheck = template.render(
+            row_values,
+            date_style=settings.date_style,
+            max_length=self.limit,
+            number_formats=formats,
+        )
+        if not body.ok:
+            column = _problem_column(body, row_values, settings)
+            return RowPlan(
+                r, body.code, body.reason, column, phone.national, body.body or None, body.segments
+            )
+        assert phone.national is not None
+        if phone.national in self.claimed:
+            return RowPlan(
+                r,
+                ResultCode.SKIP_DUPLICATE,
+                "同じ番号が上の行にあります（1回の送信で1通だけ送ります）",
+                PHONE,
+                phone.national,
+                body.body,
+                body.segments,
+            )
+        self.claimed.add(phone.national)
+        return _ledger_decision(
+            RowPlan(r, None, "", None, phone.national, body.body, body.segments),
+            data,
+            self.ledger,
+            self.guard,
+            self.allow_resend,
+            self.scheduling,
+        )
 
 
 def _problem_column(body: BodyCheck, values: dict[str, object], settings: CampaignSettings) -> str:
