@@ -3,6 +3,10 @@
 The public API is resolved lazily, so ``import kuden_xl`` stays cheap (no requests, no
 openpyxl): Excel's ribbon and UDFs import this package on every click and recalculation.
 
+The jobs (``check``, ``connect``, ``prepare_send``, ``send``, ``refresh_status``) are the same
+actions the CLI and the ribbon run; the errors a caller catches are exported beside them (the
+README has a quickstart).
+
 Example::
 
     from kuden_xl import check_phone, render
@@ -21,55 +25,83 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, tuple[str, str]] = {
     "BodyCheck": ("message", "BodyCheck"),
     "CampaignSettings": ("config", "CampaignSettings"),
+    "CheckReport": ("jobs", "CheckReport"),
     "ConfirmationDeclined": ("errors", "ConfirmationDeclined"),
+    "DataDirError": ("errors", "DataDirError"),
     "Delivery": ("schema", "Delivery"),
+    "GatewayAuthError": ("errors", "GatewayAuthError"),
     "GatewayError": ("errors", "GatewayError"),
+    "GatewayUnavailable": ("errors", "GatewayUnavailable"),
     "HeaderError": ("errors", "HeaderError"),
     "InputError": ("errors", "InputError"),
     "KudenError": ("errors", "KudenError"),
     "LedgerError": ("errors", "LedgerError"),
+    "LedgerLostError": ("errors", "LedgerLostError"),
     "PhoneCheck": ("phone", "PhoneCheck"),
     "ResultCode": ("schema", "ResultCode"),
     "RowPlan": ("plan", "RowPlan"),
     "RowSpecError": ("errors", "RowSpecError"),
+    "SendOutcome": ("jobs", "SendOutcome"),
     "SendPlan": ("plan", "SendPlan"),
     "SettingsError": ("errors", "SettingsError"),
     "Template": ("message", "Template"),
     "WorkbookError": ("errors", "WorkbookError"),
+    "WorkbookLockedError": ("errors", "WorkbookLockedError"),
+    "WorkbookSaveError": ("errors", "WorkbookSaveError"),
     "XlsxTable": ("books.xlsx", "XlsxTable"),
+    "check": ("jobs", "check"),
     "check_body": ("message", "check_body"),
     "check_many": ("phone", "check_many"),
     "check_phone": ("phone", "check"),
+    "connect": ("jobs", "connect"),
     "count": ("message", "count"),
     "plan": ("plan", "plan"),
+    "prepare_send": ("jobs", "prepare_send"),
+    "refresh_status": ("jobs", "refresh_status"),
     "render": ("message", "render"),
+    "send": ("jobs", "send"),
+    "workbook_lock": ("books.lock", "workbook_lock"),
 }
 
 __all__ = [
     "BodyCheck",
     "CampaignSettings",
+    "CheckReport",
     "ConfirmationDeclined",
+    "DataDirError",
     "Delivery",
+    "GatewayAuthError",
     "GatewayError",
+    "GatewayUnavailable",
     "HeaderError",
     "InputError",
     "KudenError",
     "LedgerError",
+    "LedgerLostError",
     "PhoneCheck",
     "ResultCode",
     "RowPlan",
     "RowSpecError",
+    "SendOutcome",
     "SendPlan",
     "SettingsError",
     "Template",
     "WorkbookError",
+    "WorkbookLockedError",
+    "WorkbookSaveError",
     "XlsxTable",
+    "check",
     "check_body",
     "check_many",
     "check_phone",
+    "connect",
     "count",
     "plan",
+    "prepare_send",
+    "refresh_status",
     "render",
+    "send",
+    "workbook_lock",
 ]
 
 
@@ -88,19 +120,27 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .books.lock import workbook_lock
     from .books.xlsx import XlsxTable
     from .config import CampaignSettings
     from .errors import (
         ConfirmationDeclined,
+        DataDirError,
+        GatewayAuthError,
         GatewayError,
+        GatewayUnavailable,
         HeaderError,
         InputError,
         KudenError,
         LedgerError,
+        LedgerLostError,
         RowSpecError,
         SettingsError,
         WorkbookError,
+        WorkbookLockedError,
+        WorkbookSaveError,
     )
+    from .jobs import CheckReport, SendOutcome, check, connect, prepare_send, refresh_status, send
     from .message import BodyCheck, Template, check_body, count, render
     from .phone import PhoneCheck, check_many
     from .phone import check as check_phone
