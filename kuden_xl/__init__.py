@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 # public name -> (module, attribute)
 _EXPORTS: dict[str, tuple[str, str]] = {
     "BodyCheck": ("message", "BodyCheck"),
-    "CampaignSettings": ("config", "CampaignSettings"),
+    "CampaignSettings": ("campaign", "CampaignSettings"),
     "CheckReport": ("jobs", "CheckReport"),
     "ConfirmationDeclined": ("errors", "ConfirmationDeclined"),
     "DataDirError": ("errors", "DataDirError"),
@@ -122,7 +122,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from .books.lock import workbook_lock
     from .books.xlsx import XlsxTable
-    from .config import CampaignSettings
+    from .campaign import CampaignSettings
     from .errors import (
         ConfirmationDeclined,
         DataDirError,

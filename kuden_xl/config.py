@@ -1,4 +1,5 @@
-"""Campaign settings: 設定 sheet + CLI options + environment + config file, validated once.
+"""Reads campaign settings (``campaign.CampaignSettings``): 設定 sheet + CLI options + environment
++ config file, validated once.
 
 Precedence for campaign keys (DESIGN §3): CLI option > 設定 sheet > environment
 (``KUDEN_XL_*``) > the user's config file (``[campaign]`` in config.toml) > default.
@@ -8,14 +9,12 @@ Connection settings and secrets never come from a workbook.
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import time
 from pathlib import Path
 from typing import Any
 
+from .campaign import DEFAULT_UNIT_PRICE, DEFAULT_WINDOW, CampaignSettings, parse_window
 from .errors import SettingsError
 from .message import DEFAULT_MAX_LENGTH, DateStyle
 from .paths import user_config_path
@@ -33,35 +32,6 @@ KEYS: dict[str, tuple[str, str]] = {
     "プロバイダ": ("provider", "KUDEN_XL_PROVIDER"),
     "サンプル": ("sample", ""),
 }
-DEFAULT_WINDOW = "09:00-19:00"
-DEFAULT_UNIT_PRICE = 10  # yen per SMS segment
-
-
-@dataclass(frozen=True)
-class SendWindow:
-    start: time
-    end: time
-
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
-
-    def contains(self, t: time) -> bool:
-        return self.start <= t < self.end
-
-
-@dataclass(frozen=True)
-class CampaignSettings:
-    body: str | None = None
-    purpose: str | None = None
-    window: SendWindow = field(default_factory=lambda: parse_window(DEFAULT_WINDOW))
-    hourly_cap: int | None = None
-    max_length: int = DEFAULT_MAX_LENGTH
-    unit_price: float = DEFAULT_UNIT_PRICE
-    date_style: DateStyle = DateStyle.SEIREKI
-    allow_m2m: bool = False
-    provider: str | None = None
-    sample: bool = False
-    unknown_keys: tuple[str, ...] = ()  # 設定 keys we do not know: reported, never ignored silently
 
 
 # The 設定 sheet a new workbook starts with: (key, starting value, note for staff). The template
@@ -94,19 +64,6 @@ SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
 
 def _nfkc(value: object) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
-
-
-def parse_window(text: str) -> SendWindow:
-    m = re.fullmatch(r"(\d{1,2}):(\d{2})\s*[-~〜]\s*(\d{1,2}):(\d{2})", _nfkc(text))
-    if m:
-        h1, m1, h2, m2 = (int(g) for g in m.groups())
-        if h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60 and (h1, m1) < (h2, m2):
-            end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
-            return SendWindow(time(h1, m1), end)
-    raise SettingsError(
-        f"送信時間帯「{text}」が読めません。「09:00-19:00」の形で入力してください。"
-        " / Send window must look like 09:00-19:00."
-    )
 
 
 def _positive_int(key: str, value: object) -> int:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from . import schema
 from .books.base import OutputRow, SheetRows, Table, parse_rows
+from .campaign import CampaignSettings
 from .clock import JST, now
-from .config import CampaignSettings, campaign_settings
+from .config import campaign_settings
 from .errors import ConfirmationDeclined, RowSpecError, SettingsError, WorkbookSaveError
 from .message import Template
 from .outputs import excel_time, plan_outputs, result_output

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from .books.base import SheetRows, Uncomputed
-from .config import CampaignSettings
+from .campaign import CampaignSettings
 from .errors import SettingsError
 from .message import BodyCheck, Template
 from .phone import PhoneCheck, check_many

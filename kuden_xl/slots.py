@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .campaign import SendWindow
 from .clock import JST
-from .config import SendWindow
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import pytest
 from conftest import mobile
 
 from kuden_xl.books.base import SheetRows
+from kuden_xl.campaign import parse_window
 from kuden_xl.clock import JST
-from kuden_xl.config import campaign_settings, parse_window
+from kuden_xl.config import campaign_settings
 from kuden_xl.message import bad_chars, check_body, count, render
 from kuden_xl.plan import Scheduling, plan
 from kuden_xl.schema import ResultCode, find_header

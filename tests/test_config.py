@@ -4,7 +4,8 @@ from datetime import time
 
 import pytest
 
-from kuden_xl.config import campaign_settings, parse_window
+from kuden_xl.campaign import parse_window
+from kuden_xl.config import campaign_settings
 from kuden_xl.errors import SettingsError
 from kuden_xl.message import DateStyle
 

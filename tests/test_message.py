@@ -7,8 +7,9 @@ import pytest
 from conftest import mobile
 
 from kuden_xl.books.base import SheetRows
+from kuden_xl.campaign import parse_window
 from kuden_xl.clock import JST
-from kuden_xl.config import campaign_settings, parse_window
+from kuden_xl.config import campaign_settings
 from kuden_xl.errors import SettingsError
 from kuden_xl.message import (
     DEFAULT_MAX_LENGTH,

@@ -28,7 +28,7 @@ from twilio_stub import (
     error,
 )
 
-from kuden_xl.config import parse_window
+from kuden_xl.campaign import parse_window
 from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch
 from kuden_xl.errors import GatewayAuthError, SettingsError
 from kuden_xl.gateways.base import Attempt, OutgoingMessage
