@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 
 # public name -> (module, attribute)
 _EXPORTS: dict[str, tuple[str, str]] = {
+    "AddinBuildError": ("errors", "AddinBuildError"),
     "BodyCheck": ("message", "BodyCheck"),
     "CampaignSettings": ("campaign", "CampaignSettings"),
     "CheckReport": ("jobs", "CheckReport"),
@@ -64,6 +65,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "AddinBuildError",
     "BodyCheck",
     "CampaignSettings",
     "CheckReport",
@@ -124,6 +126,7 @@ if TYPE_CHECKING:
     from .books.xlsx import XlsxTable
     from .campaign import CampaignSettings
     from .errors import (
+        AddinBuildError,
         ConfirmationDeclined,
         DataDirError,
         GatewayAuthError,

@@ -2,7 +2,10 @@
 
 Every error a user can meet is a ``KudenError``; third-party exceptions are translated at the
 boundary (``raise ... from exc``). Each message is Japanese first (staff read it), with a short
-English gloss after `` / `` for developers and logs::
+English gloss after `` / `` for developers and logs. Beside the message, each error carries the
+fields a program can act on, None where they do not apply: ``path`` (the workbook or file),
+``sheet``, ``cell`` (an A1 address) or ``row`` (a sheet row number), ``provider`` and ``status``
+(the gateway's HTTP status)::
 
     KudenError
     ├── InputError              bad input from the user: the workbook, a row range, an option
@@ -16,6 +19,7 @@ English gloss after `` / `` for developers and logs::
     ├── LedgerError             the send ledger cannot be opened or written
     │   └── LedgerLostError     missing, empty, older or another than this PC last saw
     ├── DataDirError            the user data folder (ledger, locks, sandbox) is not writable
+    ├── AddinBuildError         kuden_xl.xlam cannot be built (template, xlwings, UDF modules)
     └── GatewayError            the SMS gateway failed as a whole (not one message)
         ├── GatewayAuthError    credentials refused
         ├── GatewayQuotaError   the plan's sending quota is used up (AOS 300): stop the run
@@ -24,9 +28,30 @@ English gloss after `` / `` for developers and logs::
 
 from __future__ import annotations
 
+from os import PathLike
+
 
 class KudenError(Exception):
     """Root of every kuden_xl error; ``str(err)`` is a message fit to show a user."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        path: str | PathLike[str] | None = None,
+        sheet: str | None = None,
+        cell: str | None = None,
+        row: int | None = None,
+        provider: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.sheet = sheet
+        self.cell = cell
+        self.row = row
+        self.provider = provider
+        self.status = status
 
 
 class InputError(KudenError):
@@ -79,6 +104,11 @@ class LedgerLostError(LedgerError):
 
 class DataDirError(KudenError):
     """The user data folder (ledger, locks, sandbox state) cannot be created or written."""
+
+
+class AddinBuildError(KudenError):
+    """The add-in cannot be built: no xlwings, a template of another version, a UDF or ribbon
+    module that would not work in Excel."""
 
 
 class GatewayError(KudenError):

@@ -65,7 +65,8 @@ def ensure_dir(folder: Path, *, what: str = "kuden_xl のデータ") -> Path:
         raise DataDirError(
             f"{what}を保存するフォルダ「{folder}」に書き込めません（{reason}）。"
             "フォルダの場所と書き込み権限を確認するか、環境変数 KUDEN_XL_DATA_DIR で書き込める"
-            f"フォルダを指定してください。 / Cannot write to the data folder {folder}: {reason}."
+            f"フォルダを指定してください。 / Cannot write to the data folder {folder}: {reason}.",
+            path=folder,
         ) from exc
     return folder
 

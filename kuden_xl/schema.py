@@ -198,7 +198,8 @@ def find_header(rows: Iterable[Sequence[object]], *, sheet: str, first_row: int 
     raise HeaderError(
         f"シート「{sheet}」に電話番号の列が見つかりません。見出し行に"
         f"「{accepted_phone_headers()}」のいずれかの列名を入れてください。"
-        f" / No phone column in sheet {sheet!r}."
+        f" / No phone column in sheet {sheet!r}.",
+        sheet=sheet,
     )
 
 

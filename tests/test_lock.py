@@ -127,3 +127,14 @@ def test_lock_keys_name_the_file_id_and_the_path(make_book: MakeBook, tmp_path: 
     assert lock_keys(book)[0] == f"id:{st.st_dev}:{st.st_ino}"
     missing = tmp_path / "Book1"
     assert [k.split(":", 1)[0] for k in lock_keys(missing)] == ["path"]
+
+
+def test_the_lock_error_names_the_workbook_for_a_program(
+    make_book: MakeBook, hold_lock: Hold
+) -> None:
+    book = _book(make_book)
+    hold_lock(book)
+    with pytest.raises(WorkbookLockedError) as caught:
+        with workbook_lock(book):
+            pass
+    assert caught.value.path == book and caught.value.sheet is None

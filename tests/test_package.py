@@ -89,3 +89,11 @@ def test_the_listed_packages_are_the_tree_s_packages() -> None:
     }
     assert sorted(listed) == sorted(found | {"kuden_xl.workbook_templates"})
     assert (root / "workbook_templates" / "__init__.py").exists()
+
+
+def test_errors_carry_fields_a_program_can_act_on() -> None:
+    from kuden_xl import AddinBuildError, KudenError
+
+    err = AddinBuildError("x", path="a.xlam")
+    assert isinstance(err, KudenError) and str(err) == "x" and err.path == "a.xlam"
+    assert (err.sheet, err.cell, err.row, err.provider, err.status) == (None,) * 5

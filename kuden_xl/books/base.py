@@ -63,7 +63,9 @@ def header_in(
             f"{HEADER_SCAN_ROWS}行の中だけを探します。見出しより上の空の行や説明の行を削除して、"
             f"見出しの行を{HEADER_SCAN_ROWS}行目までに移してください。"
             f" / The header is in row {lower} of {sheet!r}; only the first {HEADER_SCAN_ROWS}"
-            " rows are searched. Move it up."
+            " rows are searched. Move it up.",
+            sheet=sheet,
+            row=lower,
         ) from None
 
 

@@ -56,7 +56,8 @@ def _hold(path: Path, workbook: Path) -> Iterator[None]:
             raise WorkbookLockedError(
                 f"「{workbook.name}」は別の kuden-xl の処理で使用中です（別の場所やリンクから"
                 "開いた同じファイルを含みます）。終わるのを待ってから、もう一度実行してください。"
-                " / Another kuden-xl run is using this workbook (perhaps through another path)."
+                " / Another kuden-xl run is using this workbook (perhaps through another path).",
+                path=workbook,
             )
         try:
             yield

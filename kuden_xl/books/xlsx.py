@@ -378,7 +378,8 @@ class XlsxTable:
             raise WorkbookLockedError(
                 f"「{self.path.name}」は Excel または LibreOffice で開かれています"
                 f"（{locks[0].name}）。ブックを閉じてから、もう一度実行してください。"
-                f" / The workbook is open in Excel or LibreOffice; close it first."
+                f" / The workbook is open in Excel or LibreOffice; close it first.",
+                path=self.path,
             )
         self._check_save()
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from kuden_xl.errors import KudenError
+from kuden_xl.errors import AddinBuildError
 from kuden_xl.excel.addin import udf_wrappers, workbook
 from kuden_xl.excel.addin.buttons import (
     BUTTONS,
@@ -78,7 +78,7 @@ def default_template() -> Path:
     """xlwings' custom-add-in template, from the installed xlwings (not imported)."""
     spec = importlib.util.find_spec("xlwings")
     if spec is None or spec.origin is None:
-        raise KudenError("xlwings がインストールされていません / xlwings is not installed")
+        raise AddinBuildError("xlwings がインストールされていません / xlwings is not installed")
     return Path(spec.origin).parent / TEMPLATE_FILE
 
 
@@ -100,7 +100,7 @@ def build_addin(
     if interpreter is not None:
         interpreter = interpreter.strip().strip('"')
         if not re.fullmatch(r"(?:[A-Za-z]:\\|\\\\|%\w+%\\)[^\r\n\t]*\.exe", interpreter, re.I):
-            raise KudenError(
+            raise AddinBuildError(
                 f"--interpreter には pythonw.exe のフルパス（例: C:\\Python311\\pythonw.exe）を"
                 f"指定してください: {interpreter!r} / expected a Windows path to pythonw.exe"
             )
@@ -109,14 +109,14 @@ def build_addin(
     udf_modules = (udf_modules,) if isinstance(udf_modules, str) else tuple(udf_modules)
     template = Path(template) if template is not None else default_template()
     if not template.is_file():
-        raise KudenError(
+        raise AddinBuildError(
             f"アドインのひな形が見つかりません: {template} / add-in template not found"
         )
     _check_entry_points(ribbon_module)
     try:
         udfs = udf_wrappers.generate(udf_modules, addin_name=f"{PROJECT_NAME}.xlam")
     except udf_wrappers.UdfImportError as exc:
-        raise KudenError(
+        raise AddinBuildError(
             f"UDF のラッパーを作成できません: {exc} / cannot generate the UDF wrappers"
         ) from exc
     try:
@@ -128,7 +128,7 @@ def build_addin(
             parts, udf_modules, udfs.source, udfs.functions, ribbon_module, version, interpreter
         )
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise KudenError(
+        raise AddinBuildError(
             f"アドインのひな形を処理できません（{template}）: {exc} / cannot patch the template"
         ) from exc
     size = _write_zip(output, infos, parts)
@@ -147,14 +147,14 @@ def _check_entry_points(ribbon_module: str) -> None:
     try:
         module = importlib.import_module(ribbon_module)
     except Exception as exc:
-        raise KudenError(
+        raise AddinBuildError(
             f"リボンのモジュール {ribbon_module} を読み込めません: {exc} "
             f"/ cannot import the ribbon module"
         ) from exc
     wanted = [b.entry_point for b in BUTTONS] + [entry for _, entry in SCHEDULED]
     missing = [name for name in wanted if not callable(getattr(module, name, None))]
     if missing:
-        raise KudenError(
+        raise AddinBuildError(
             f"リボンのモジュール {ribbon_module} に関数がありません: {', '.join(missing)} "
             f"/ ribbon entry points missing"
         )
@@ -242,6 +242,6 @@ def _write_zip(output: Path, infos: list[zipfile.ZipInfo], parts: dict[str, byte
             raise
         return output.stat().st_size
     except OSError as exc:
-        raise KudenError(
+        raise AddinBuildError(
             f"アドインを書き込めません: {output}（{exc}） / cannot write the add-in"
         ) from exc
