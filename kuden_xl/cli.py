@@ -28,7 +28,6 @@ from .errors import (
     KudenError,
     RowSpecError,
     SettingsError,
-    WorkbookError,
     WorkbookSaveError,
 )
 
@@ -382,43 +381,18 @@ def demo(path: Path) -> None:
     Copies the sample to PATH (default ./kuden_demo.xlsx), sends every row through an in-process
     sandbox with a throwaway ledger and the send window lifted, then refreshes delivery.
     """
-    import shutil
-    import tempfile
-
     from . import jobs
-    from .books.xlsx import XlsxTable
     from .cli_text import outcome_text
-    from .gateways.registry import open_gateway
-    from .ledger import Ledger
-    from .paths import shipped_workbook
 
-    if path.exists():
-        raise WorkbookError(
-            f"「{path}」は既にあります。別の名前を指定してください。 / {path} exists."
+    def copied(path: Path) -> None:
+        click.echo(
+            f"サンプルのブックを {path} にコピーしました。練習用の送信先（sandbox）に送信します。"
         )
-    shutil.copyfile(shipped_workbook("sample_reminders.xlsx"), path)
-    click.echo(
-        f"サンプルのブックを {path} にコピーしました。練習用の送信先（sandbox）に送信します。"
-    )
-    click.echo(
-        "デモのため送信時間帯の制限を外しています（実際の送信では 設定「送信時間帯」が守られます）。"
-    )
-    with tempfile.TemporaryDirectory(prefix="kuden-demo-") as tmp:
-        with (
-            open_gateway("sandbox", state_path=Path(tmp) / "sandbox.sqlite3") as gateway,
-            Ledger.open(Path(tmp) / "ledger.sqlite3") as ledger,
-        ):
-            table = XlsxTable(path)
-            outcome = jobs.send(
-                table,
-                gateway,
-                ledger,
-                rows=None,
-                confirm=lambda p: True,
-                cli={"送信時間帯": "00:00-24:00"},
-            )
-            click.echo(outcome_text(outcome))
-            status_outcome = jobs.refresh_status(XlsxTable(path), gateway, ledger)
+        click.echo(
+            "デモのため送信時間帯の制限を外しています（実際の送信では 設定「送信時間帯」が守られます）。"
+        )
+
+    status_outcome = jobs.demo(path, copied=copied, sent=lambda o: click.echo(outcome_text(o)))
     counts = "、".join(f"{k} {v}件" for k, v in status_outcome.counts.items())
     click.echo(f"配信結果: {counts}")
     click.echo(

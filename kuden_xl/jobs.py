@@ -1,4 +1,4 @@
-"""One function per user action over a Table. The CLI and the ribbon both call these.
+"""One function per user action over a Table (and the demo). The CLI and the ribbon call these.
 
 Jobs hold the orchestration (read → plan → confirm → dispatch → write) once; faces pass
 callbacks for confirmation and progress and turn ``KudenError`` into their own messages.
@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import schema
@@ -19,7 +20,13 @@ from .books.base import OutputRow, SheetRows, Table, parse_rows
 from .campaign import CampaignSettings
 from .clock import JST, now
 from .config import campaign_settings
-from .errors import ConfirmationDeclined, RowSpecError, SettingsError, WorkbookSaveError
+from .errors import (
+    ConfirmationDeclined,
+    RowSpecError,
+    SettingsError,
+    WorkbookError,
+    WorkbookSaveError,
+)
 from .message import Template
 from .outputs import excel_time, plan_outputs, result_output
 from .plan import LedgerRecord, SendPlan, plan
@@ -525,6 +532,58 @@ def refresh_status(
             progress(min(start + STATUS_BATCH, len(ids)), len(ids))
     table.flush()
     return StatusOutcome(len(ids), dict(sorted(counts.items())))
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+DEMO_SAMPLE = "sample_reminders.xlsx"
+
+
+def demo(
+    path: Path,
+    *,
+    copied: Callable[[Path], None] = lambda path: None,
+    sent: Callable[[SendOutcome], None] = lambda outcome: None,
+) -> StatusOutcome:
+    """The sample workbook copied to ``path``, sent through an in-process sandbox with a
+    throwaway ledger and the send window lifted, then its delivery results refreshed.
+
+    ``copied`` runs once the copy exists, ``sent`` once the send is written, before the refresh.
+
+    Raises:
+        WorkbookError: ``path`` exists already.
+    """
+    import shutil
+    import tempfile
+
+    from .books.xlsx import XlsxTable
+    from .gateways.registry import open_gateway
+    from .ledger import Ledger
+    from .paths import shipped_workbook
+
+    if path.exists():
+        raise WorkbookError(
+            f"「{path}」は既にあります。別の名前を指定してください。 / {path} exists.", path=path
+        )
+    shutil.copyfile(shipped_workbook(DEMO_SAMPLE), path)
+    copied(path)
+    with tempfile.TemporaryDirectory(prefix="kuden-demo-") as tmp:
+        with (
+            open_gateway("sandbox", state_path=Path(tmp) / "sandbox.sqlite3") as gateway,
+            Ledger.open(Path(tmp) / "ledger.sqlite3") as ledger,
+        ):
+            table = XlsxTable(path)
+            outcome = send(
+                table,
+                gateway,
+                ledger,
+                rows=None,
+                confirm=lambda p: True,
+                cli={"送信時間帯": "00:00-24:00"},
+            )
+            sent(outcome)
+            return refresh_status(XlsxTable(path), gateway, ledger)
 
 
 # --- yearly report ---------------------------------------------------------------------------
