@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .schema import ResultCode, label
+from .schema import INCOMPLETE_NOTE, ResultCode, label
 
 if TYPE_CHECKING:
     from .jobs import CheckReport, SendOutcome
@@ -97,10 +97,7 @@ def outcome_text(outcome: SendOutcome) -> str:
     if outcome.reconciled:
         lines.append(f"  前回中断した送信 {outcome.reconciled}件を事業者に照会して記録しました。")
     if outcome.incomplete:
-        lines.append(
-            "結果不明（UNKNOWN）または送信エラー（GATEWAY_ERROR）の行があります。"
-            "送信エラーの行はもう一度送信できます。結果不明の行は次回の実行で照合します。"
-        )
+        lines.append(INCOMPLETE_NOTE)
     return "\n".join(lines)
 
 

@@ -203,6 +203,14 @@ def find_header(rows: Iterable[Sequence[object]], *, sheet: str, first_row: int 
     )
 
 
+# What staff read when a run ends with UNKNOWN or GATEWAY_ERROR rows (the CLI and the ribbon alike):
+# the next send reconciles UNKNOWN before anything leaves.
+INCOMPLETE_NOTE = (
+    "結果不明（UNKNOWN）または送信エラー（GATEWAY_ERROR）の行があります。"
+    "送信エラーの行はもう一度送信できます。結果不明の行は次回の送信で照合します。"
+)
+
+
 def label(code: str) -> str:
     """The 日本語 label of a result code, or 送信可能 for ``SENDABLE``."""
     return "送信可能" if code == SENDABLE else ResultCode(code).label

@@ -302,6 +302,7 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Prog
 def _summary(state: slices.SliceRun) -> str:
     """The alert at the end of a send (or when it was stopped)."""
     from ..cli_text import deferred_lines
+    from ..schema import INCOMPLETE_NOTE
 
     where = f"ブック「{Path(state.key[0]).name}」の「{state.key[1]}」シート"
     if state.cancelled:
@@ -320,9 +321,6 @@ def _summary(state: slices.SliceRun) -> str:
     if state.reconciled:
         lines.append(f"前回中断した送信 {state.reconciled} 件を事業者に照会して記録しました。")
     if state.incomplete:
-        lines.append(
-            "結果不明（UNKNOWN）または送信エラー（GATEWAY_ERROR）の行があります。"
-            "送信エラーの行はもう一度送信できます。結果不明の行は次回の送信で照合します。"
-        )
+        lines.append(INCOMPLETE_NOTE)
     lines += ["", "結果は各行の右側の列に記録しました。ブックを保存してください。"]
     return "\n".join(lines)
