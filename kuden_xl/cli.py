@@ -33,7 +33,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .dispatch import RowResult
-    from .jobs import SendOutcome
+    from .jobs import Preview, SendOutcome
     from .plan import SendPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -206,10 +206,10 @@ def send(
             ledger,
         ):
             if dry_run:
-                send_plan, _ = jobs.prepare_send(
+                shown = jobs.preview(
                     table, gateway, ledger, rows=rows, cli=cli_values, allow_resend=allow_resend
                 )
-                _print_preview(send_plan, as_json)
+                _print_preview(shown, as_json)
                 return
             outcome = _run_send(
                 table, gateway, ledger, rows, cli_values, allow_resend, yes, as_json
@@ -323,14 +323,14 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _print_preview(send_plan: SendPlan, as_json: bool) -> None:
+def _print_preview(shown: Preview, as_json: bool) -> None:
     from .cli_text import plan_summary, preview_json, preview_lines
 
     if as_json:
-        _out(_json(preview_json(send_plan)))
+        _out(_json(preview_json(shown)))
         return
-    _out(plan_summary(send_plan))
-    _out("\n".join(preview_lines(send_plan)))
+    _out(plan_summary(shown.plan))
+    _out("\n".join(preview_lines(shown)))
     _out("（プレビューです。送信もブックへの書き込みもしていません）")
 
 

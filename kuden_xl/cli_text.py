@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .schema import INCOMPLETE_NOTE, ResultCode, label
+from .schema import INCOMPLETE_NOTE, SENDABLE, label
+from .texts import deferred_lines
 
 if TYPE_CHECKING:
-    from .jobs import CheckReport, SendOutcome
+    from .jobs import CheckReport, Preview, SendOutcome
     from .plan import RowPlan, SendPlan
 
 
@@ -66,18 +66,15 @@ def plan_summary(plan: SendPlan) -> str:
     return "\n".join(lines)
 
 
-def preview_lines(plan: SendPlan) -> list[str]:
-    from .phone import mask
-
+def preview_lines(preview: Preview) -> list[str]:
     lines = []
-    for r in plan.rows:
-        number = mask(r.number) if r.number else "-"
-        if r.sends:
+    for r in preview.rows:
+        number = r.number or "-"
+        if r.code == SENDABLE:
             when = f" 予約 {r.scheduled_at:%m/%d %H:%M}" if r.scheduled_at else ""
             lines.append(f"  {r.row}行目  {number}  {r.segments}通{when}  {r.body}")
         else:
-            assert r.code is not None
-            lines.append(f"  {r.row}行目  {number}  {r.code.value}  {r.code.label}: {r.reason}")
+            lines.append(f"  {r.row}行目  {number}  {r.code}  {r.label}: {r.reason}")
     return lines
 
 
@@ -101,25 +98,6 @@ def outcome_text(outcome: SendOutcome) -> str:
     return "\n".join(lines)
 
 
-_DEFERRED_WHY = {
-    "window": "送信中に送信時間帯が終わったため",
-    "cap": "送信中に1時間あたり上限に達したため",
-}
-
-
-def deferred_lines(deferred: Mapping[tuple[str, str], int]) -> list[str]:
-    """Rows planned for now that the run scheduled or held because the window closed or the
-    hour's cap filled while it was sending (``SendOutcome.deferred()``: (why, code) -> rows)."""
-    lines = []
-    for (why, code), n in sorted(deferred.items()):
-        if code == ResultCode.SCHEDULED.value:
-            what = f"{n}件を次の送信可能な時間に予約しました（{label(code)}）"
-        else:
-            what = f"{n}件を送信せずに保留しました（{label(code)}）。時間帯内にもう一度送信してください"
-        lines.append(f"  {_DEFERRED_WHY.get(why, '')}{what}。")
-    return lines
-
-
 def _code(plan_row: RowPlan) -> str:
     return plan_row.shown_code
 
@@ -140,19 +118,19 @@ def check_json(report: CheckReport) -> list[dict[str, object]]:
     ]
 
 
-def preview_json(plan: SendPlan) -> list[dict[str, object]]:
+def preview_json(preview: Preview) -> list[dict[str, object]]:
     """``send --dry-run --json``: one object per selected row (naming its workbook and sheet),
     with the body it would get."""
     return [
         {
-            "book": plan.book,
-            "sheet": plan.sheet,
+            "book": preview.book,
+            "sheet": preview.sheet,
             "row": r.row,
-            "code": _code(r),
+            "code": r.code,
             "message_id": None,
             "segments": r.segments,
             "body": r.body,
             "scheduled_at": r.scheduled_at.isoformat() if r.scheduled_at else None,
         }
-        for r in plan.rows
+        for r in preview.rows
     ]

@@ -379,6 +379,77 @@ def prepare_send(
     return send_plan, reconciled.settled
 
 
+@dataclass(frozen=True)
+class PreviewRow:
+    """One selected row as a preview shows it: what would be sent, or why not."""
+
+    row: int
+    number: str | None  # masked (090****5678); None when the cell could not be read
+    code: str  # schema.SENDABLE for a row to send
+    label: str  # the code's 日本語 label
+    segments: int
+    scheduled_at: datetime | None
+    body: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The plan of the selected rows, row by row, for a face to show; nothing sent or written."""
+
+    plan: SendPlan
+    rows: tuple[PreviewRow, ...]
+
+    @property
+    def book(self) -> str:
+        return self.plan.book
+
+    @property
+    def sheet(self) -> str:
+        return self.plan.sheet
+
+
+def preview(
+    table: Table,
+    gateway: Gateway,
+    ledger: Ledger,
+    *,
+    rows: str | None,
+    row_numbers: Sequence[int] | None = None,
+    cli: Mapping[str, object] | None = None,
+    allow_resend: bool = False,
+    clock: Callable[[], datetime] = now,
+) -> Preview:
+    """What ``send`` would do with the rows (the CLI's ``--dry-run``, the ribbon's 送信プレビュー):
+    read, reconcile the ledger, plan. Nothing is sent or written."""
+    from .phone import mask
+
+    send_plan, _ = prepare_send(
+        table,
+        gateway,
+        ledger,
+        rows=rows,
+        row_numbers=row_numbers,
+        cli=cli,
+        allow_resend=allow_resend,
+        clock=clock,
+    )
+    shown = tuple(
+        PreviewRow(
+            r.row,
+            mask(r.number) if r.number else None,
+            r.shown_code,
+            schema.label(r.shown_code),
+            r.segments,
+            r.scheduled_at,
+            r.body,
+            r.reason,
+        )
+        for r in send_plan.rows
+    )
+    return Preview(send_plan, shown)
+
+
 def send(
     table: Table,
     gateway: Gateway,

@@ -88,23 +88,30 @@ def preview_selected() -> None:
 
     def run(book: Any) -> None:
         from .. import jobs
-        from ..phone import mask
 
         table = table_of(book)
         rows = selected_rows(table)
         with connection(book, table) as (gateway, ledger):
-            plan, _ = jobs.prepare_send(table, gateway, ledger, rows=None, row_numbers=rows)
+            shown = jobs.preview(table, gateway, ledger, rows=None, row_numbers=rows)
+        plan = shown.plan
         out: list[list[object]] = [
-            ["ブック", plan.book, "シート", plan.sheet],
+            ["ブック", shown.book, "シート", shown.sheet],
             [],
             ["行", "宛先（伏字）", "判定", "内容", "通数", "予約日時", "本文", "理由"],
         ]
-        for r in plan.rows:
-            code = r.shown_code
+        for r in shown.rows:
             when = r.scheduled_at.replace(tzinfo=None) if r.scheduled_at else None
-            number = mask(r.number) if r.number else ""
             out.append(
-                [r.row, number, code, label(code), r.segments or None, when, r.body, r.reason]
+                [
+                    r.row,
+                    r.number or "",
+                    r.code,
+                    label(r.code),
+                    r.segments or None,
+                    when,
+                    r.body,
+                    r.reason,
+                ]
             )
         _write_sheet(book, PREVIEW_SHEET, out)
         alert(

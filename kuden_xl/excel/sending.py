@@ -301,8 +301,8 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Prog
 
 def _summary(state: slices.SliceRun) -> str:
     """The alert at the end of a send (or when it was stopped)."""
-    from ..cli_text import deferred_lines
     from ..schema import INCOMPLETE_NOTE
+    from ..texts import deferred_lines
 
     where = f"ブック「{Path(state.key[0]).name}」の「{state.key[1]}」シート"
     if state.cancelled:
