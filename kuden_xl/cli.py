@@ -191,29 +191,25 @@ def send(
     Example: kuden-xl send 送信リスト.xlsx --rows 2-40
     """
     from . import jobs
-    from .books.lock import workbook_lock
     from .books.xlsx import XlsxTable
 
     if bool(rows) == all_rows:
         raise RowSpecError(
             "--rows か --all のどちらかを指定してください。 / Pass --rows SPEC or --all."
         )
-    with workbook_lock(book):
-        table = XlsxTable(book, sheet=sheet, output=output)
-        cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
-        with jobs.connect(table, provider=provider, base_url=base_url, cli=cli_values) as (
-            gateway,
-            ledger,
-        ):
-            if dry_run:
-                shown = jobs.preview(
-                    table, gateway, ledger, rows=rows, cli=cli_values, allow_resend=allow_resend
-                )
-                _print_preview(shown, as_json)
-                return
-            outcome = _run_send(
-                table, gateway, ledger, rows, cli_values, allow_resend, yes, as_json
+    table = XlsxTable(book, sheet=sheet, output=output)
+    cli_values: dict[str, object] = {"本文": body, "プロバイダ": provider}
+    with jobs.connect(table, provider=provider, base_url=base_url, cli=cli_values) as (
+        gateway,
+        ledger,
+    ):
+        if dry_run:
+            shown = jobs.preview(
+                table, gateway, ledger, rows=rows, cli=cli_values, allow_resend=allow_resend
             )
+            _print_preview(shown, as_json)
+            return
+        outcome = _run_send(table, gateway, ledger, rows, cli_values, allow_resend, yes, as_json)
     _print_outcome(outcome, as_json)
     if outcome.incomplete:
         sys.exit(EXIT_INCOMPLETE)
@@ -355,13 +351,11 @@ def status(
     Example: kuden-xl status 送信リスト.xlsx
     """
     from . import jobs
-    from .books.lock import workbook_lock
     from .books.xlsx import XlsxTable
 
-    with workbook_lock(book):
-        table = XlsxTable(book, sheet=sheet)
-        with jobs.connect(table, provider=provider, base_url=base_url) as (gateway, ledger):
-            outcome = jobs.refresh_status(table, gateway, ledger)
+    table = XlsxTable(book, sheet=sheet)
+    with jobs.connect(table, provider=provider, base_url=base_url) as (gateway, ledger):
+        outcome = jobs.refresh_status(table, gateway, ledger)
     if as_json:
         _out(_json({"checked": outcome.checked, "counts": outcome.counts}))
     else:

@@ -302,7 +302,11 @@ def connect(
     base_url: str | None = None,
     cli: Mapping[str, object] | None = None,
 ) -> Iterator[tuple[Gateway, Ledger]]:
-    """The gateway and the send ledger for a run on ``table``.
+    """The workbook lock, the gateway and the send ledger for a run on ``table``.
+
+    One run per workbook at a time: the lock (``books.lock``, keyed on ``table.workbook``) is
+    taken first and held until the run ends, so a CLI run, a ribbon click and a Python caller
+    on the same file exclude each other.
 
     The provider comes by precedence (``provider`` > 設定 プロバイダ > environment > config file >
     sandbox); a practice workbook is refused before a real provider is even opened; sandbox
@@ -311,21 +315,24 @@ def connect(
     sandbox's is not, since losing it can only resend practice to the simulator.
 
     Raises:
+        WorkbookLockedError: another run holds the workbook.
         SettingsError: a practice workbook with a real provider, or an unknown provider.
         LedgerLostError: the real ledger is missing, empty, replaced or older than last seen.
         LedgerError: the ledger cannot be opened (damaged, locked, not a ledger).
     """
+    from .books.lock import workbook_lock
     from .gateways.registry import SANDBOX, open_gateway, provider_name
     from .ledger import Ledger, default_ledger_path
 
-    settings = load_settings(table, cli)
-    name = provider_name(provider, settings.provider)
-    refuse_sample(settings, name)
-    with open_gateway(name, base_url=base_url) as gateway:
-        practice = gateway.name == SANDBOX
-        # The real ledger is guarded against loss (marker); the sandbox's protects practice only.
-        with Ledger.open(default_ledger_path(sandbox=practice), guard=not practice) as ledger:
-            yield gateway, ledger
+    with workbook_lock(table.workbook):
+        settings = load_settings(table, cli)
+        name = provider_name(provider, settings.provider)
+        refuse_sample(settings, name)
+        with open_gateway(name, base_url=base_url) as gateway:
+            practice = gateway.name == SANDBOX
+            # The real ledger is guarded against loss (marker); the sandbox's only practice.
+            with Ledger.open(default_ledger_path(sandbox=practice), guard=not practice) as ledger:
+                yield gateway, ledger
 
 
 def prepare_send(

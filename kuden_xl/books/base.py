@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Protocol
 
 from ..errors import HeaderError, RowSpecError, WorkbookError
@@ -139,6 +140,12 @@ class Table(Protocol):
 
     @property
     def sheet_name(self) -> str: ...
+
+    @property
+    def workbook(self) -> Path:
+        """The workbook's file (the source, not an ``--output`` copy): one run per file at a
+        time is keyed on it (``books.lock``)."""
+        ...
 
     def read(self) -> SheetRows:
         """Header and every data row, in one bulk read."""

@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from ..errors import WorkbookError
@@ -319,6 +320,18 @@ def com_refusal(book_api: Any, sheet_api: Any, sheet: str, output: Sequence[str]
 # --- the Table -------------------------------------------------------------------------------
 
 
+def workbook_path(book: Any) -> Path:
+    """The workbook's full path (the lock's key); a clear refusal when Excel cannot give one."""
+    try:
+        return Path(str(book.fullname))
+    except Exception as exc:  # OneDrive / SharePoint: xlwings cannot map the URL to a file
+        raise WorkbookError(
+            "このブックの保存場所を確かめられません（OneDrive や SharePoint 上のブックなど）。"
+            "PC のフォルダー（ドキュメントなど）に「名前を付けて保存」してから、"
+            "もう一度押してください。何も送信していません。 / Cannot resolve the workbook path."
+        ) from exc
+
+
 class ExcelTable:
     """A worksheet of an open workbook (default: the active sheet, where the selection is)."""
 
@@ -342,6 +355,10 @@ class ExcelTable:
     @property
     def sheet_name(self) -> str:
         return str(self.sheet.name)
+
+    @property
+    def workbook(self) -> Path:
+        return workbook_path(self.book)
 
     # -- reading ----------------------------------------------------------------------------
     def _used_values(self, sheet: Any, max_columns: int | None = None) -> list[list[object]]:

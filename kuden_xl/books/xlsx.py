@@ -161,6 +161,10 @@ class XlsxTable:
         return self.path.name
 
     @property
+    def workbook(self) -> Path:
+        return self.path
+
+    @property
     def sheet_name(self) -> str:
         return str(self._ws.title)
 

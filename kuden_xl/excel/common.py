@@ -1,5 +1,5 @@
 """What every ribbon entry point shares: the calling workbook, one alert per failure, the
-add-in's version check, the workbook lock + gateway + ledger, and the status bar.
+add-in's version check and the status bar.
 
 Each entry point takes the workbook from ``xw.Book.caller()`` (the active workbook) and reports
 to the user through Excel alerts, in Japanese. A ``KudenError`` shows its own message; anything
@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import xlwings as xw
 
-from ..errors import ConfirmationDeclined, KudenError, RowSpecError, SettingsError, WorkbookError
+from ..errors import ConfirmationDeclined, KudenError, RowSpecError, SettingsError
 
 if TYPE_CHECKING:
     from ..books.excel import ExcelTable
-    from ..gateways.base import Gateway
-    from ..ledger import Ledger
     from ..plan import SendPlan
 
 TITLE = "SMS送信"
@@ -85,15 +82,10 @@ def version_mismatch(conf: dict[str, object] | None) -> str | None:
 
 
 def workbook_path(book: Any) -> Path:
-    """The workbook's full path (the lock's key); a clear refusal when Excel cannot give one."""
-    try:
-        return Path(str(book.fullname))
-    except Exception as exc:  # OneDrive / SharePoint: xlwings cannot map the URL to a file
-        raise WorkbookError(
-            "このブックの保存場所を確かめられません（OneDrive や SharePoint 上のブックなど）。"
-            "PC のフォルダー（ドキュメントなど）に「名前を付けて保存」してから、"
-            "もう一度押してください。何も送信していません。 / Cannot resolve the workbook path."
-        ) from exc
+    """The workbook's full path (the lock's and the slices' key): ``books.excel.workbook_path``."""
+    from ..books.excel import workbook_path
+
+    return workbook_path(book)
 
 
 def open_book(caller: Any, fullname: str) -> Any:
@@ -148,18 +140,6 @@ def selected_rows(table: ExcelTable) -> list[int]:
     if not rows:
         raise RowSpecError(NO_SELECTION)
     return rows
-
-
-@contextmanager
-def connection(book: Any, table: ExcelTable) -> Iterator[tuple[Gateway, Ledger]]:
-    """The workbook lock, the gateway and the ledger, opened as the CLI opens them."""
-    from .. import jobs
-    from ..books.lock import workbook_lock
-
-    # Keyed on the workbook's full path: a ribbon click and a CLI run on the same file exclude
-    # each other (an unsaved book's "Book1" gets its own key).
-    with workbook_lock(workbook_path(book)), jobs.connect(table) as connection:
-        yield connection
 
 
 class StatusBar:

@@ -20,7 +20,6 @@ from .common import (
     Schedule,
     StatusBar,
     alert,
-    connection,
     entry_point,
     table_of,
     workbook_path,
@@ -158,7 +157,7 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.RefreshRun, shown: Pr
     from .. import jobs
 
     started = time.monotonic()
-    with connection(book, table) as (gateway, ledger):
+    with jobs.connect(table) as (gateway, ledger):
         if not state.slice_rows:
             state.slice_rows = first_slice_ids(gateway.capabilities.max_requests_per_second)
         ids = state.take()

@@ -18,7 +18,6 @@ from typing import Any
 from .common import (
     StatusBar,
     alert,
-    connection,
     entry_point,
     label,
     open_book,
@@ -91,7 +90,7 @@ def preview_selected() -> None:
 
         table = table_of(book)
         rows = selected_rows(table)
-        with connection(book, table) as (gateway, ledger):
+        with jobs.connect(table) as (gateway, ledger):
             shown = jobs.preview(table, gateway, ledger, rows=None, row_numbers=rows)
         plan = shown.plan
         out: list[list[object]] = [

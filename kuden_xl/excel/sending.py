@@ -25,7 +25,6 @@ from .common import (
     Schedule,
     StatusBar,
     alert,
-    connection,
     count_lines,
     entry_point,
     selected_rows,
@@ -153,7 +152,7 @@ def send_selected(
         rows = selected_rows(table)
         slices.busy(str(workbook_path(book)), "選択行を送信")
         table.check_writable()  # before the question: protection, read-only, merged cells
-        with connection(book, table) as (gateway, ledger):
+        with jobs.connect(table) as (gateway, ledger):
             plan, reconciled = jobs.prepare_send(
                 table, gateway, ledger, rows=None, row_numbers=rows
             )
@@ -274,7 +273,7 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Prog
 
     rows = state.take()
     started = time.monotonic()
-    with connection(book, table) as (gateway, ledger):
+    with jobs.connect(table) as (gateway, ledger):
         counted = CountingGateway(gateway)
         try:
             outcome = jobs.send(
