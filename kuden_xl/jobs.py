@@ -552,6 +552,9 @@ class StatusOutcome:
     counts: dict[str, int]
 
 
+# Ids per ``gateway.status`` call, and so per write and progress step of a refresh (and the
+# ribbon's slice size, ``excel/refreshing.py``). A gateway whose provider takes fewer ids a
+# request splits the call itself (``Capabilities.max_status_ids``; the sandbox takes 1000).
 STATUS_BATCH = 500
 
 

@@ -112,6 +112,9 @@ class Capabilities:
     # plan holds a row whose slot falls outside, rather than sending it at the wrong time.
     schedule_min_ahead: timedelta | None = None
     schedule_max_ahead: timedelta | None = None
+    # Message ids one status request may carry (the sandbox: 1000); the gateway splits a longer
+    # ``status`` call into requests of this size. None: the provider's API sets no such bound.
+    max_status_ids: int | None = None
 
 
 @dataclass(frozen=True)

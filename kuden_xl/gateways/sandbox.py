@@ -17,6 +17,7 @@ import requests
 
 from ..errors import GatewayUnavailable
 from ..sandbox import SandboxServer
+from ..sandbox.rules import MAX_STATUS_IDS
 from ..schema import Delivery
 from .base import (
     Attempt,
@@ -27,8 +28,6 @@ from .base import (
     Receipt,
 )
 from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
-
-STATUS_BATCH = 1000  # the sandbox's limit per POST /v1/messages/status
 
 
 class SandboxGateway:
@@ -41,6 +40,7 @@ class SandboxGateway:
         idempotent=True,
         lookup_by_send_id=True,
         max_requests_per_second=None,
+        max_status_ids=MAX_STATUS_IDS,  # per POST /v1/messages/status
     )
 
     def __init__(self, settings: HttpSettings, *, identity: GatewayIdentity | None = None) -> None:
@@ -72,8 +72,9 @@ class SandboxGateway:
 
     def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
         result: list[DeliveryStatus] = []
-        for start in range(0, len(message_ids), STATUS_BATCH):
-            ids = list(message_ids[start : start + STATUS_BATCH])
+        step = self.capabilities.max_status_ids or MAX_STATUS_IDS
+        for start in range(0, len(message_ids), step):
+            ids = list(message_ids[start : start + step])
             answer = json_object(expect_ok(self._call("POST", "/v1/messages/status", {"ids": ids})))
             found = {
                 m["id"]: m
