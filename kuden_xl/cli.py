@@ -399,31 +399,22 @@ def sandbox() -> None:
     """The practice SMS gateway (練習用の送信先)."""
 
 
-@sandbox.command("serve")
-@click.option("--port", type=int, default=8765, show_default=True, help="0 = 空いているポート")
-@click.option("--state", type=click.Path(path_type=Path), help="状態を保存するファイル")
-@click.option("--latency-ms", type=int, default=0, show_default=True)
-@click.option("--deliver-after-s", type=float, default=0.0, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="待ち受けるアドレス")
-@click.option("--tls-cert", type=click.Path(path_type=Path), help="HTTPS の証明書（PEM）")
-@click.option("--tls-key", type=click.Path(path_type=Path), help="HTTPS の秘密鍵（PEM）")
+@sandbox.command(
+    "serve",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @_friendly
-def sandbox_serve(
-    port: int,
-    state: Path | None,
-    latency_ms: int,
-    deliver_after_s: float,
-    host: str,
-    tls_cert: Path | None,
-    tls_key: Path | None,
-) -> None:
-    """Run the sandbox gateway on 127.0.0.1 (or --host) until Ctrl+C.
+def sandbox_serve(args: tuple[str, ...]) -> None:
+    """Run the sandbox gateway on 127.0.0.1 (or --host) until Ctrl+C: the options and defaults
+    of ``python -m kuden_xl.sandbox`` (``--help`` lists them).
 
     Example: kuden-xl sandbox serve --port 8765 --state sandbox.sqlite3
     """
-    from .sandbox import serve
+    from .sandbox.__main__ import main
 
-    serve(port, state, latency_ms, deliver_after_s, host=host, tls_cert=tls_cert, tls_key=tls_key)
+    main(list(args), prog="kuden-xl sandbox serve")
 
 
 @cli.group()

@@ -1,4 +1,5 @@
-"""``python -m kuden_xl.sandbox``: run the sandbox alone; prints its URL, stops on SIGINT/SIGTERM."""
+"""``python -m kuden_xl.sandbox`` and ``kuden-xl sandbox serve``: run the sandbox alone; prints
+its URL, stops on SIGINT/SIGTERM. The one definition of the sandbox's command line."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from pathlib import Path
 
 from .server import DEFAULT_SLOW_S, DEFAULT_TOKEN, serve
 
+DEFAULT_PORT = 8765
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m kuden_xl.sandbox", description="kuden-xl sandbox SMS provider"
+
+def main(argv: list[str] | None = None, *, prog: str = "python -m kuden_xl.sandbox") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description="kuden-xl sandbox SMS provider")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (default: 8765)"
     )
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--state", type=Path, default=None, help="SQLite state file")
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--deliver-after-s", type=float, default=0.0)
