@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from ledger_helpers import recent
 
 from kuden_xl.clock import JST
 from kuden_xl.dispatch import (
@@ -212,7 +213,7 @@ def test_attempts_run_out(sandbox: SandboxServer, gateway: SandboxGateway, ledge
     assert results[5].code is ResultCode.UNKNOWN
     states = {e.send_id: e.state for e in ledger.unsettled()}
     assert list(states.values()) == [State.UNKNOWN]
-    failed = ledger.recent(ledger.identity(num(3), BODY), now=T)
+    failed = recent(ledger, ledger.identity(num(3), BODY), now=T)
     assert failed is None  # failed entries never block a later send
     assert Counter(m["to"] for m in at_sandbox(sandbox)) == Counter({num(5): 1})
 
@@ -551,7 +552,7 @@ def test_reconcile_without_lookup_leaves_unknown(gateway: SandboxGateway, ledger
     [entry] = ledger.unsettled()
     assert entry.state is State.UNKNOWN and entry.code is ResultCode.UNKNOWN
     # The guard keeps it from being sent again blindly.
-    assert ledger.recent(ledger.identity(num(7), BODY), now=T) is not None
+    assert recent(ledger, ledger.identity(num(7), BODY), now=T) is not None
 
 
 # -- failure branches of exactly-once -------------------------------------------------------

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from ledger_helpers import recent, recent_many
 
 from kuden_xl.errors import LedgerError
 from kuden_xl.ledger import (
@@ -273,11 +274,11 @@ def test_recent_guard_window_boundary(ledger: Ledger) -> None:
     ident = ledger.identity(number(1), "本文")
     accept(ledger, reserve(ledger, ident, at=T0))
     week = timedelta(days=7)
-    assert ledger.recent(ident, week, now=T0 + timedelta(days=3)) is not None
-    assert ledger.recent(ident, week, now=T0 + week) is not None  # inclusive edge
-    assert ledger.recent(ident, week, now=T0 + week + timedelta(microseconds=1)) is None
-    assert ledger.recent(ident, timedelta(days=1), now=T0 + timedelta(days=2)) is None
-    assert ledger.recent(ledger.identity(number(1), "別の本文"), week, now=T0) is None
+    assert recent(ledger, ident, week, now=T0 + timedelta(days=3)) is not None
+    assert recent(ledger, ident, week, now=T0 + week) is not None  # inclusive edge
+    assert recent(ledger, ident, week, now=T0 + week + timedelta(microseconds=1)) is None
+    assert recent(ledger, ident, timedelta(days=1), now=T0 + timedelta(days=2)) is None
+    assert recent(ledger, ledger.identity(number(1), "別の本文"), week, now=T0) is None
 
 
 def test_recent_counts_scheduled_time_reserved_and_not_failed(ledger: Ledger) -> None:
@@ -286,17 +287,17 @@ def test_recent_counts_scheduled_time_reserved_and_not_failed(ledger: Ledger) ->
     sid = reserve(ledger, scheduled, at=T0, scheduled_at=T0 + timedelta(days=5))
     ledger.settle(sid, state=State.SCHEDULED, code=ResultCode.SCHEDULED, message_id="m")
     # Delivered on day 5: still recent on day 11, no longer after day 12.
-    assert ledger.recent(scheduled, week, now=T0 + timedelta(days=11)) is not None
-    assert ledger.recent(scheduled, week, now=T0 + timedelta(days=12, seconds=1)) is None
+    assert recent(ledger, scheduled, week, now=T0 + timedelta(days=11)) is not None
+    assert recent(ledger, scheduled, week, now=T0 + timedelta(days=12, seconds=1)) is None
 
     in_flight = ledger.identity(number(2), "本文")
     reserve(ledger, in_flight, at=T0)
-    assert ledger.recent(in_flight, week, now=T0) is not None
+    assert recent(ledger, in_flight, week, now=T0) is not None
 
     failed = ledger.identity(number(3), "本文")
     ledger.settle(reserve(ledger, failed), state=State.FAILED, code=ResultCode.GATEWAY_ERROR)
-    assert ledger.recent(failed, week, now=T0) is None
-    assert set(ledger.recent_many([scheduled, in_flight, failed], week, now=T0)) == {
+    assert recent(ledger, failed, week, now=T0) is None
+    assert set(recent_many(ledger, [scheduled, in_flight, failed], week, now=T0)) == {
         scheduled,
         in_flight,
     }

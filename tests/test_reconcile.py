@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from ledger_helpers import recent
 
 from kuden_xl.clock import JST
 from kuden_xl.errors import GatewayAuthError
@@ -150,8 +151,8 @@ def test_a_failed_lookup_leaves_the_entry_unknown(
                 assert entry is not None and entry.state is State.UNKNOWN
                 assert entry.code is ResultCode.UNKNOWN and "照会に失敗" in (entry.reason or "")
             # Never "not sent" on a failure: the guard still holds both numbers.
-            assert ledger.recent(ledger.identity(num(0), BODY), now=T) is not None
-            assert ledger.recent(ledger.identity(num(2), BODY), now=T) is not None
+            assert recent(ledger, ledger.identity(num(0), BODY), now=T) is not None
+            assert recent(ledger, ledger.identity(num(2), BODY), now=T) is not None
             # The next run, with the gateway reachable, settles them for good.
             again = reconcile(ledger, gateway, clock=clock)
             assert [e.send_id for e in again.found] == [ids[0]]

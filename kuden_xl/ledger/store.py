@@ -17,7 +17,7 @@ from types import TracebackType
 
 from ..errors import KudenError, LedgerError
 from ..gateways.base import GatewayIdentity
-from ..schema import DEFAULT_GUARD, Delivery, ResultCode
+from ..schema import Delivery, ResultCode
 from . import marker
 from .entries import (
     GUARD_STATES,
@@ -416,27 +416,6 @@ class Ledger:
         """``find_sent`` for many identities at once (a few queries per 500, not one per row)."""
         with self._tx(write=False) as conn:
             return self._newest(conn, list(identities), SENT_STATES, None)
-
-    def recent(
-        self, identity: Identity, within: timedelta = DEFAULT_GUARD, now: datetime | None = None
-    ) -> Entry | None:
-        """The newest send of (number, body) whose ``sent_at`` is at or after ``now - within``.
-
-        Counts accepted, scheduled and unknown entries, and reserved ones (maybe in flight). The
-        window is inclusive: an entry exactly ``within`` old is still recent.
-        """
-        return self.recent_many([identity], within, now).get(identity)
-
-    def recent_many(
-        self,
-        identities: Iterable[Identity],
-        within: timedelta = DEFAULT_GUARD,
-        now: datetime | None = None,
-    ) -> dict[Identity, Entry]:
-        """``recent`` for many identities at once."""
-        since = (now or datetime.now(timezone.utc)) - within
-        with self._tx(write=False) as conn:
-            return self._newest(conn, list(identities), GUARD_STATES, since)
 
     def sends_per_hour(self, since: datetime, zone: tzinfo) -> dict[datetime, int]:
         """Sends (reserved, accepted, scheduled, unknown) from ``since`` on, per clock hour.
