@@ -39,6 +39,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "LedgerError": ("errors", "LedgerError"),
     "LedgerLostError": ("errors", "LedgerLostError"),
     "PhoneCheck": ("phone", "PhoneCheck"),
+    "Preview": ("jobs", "Preview"),
     "ResultCode": ("schema", "ResultCode"),
     "RowPlan": ("plan", "RowPlan"),
     "RowSpecError": ("errors", "RowSpecError"),
@@ -58,6 +59,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "count": ("message", "count"),
     "plan": ("plan", "plan"),
     "prepare_send": ("jobs", "prepare_send"),
+    "preview": ("jobs", "preview"),
     "refresh_status": ("jobs", "refresh_status"),
     "render": ("message", "render"),
     "send": ("jobs", "send"),
@@ -81,6 +83,7 @@ __all__ = [
     "LedgerError",
     "LedgerLostError",
     "PhoneCheck",
+    "Preview",
     "ResultCode",
     "RowPlan",
     "RowSpecError",
@@ -100,6 +103,7 @@ __all__ = [
     "count",
     "plan",
     "prepare_send",
+    "preview",
     "refresh_status",
     "render",
     "send",
@@ -143,7 +147,17 @@ if TYPE_CHECKING:
         WorkbookLockedError,
         WorkbookSaveError,
     )
-    from .jobs import CheckReport, SendOutcome, check, connect, prepare_send, refresh_status, send
+    from .jobs import (
+        CheckReport,
+        Preview,
+        SendOutcome,
+        check,
+        connect,
+        prepare_send,
+        preview,
+        refresh_status,
+        send,
+    )
     from .message import BodyCheck, Template, check_body, count, render
     from .phone import PhoneCheck, check_many
     from .phone import check as check_phone
