@@ -18,7 +18,6 @@ from . import slices
 from .common import (
     Progress,
     Schedule,
-    StatusBar,
     alert,
     entry_point,
     table_of,
@@ -136,20 +135,16 @@ def _run_slices(
     progress: Progress | None,
     schedule: Schedule | None,
 ) -> None:
-    from ..books.excel import is_com
-
-    bar = StatusBar(book, "配信結果を確認中（「中止」で止められます）")
-    shown = progress or bar
-    if schedule is None and is_com(book):
-        schedule = excel_schedule
     slices.drive(
         book,
         table,
         state,
-        lambda book, table: _one_slice(book, table, state, shown),
+        lambda book, table, shown: _one_slice(book, table, state, shown),
         lambda: summary(state),
-        bar=bar,
+        label="配信結果を確認中（「中止」で止められます）",
+        progress=progress,
         schedule=schedule,
+        excel_schedule=excel_schedule,
     )
 
 

@@ -249,21 +249,16 @@ def _run_slices(
     progress: Progress | None,
     schedule: Schedule | None,
 ) -> None:
-    """Send slices until one has to wait for Excel (scheduled) or the run is over."""
-    from ..books.excel import is_com
-
-    bar = StatusBar(book, "SMS送信中（「中止」で止められます）")
-    shown = progress or bar
-    if schedule is None and is_com(book):
-        schedule = excel_schedule
     slices.drive(
         book,
         table,
         state,
-        lambda book, table: _one_slice(book, table, state, shown),
+        lambda book, table, shown: _one_slice(book, table, state, shown),
         lambda: _summary(state),
-        bar=bar,
+        label="SMS送信中（「中止」で止められます）",
+        progress=progress,
         schedule=schedule,
+        excel_schedule=excel_schedule,
     )
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from ..errors import WorkbookError
-from .common import Schedule, StatusBar, alert, open_book
+from .common import Progress, Schedule, StatusBar, alert, open_book
 
 if TYPE_CHECKING:
     from ..books.excel import ExcelTable
@@ -226,20 +226,30 @@ def drive(
     book: Any,
     table: ExcelTable,
     run: Run,
-    one_slice: Callable[[Any, ExcelTable], None],
+    one_slice: Callable[[Any, ExcelTable, Progress], None],
     summary: Callable[[], str],
     *,
-    bar: StatusBar,
+    label: str,
+    progress: Progress | None,
     schedule: Schedule | None,
+    excel_schedule: Schedule,
 ) -> None:
     """Run slices until one has to wait for Excel (scheduled) or the run is over (summary).
 
-    ``schedule`` asks Excel for the next slice (``Application.OnTime``); without one, every
-    slice runs in this call. A failing slice ends the run.
+    Each slice gets ``progress`` (default: Excel's status bar, showing ``label``). ``schedule``
+    asks Excel for the next slice; in Excel it defaults to ``excel_schedule``
+    (``Application.OnTime``), elsewhere without one every slice runs in this call. A failing
+    slice ends the run.
     """
+    from ..books.excel import is_com
+
+    bar = StatusBar(book, label)
+    shown = progress or bar
+    if schedule is None and is_com(book):
+        schedule = excel_schedule
     while run.remaining and not run.cancelled:
         try:
-            one_slice(book, table)
+            one_slice(book, table, shown)
         except BaseException:
             finish(run.key)
             bar.clear(force=True)
