@@ -92,9 +92,7 @@ def refresh_next_slice(
 
 def excel_schedule(book: Any) -> None:
     """Ask Excel to run the next refresh slice as soon as it is idle (``Application.OnTime``)."""
-    from .sending import excel_schedule
-
-    excel_schedule(book, REFRESH_NEXT_SLICE_MACRO)
+    slices.on_time(book, REFRESH_NEXT_SLICE_MACRO)
 
 
 def summary(state: slices.RefreshRun) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import refreshing, sending, slices
 from .common import (
     StatusBar,
     alert,
@@ -30,7 +31,6 @@ from .refreshing import REFRESH_NEXT_SLICE_MACRO, refresh_next_slice, refresh_st
 from .sending import (
     NEXT_SLICE_MACRO,
     CountingGateway,
-    cancel_send,
     confirmation_text,
     excel_confirm,
     excel_schedule,
@@ -61,6 +61,30 @@ __all__ = [
     "version_mismatch",
     "write_failed_text",
 ]
+
+
+def cancel_send() -> None:
+    """中止: the send or status refresh of this workbook (else the one running) stops before
+    its next slice."""
+
+    def run(book: Any) -> None:
+        fullname = str(workbook_path(book))
+        runs = [s for s in slices.running() if s.key[0] == fullname] or slices.running()
+        if not runs:
+            alert(book, "中止する送信や配信結果の更新はありません（終わっています）。")
+            return
+        for state in runs:
+            state.cancelled = True
+            slices.finish(state.key)
+            StatusBar(book, "").clear(force=True)
+            if isinstance(state, slices.SliceRun):
+                text = sending.summary(state)
+            else:
+                text = refreshing.summary(state)
+            alert(book, text, mode="warning")
+
+    entry_point(run)
+
 
 PREVIEW_SHEET = "送信プレビュー"
 CHECK_SHEET = "確認"

@@ -1,5 +1,5 @@
-"""選択行を送信 and 中止: confirm once, then send in slices (``slices.py``), and say what
-happened, in Japanese. 中止 also stops a status refresh (``refreshing.py``).
+"""選択行を送信: confirm once, then send in slices (``slices.py``), and say what happened, in
+Japanese (``summary``, also shown when 中止 in ``ribbon.py`` stops the send).
 
 ``send_selected`` takes its confirmation, progress display and slice scheduler as arguments
 defaulting to Excel's (an OK/Cancel alert; the status bar; ``Application.OnTime``), so
@@ -23,8 +23,6 @@ from .common import (
     Confirm,
     Progress,
     Schedule,
-    StatusBar,
-    alert,
     count_lines,
     entry_point,
     selected_rows,
@@ -206,36 +204,12 @@ def _gone(state: slices.Run) -> str:
     )
 
 
-def cancel_send() -> None:
-    """中止: the send or status refresh of this workbook (else the one running) stops before
-    its next slice."""
-
-    def run(book: Any) -> None:
-        from .refreshing import summary as refresh_summary
-
-        fullname = str(workbook_path(book))
-        runs = [s for s in slices.running() if s.key[0] == fullname] or slices.running()
-        if not runs:
-            alert(book, "中止する送信や配信結果の更新はありません（終わっています）。")
-            return
-        for state in runs:
-            state.cancelled = True
-            slices.finish(state.key)
-            StatusBar(book, "").clear(force=True)
-            text = _summary(state) if isinstance(state, slices.SliceRun) else refresh_summary(state)
-            alert(book, text, mode="warning")
-
-    entry_point(run)
-
-
 NEXT_SLICE_MACRO = "'kuden_xl.xlam'!RibbonKuden.SendNextSlice"
 
 
-def excel_schedule(book: Any, macro: str = NEXT_SLICE_MACRO) -> None:
-    """Ask Excel to run the next slice as soon as it is idle (``Application.OnTime``)."""
-    from datetime import datetime
-
-    book.app.api.OnTime(datetime.now(), macro)
+def excel_schedule(book: Any) -> None:
+    """Ask Excel to run the next send slice as soon as it is idle (``Application.OnTime``)."""
+    slices.on_time(book, NEXT_SLICE_MACRO)
 
 
 def _key(book: Any, table: ExcelTable) -> slices.Key:
@@ -254,7 +228,7 @@ def _run_slices(
         table,
         state,
         lambda book, table, shown: _one_slice(book, table, state, shown),
-        lambda: _summary(state),
+        lambda: summary(state),
         label="SMS送信中（「中止」で止められます）",
         progress=progress,
         schedule=schedule,
@@ -293,7 +267,7 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Prog
     state.pace(len(rows), time.monotonic() - started)
 
 
-def _summary(state: slices.SliceRun) -> str:
+def summary(state: slices.SliceRun) -> str:
     """The alert at the end of a send (or when it was stopped)."""
     from ..schema import INCOMPLETE_NOTE
     from ..texts import deferred_lines

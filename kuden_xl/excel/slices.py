@@ -222,6 +222,13 @@ def clear() -> None:
         queue.clear()
 
 
+def on_time(book: Any, macro: str) -> None:
+    """Ask Excel to run ``macro`` as soon as it is idle (``Application.OnTime``)."""
+    from datetime import datetime
+
+    book.app.api.OnTime(datetime.now(), macro)
+
+
 def drive(
     book: Any,
     table: ExcelTable,

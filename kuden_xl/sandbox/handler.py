@@ -33,7 +33,7 @@ from .rules import Fault, Invalid, current_status, fault_for, parse_ids, parse_s
 from .state import Message, Verdict
 
 if TYPE_CHECKING:
-    from .server import HttpServer
+    from .http_server import HttpServer
 
 _MAX_BODY_BYTES = 1 << 20
 _TLS_HANDSHAKE = b"\x16"  # first byte of a TLS ClientHello record

@@ -12,23 +12,19 @@ and stays silent holds only its own thread.
 from __future__ import annotations
 
 import signal
-import socket
 import ssl
-import sys
 import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
-from socketserver import TCPServer
 from types import FrameType
 from typing import Any
 
 from ..errors import SettingsError
 from .handler import Handler
+from .http_server import HttpServer
 from .state import SandboxState
 
 DEFAULT_TOKEN = "sandbox-token"
 DEFAULT_SLOW_S = 3.0
-HANDSHAKE_TIMEOUT_S = 10.0  # a connection that has not finished its TLS handshake by then is cut
 
 
 class SandboxServer:
@@ -61,7 +57,7 @@ class SandboxServer:
         tls = _tls_context(tls_cert, tls_key) if tls_cert or tls_key else None
         self.state = SandboxState(state_path)
         try:
-            self._http = HttpServer((host, port), self, tls)
+            self._http = HttpServer((host, port), self, Handler, tls)
         except OSError as exc:
             self.state.close()
             raise SettingsError(
@@ -177,74 +173,3 @@ def _tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext:
             " / cannot load the TLS certificate or key"
         ) from exc
     return context
-
-
-class HttpServer(ThreadingHTTPServer):
-    # Handler threads are joined on close (after their sockets are shut), so stop() leaves
-    # nothing running that could touch the closed state.
-    daemon_threads = False
-    block_on_close = True
-    request_queue_size = 128
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        sandbox: SandboxServer,
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
-        self.sandbox = sandbox
-        self.tls = tls
-        self.connections_accepted = 0
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind asks reverse DNS for the host (getfqdn): slow or hanging for
-        # an address like 127.0.0.2 on some networks, and the name is never used here.
-        TCPServer.server_bind(self)
-        self.server_name = str(self.server_address[0])
-        self.server_port = int(self.server_address[1])
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, address = super().get_request()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.tls is not None:
-            # Wrapping does no I/O; the handshake waits for the connection's thread.
-            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        with self._open_lock:
-            self._open.add(sock)
-            self.connections_accepted += 1
-        return sock, address
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # Runs in the connection's own thread (ThreadingMixIn.process_request_thread).
-        if isinstance(request, ssl.SSLSocket):
-            try:
-                request.settimeout(HANDSHAKE_TIMEOUT_S)
-                request.do_handshake()
-            except OSError:  # ssl.SSLError too: an untrusting or silent client; just close
-                return
-        super().finish_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def server_close(self) -> None:
-        # Wake handler threads blocked reading idle keep-alive connections.
-        with self._open_lock:
-            open_now = list(self._open)
-        for sock in open_now:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        super().server_close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that went away is normal here (timeouts are part of the act); stay quiet.
-        exc = sys.exc_info()[1]
-        if not isinstance(exc, OSError):
-            super().handle_error(request, client_address)
