@@ -97,6 +97,16 @@ _TABLES: _Table = {}  # filled on first use: phonenumbers is imported then, not 
 _MOBILE_EXACT: dict[int, re.Pattern[str]] = {}
 
 
+def _desc_pattern(desc: phonenumbers.PhoneNumberDesc | None, n: int) -> str | None:
+    """A description's pattern for nsn length ``n``; None where it cannot match that length."""
+    # As _is_number_matching_desc: no desc or pattern → no match; no lengths → any length.
+    if desc is None or not desc.national_number_pattern:
+        return None
+    if desc.possible_length and n not in desc.possible_length:
+        return None
+    return desc.national_number_pattern
+
+
 def _tables() -> _Table:
     """JP metadata compiled once: nsn length → (type pattern, fixed-or-mobile pattern or None).
 
@@ -123,24 +133,16 @@ def _tables() -> _Table:
         (_MOBILE, None if same else meta.mobile),
     ]
 
-    def pattern(desc: phonenumbers.PhoneNumberDesc | None, n: int) -> str | None:
-        # As _is_number_matching_desc: no desc or pattern → no match; no lengths → any length.
-        if desc is None or not desc.national_number_pattern:
-            return None
-        if desc.possible_length and n not in desc.possible_length:
-            return None
-        return desc.national_number_pattern
-
     tables = {}
     for n in meta.general_desc.possible_length if meta.general_desc else ():
-        general = pattern(meta.general_desc, n)
+        general = _desc_pattern(meta.general_desc, n)
         if general is None:
             continue
         alternatives = "|".join(
-            f"(?P<t{pn_type}>{p})" for pn_type, desc in order if (p := pattern(desc, n))
+            f"(?P<t{pn_type}>{p})" for pn_type, desc in order if (p := _desc_pattern(desc, n))
         )
         # A fixed-line match is FIXED_LINE_OR_MOBILE when mobile also matches (or `same`).
-        either = ".*" if same else pattern(meta.mobile, n)
+        either = ".*" if same else _desc_pattern(meta.mobile, n)
         compiled = re.compile(f"(?=(?:{general})\\Z)(?:{alternatives})")
         # match.lastindex is the outermost group that closed last: the type's named group.
         types = [_UNKNOWN] * (compiled.groups + 1)
@@ -149,8 +151,8 @@ def _tables() -> _Table:
         tables[n] = (compiled, tuple(types), re.compile(either) if either else None)
         # MOBILE iff: eligible for the fast path (see _classify), the general description
         # matches, no type before mobile matches, mobile matches.
-        earlier = [p for t, d in order[:-1] if (p := pattern(d, n))]
-        mobile = pattern(order[-1][1], n)
+        earlier = [p for t, d in order[:-1] if (p := _desc_pattern(d, n))]
+        mobile = _desc_pattern(order[-1][1], n)
         if mobile:
             _MOBILE_EXACT[n + 1] = re.compile(
                 f"(?!{_PLAN_BLOCKS}\\Z)0(?!0|10)(?=(?:{general})\\Z)"
