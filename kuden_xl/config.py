@@ -18,6 +18,7 @@ from .campaign import DEFAULT_UNIT_PRICE, DEFAULT_WINDOW, CampaignSettings, pars
 from .errors import SettingsError
 from .message import DEFAULT_MAX_LENGTH, DateStyle
 from .paths import user_config_path
+from .yesno import yes_no
 
 # 設定 key -> (field name, environment variable)
 KEYS: dict[str, tuple[str, str]] = {
@@ -78,16 +79,15 @@ def _positive_int(key: str, value: object) -> int:
     return int(number)
 
 
-def _yes(key: str, value: object, yes: tuple[str, ...], no: tuple[str, ...]) -> bool:
-    text = _nfkc(value).casefold()
-    if text in yes:
-        return True
-    if text in no or text == "":
-        return False
-    raise SettingsError(
-        f"設定「{key}」の値「{value}」が読めません。「{yes[0]}」か「{no[0]}」を入力してください。"
-        f" / {key}: expected {yes[0]} or {no[0]}."
-    )
+def _yes(key: str, value: object, yes: str, no: str) -> bool:
+    """``value`` by the yes/no rule; the error names the words staff see for this key."""
+    answer = yes_no(value)
+    if answer is None:
+        raise SettingsError(
+            f"設定「{key}」の値「{value}」が読めません。「{yes}」か「{no}」を入力してください。"
+            f" / {key}: expected {yes} or {no}."
+        )
+    return answer
 
 
 def _convert(key: str, value: object) -> Any:
@@ -114,9 +114,9 @@ def _convert(key: str, value: object) -> Any:
             f"設定「日付形式」の値「{value}」は「西暦」か「和暦」で入力してください。 / date style."
         )
     if key == "020番号":
-        return _yes(key, value, ("許可", "はい", "true", "1"), ("不可", "いいえ", "false", "0"))
+        return _yes(key, value, "許可", "不可")
     if key == "サンプル":
-        return _yes(key, value, ("はい", "true", "1", "yes"), ("いいえ", "false", "0", "no"))
+        return _yes(key, value, "はい", "いいえ")
     if key == "本文":
         return str(value)
     return _nfkc(value)

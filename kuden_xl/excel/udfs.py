@@ -17,6 +17,10 @@ Empty cells: ``KUDEN_CHECK`` / ``KUDEN_VALID`` / ``KUDEN_LENGTH`` of an empty ce
 empty string, so a formula filled down past the data shows nothing (and does not make a row
 look like data, or like a problem).
 
+Unreadable arguments: a ``date_style`` that is not 西暦/和暦, or an ``m2m`` that the yes/no rule
+(``kuden_xl.yesno``) reads as neither yes nor no, gives one Japanese text saying what to enter,
+in place of the result (also for a range).
+
 Error results: pywin32 drops the error code of a ``VARIANT(VT_ERROR, …)`` returned from the COM
 server (xlwings issue #776), so Python cannot hand Excel a real ``#N/A``. A function that
 promises ``#N/A`` returns the sentinel text ``NA_SENTINEL`` instead, and is listed in
@@ -44,6 +48,7 @@ from ..errors import SettingsError
 from ..message import DateStyle, bad_chars, count, format_value, render
 from ..phone import PhoneCheck, check, check_many
 from ..schema import SENDABLE
+from ..yesno import yes_no
 
 CATEGORY = "kuden_xl"
 NA_SENTINEL = "#N/A"  # the wrapper's KudenErrors turns it into CVErr(xlErrNA)
@@ -88,13 +93,10 @@ def _shaped(value: Any, one: Callable[[Any], Any], many: Callable[[list[Any]], l
     return many(value)  # a 1-D list (a plain Python caller)
 
 
-def _flag(value: Any) -> bool:
-    """An optional yes/no argument: TRUE, 1, 許可, はい…"""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFKC", value).strip().casefold() in (
-            "true", "1", "許可", "はい", "yes",
-        )  # fmt: skip
-    return bool(value)
+def _flag(value: Any) -> bool | None:
+    """An optional yes/no argument by the yes/no rule (TRUE, 1, 許可, はい…); an empty cell is
+    no. None: not a yes/no value, which the function reports instead of a result."""
+    return False if value is None else yes_no(value)
 
 
 @functools.lru_cache(maxsize=100_000, typed=True)
@@ -113,6 +115,8 @@ def _phone(number: Any, m2m: Any, project: Callable[[PhoneCheck], Any]) -> Any:
     """``project`` of each cell's check; an empty cell gives an empty string (a formula filled
     down past the data shows nothing)."""
     allow = _flag(m2m)
+    if allow is None:
+        return f"020番号の指定「{m2m}」は「許可」か「不可」（TRUE か FALSE）で指定してください。"
     return _shaped(
         number,
         lambda v: "" if _blank(v) else project(_check_one(v, allow)),
@@ -124,7 +128,10 @@ def _phone(number: Any, m2m: Any, project: Callable[[PhoneCheck], Any]) -> Any:
 
 
 _NUMBER_DOC = "電話番号のセルまたは範囲（範囲なら同じ形の配列を返します）"
-_M2M_DOC = "省略可。TRUE または「許可」で 020 番号（M2M・IoT用）も送信可とみなします"
+_M2M_DOC = (
+    "省略可。TRUE・1・「許可」・「はい」で 020 番号（M2M・IoT用）も送信可とみなします"
+    "（FALSE・0・「不可」・「いいえ」・空欄は不可。それ以外の値では指定の誤りを返します）"
+)
 
 
 @_func(category=CATEGORY)
