@@ -19,8 +19,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 # public name -> (module, attribute)
 _EXPORTS: dict[str, tuple[str, str]] = {
     "AddinBuildError": ("errors", "AddinBuildError"),
@@ -112,20 +110,37 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    try:
-        module, attribute = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'kuden_xl' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+    if name == "__version__":
+        value: Any = _installed_version()
+    else:
+        try:
+            module, attribute = _EXPORTS[name]
+        except KeyError:
+            raise AttributeError(f"module 'kuden_xl' has no attribute {name!r}") from None
+        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
     globals()[name] = value  # resolve once
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | {"__version__"})
+
+
+def _installed_version() -> str:
+    """The installed package's version: pyproject.toml is its one source. Read on first use,
+    because importlib.metadata is not cheap to import."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kuden_xl")
+    except PackageNotFoundError:
+        # Imported from a source tree that was never installed (no .dist-info to read): say
+        # "unknown" rather than guess a release number this code may not be.
+        return "0+unknown"
 
 
 if TYPE_CHECKING:
+    __version__: str
     from .books.lock import workbook_lock
     from .books.xlsx import XlsxTable
     from .campaign import CampaignSettings

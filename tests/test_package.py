@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
+
+import pytest
 
 import kuden_xl
 
@@ -23,6 +26,24 @@ def test_import_is_cheap_and_lazy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_version_is_the_installed_package_s_read_on_first_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code = (
+        "import sys, kuden_xl; before = 'importlib.metadata' in sys.modules; "
+        "print(before, kuden_xl.__version__, '__version__' in dir(kuden_xl))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", importlib.metadata.version("kuden_xl"), "True"]
+    assert kuden_xl.__version__ == importlib.metadata.version("kuden_xl")
+
+    def missing(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert kuden_xl._installed_version() == "0+unknown"
 
 
 def test_console_script_help_lists_commands() -> None:
