@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from kuden_xl.ledger import Entry, Identity, Ledger
 from kuden_xl.ledger.entries import GUARD_STATES
+from kuden_xl.ledger.queries import newest
 from kuden_xl.schema import DEFAULT_GUARD
 
 
@@ -33,4 +34,4 @@ def recent_many(
     """``recent`` for many identities at once."""
     since = (now or datetime.now(timezone.utc)) - within
     with ledger._tx(write=False) as conn:
-        return ledger._newest(conn, list(identities), GUARD_STATES, since)
+        return newest(conn, list(identities), GUARD_STATES, since)

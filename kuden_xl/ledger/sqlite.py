@@ -1,6 +1,6 @@
 """SQLite plumbing of the send ledger: schema, opening, group commit, holder locks, errors.
 
-``ledger.py`` is the API; this module is what makes it safe and fast on one SQLite file:
+``store.py`` (``Ledger``) is the API; this module is what makes it safe and fast on one SQLite file:
 
 - ``connect``: WAL, ``synchronous=FULL`` (a commit is on disk when it returns: a reservation
   survives a process kill *and* a power cut), busy timeout, schema checked by ``user_version``

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import hashlib
 import hmac
-import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -15,7 +13,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import KudenError, LedgerError
+from ..errors import LedgerError
 from ..gateways.base import GatewayIdentity
 from ..schema import Delivery, ResultCode
 from . import marker
@@ -30,34 +28,19 @@ from .entries import (
     State,
     scrub_reason,
 )
+from .opening import close_file, open_file
+from .queries import Reservation, newest, row_entry, utc_text
 from .sqlite import (
     BUSY_TIMEOUT_S,
     HOLDER_ID,
     Holder,
     Job,
     Meta,
-    begin_run,
-    checkpoint,
     commit,
-    connect,
     holders_dir,
     ledger_error,
     sequence,
 )
-
-log = logging.getLogger("kuden_xl.ledger")
-
-_IN_CHUNK = 500  # identities per IN (...) query: well under SQLite's variable limit
-
-
-def _utc_text(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("ledger times must be aware datetimes")
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _utc_or_none(value: datetime | None) -> str | None:
-    return None if value is None else _utc_text(value)
 
 
 def _os_user() -> str:
@@ -104,28 +87,7 @@ class Ledger:
                 is locked.
         """
         path = Path(path)
-        last = marker.seen(path) if guard else None
-        marker.check_before(path, last)
-        conn, meta = connect(path, busy_timeout_s)
-        try:
-            if guard:
-                marker.check_after(path, last, meta.ledger_id, meta.sequence)
-            run_sequence = begin_run(conn)
-            if guard:
-                marker.record(path, meta.ledger_id, run_sequence, wal=True)
-            holder = Holder.create(holders_dir(path))
-        except OSError as exc:
-            conn.close()
-            raise LedgerError(
-                f"送信記録（台帳）のフォルダ「{path.parent}」に書き込めません（{exc.strerror}）。"
-                f" / Cannot write beside the ledger."
-            ) from exc
-        except sqlite3.Error as exc:
-            conn.close()
-            raise ledger_error(path, exc) from exc
-        except BaseException:
-            conn.close()
-            raise
+        conn, meta, holder = open_file(path, busy_timeout_s, guard)
         return cls(path, conn, meta, holder, guard)
 
     @property
@@ -140,25 +102,7 @@ class Ledger:
             if self._closed:
                 return
             self._closed = True
-            last: int | None = None
-            try:
-                with contextlib.suppress(sqlite3.Error):  # another writer: a later close does it
-                    checkpoint(self._conn)
-                with contextlib.suppress(sqlite3.Error):
-                    last = sequence(self._conn)
-                self._conn.close()
-            except sqlite3.Error as exc:
-                raise ledger_error(self.path, exc) from exc
-            finally:
-                self._holder.release()  # after the connection: nothing of ours is in flight now
-                if self._guarded and last is not None:
-                    # Another process may still have it open: its WAL then stays, and says so.
-                    try:
-                        marker.record(
-                            self.path, self.ledger_id, last, marker.wal_has_data(self.path)
-                        )
-                    except KudenError as exc:  # open proved the folder writable: log, go on
-                        log.warning("ledger marker not updated: %s", exc)
+            close_file(self.path, self._conn, self._holder, self.ledger_id, self._guarded)
 
     def __enter__(self) -> Ledger:
         return self
@@ -257,75 +201,31 @@ class Ledger:
         message meanwhile.
         """
         reserved_at = at or datetime.now(timezone.utc)
-        values = (
-            send_id,
-            identity.number_hash,
-            identity.body_hash,
-            segments,
-            provider,
-            State.RESERVED.value,
-            _utc_text(reserved_at),
-            _utc_or_none(scheduled_at),
-            self._user,
-            workbook,
-            sheet,
-            row,
-            self._holder.id,
-            None if gateway is None else gateway.base_url,
-            None if gateway is None else gateway.account,
+        reservation = Reservation(
+            send_id=send_id,
+            identity=identity,
+            segments=segments,
+            provider=provider,
+            reserved_at=reserved_at,
+            scheduled_at=scheduled_at,
+            os_user=self._user,
+            workbook=workbook,
+            sheet=sheet,
+            row=row,
+            holder=self._holder.id,
+            gateway=gateway,
         )
-        insert = (
-            "INSERT INTO sends (send_id, number_hash, body_hash, segments, provider, state,"
-            " reserved_at, scheduled_at, os_user, workbook, sheet, row, holder, gateway_url,"
-            " gateway_account) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-        )
-        args: tuple[object, ...] = values
-        since = None
-        if guard_within is not None:
-            # Check and insert in one statement, so one transaction: no gap for another process.
-            since = reserved_at - guard_within
-            insert += (
-                " WHERE NOT EXISTS (SELECT 1 FROM sends WHERE number_hash = ? AND body_hash = ?"
-                f" AND state IN ({', '.join('?' * len(GUARD_STATES))})"
-                " AND coalesce(scheduled_at, reserved_at) >= ?)"
-            )
-            args += (
-                identity.number_hash,
-                identity.body_hash,
-                *(s.value for s in GUARD_STATES),
-                _utc_text(since),
-            )
-        if self._write(insert, args) == 0:
+        since = None if guard_within is None else reserved_at - guard_within
+        if self._write(*reservation.insert(since)) == 0:
             with self._tx(write=False) as conn:
-                found = self._newest(conn, [identity], GUARD_STATES, since)
+                found = newest(conn, [identity], GUARD_STATES, since)
             if identity in found:
                 return found[identity]
             raise LedgerError(  # the guarding entry vanished meanwhile: cannot happen normally
                 f"送信記録（台帳）「{self.path}」に予約を書き込めませんでした。"
                 f" / Reservation not written."
             )
-        return Entry(
-            send_id=send_id,
-            identity=identity,
-            segments=segments,
-            provider=provider,
-            state=State.RESERVED,
-            code=None,
-            message_id=None,
-            reason=None,
-            reserved_at=reserved_at.astimezone(timezone.utc),
-            settled_at=None,
-            scheduled_at=None if scheduled_at is None else scheduled_at.astimezone(timezone.utc),
-            os_user=self._user,
-            workbook=workbook,
-            sheet=sheet,
-            row=row,
-            delivery=None,
-            delivery_reason=None,
-            delivery_checked_at=None,
-            holder=self._holder.id,
-            gateway=gateway,
-        )
+        return reservation.entry()
 
     def settle(
         self,
@@ -346,7 +246,7 @@ class Ledger:
         state = State(state)
         if STATE_CODES.get(state) != code:
             raise ValueError(f"state {state} cannot be settled with code {code}")
-        settled_at = _utc_text(at or datetime.now(timezone.utc))
+        settled_at = utc_text(at or datetime.now(timezone.utc))
         changed = self._write(
             "UPDATE sends SET state = ?, code = ?, message_id = coalesce(?, message_id),"
             " reason = ?, settled_at = ? WHERE send_id = ? AND state IN (?, ?)",
@@ -376,7 +276,7 @@ class Ledger:
         return self._write(
             "UPDATE sends SET delivery = ?, delivery_reason = ?, delivery_checked_at = ?"
             " WHERE message_id = ?",
-            (delivery.value, scrub_reason(reason), _utc_text(checked_at), message_id),
+            (delivery.value, scrub_reason(reason), utc_text(checked_at), message_id),
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -401,7 +301,7 @@ class Ledger:
     def get(self, send_id: str) -> Entry | None:
         with self._locked() as conn:
             row = conn.execute("SELECT * FROM sends WHERE send_id = ?", (send_id,)).fetchone()
-            return None if row is None else _entry(row)
+            return None if row is None else row_entry(row)
 
     def find_sent(self, identity: Identity) -> Entry | None:
         """The newest entry for (number, body) in a sent state (accepted / scheduled / unknown)."""
@@ -410,12 +310,12 @@ class Ledger:
     def find_last_settled(self, identity: Identity) -> Entry | None:
         """The newest settled entry for (number, body), whatever its outcome (not reserved)."""
         with self._tx(write=False) as conn:
-            return self._newest(conn, [identity], SETTLED_STATES, None).get(identity)
+            return newest(conn, [identity], SETTLED_STATES, None).get(identity)
 
     def find_sent_many(self, identities: Iterable[Identity]) -> dict[Identity, Entry]:
         """``find_sent`` for many identities at once (a few queries per 500, not one per row)."""
         with self._tx(write=False) as conn:
-            return self._newest(conn, list(identities), SENT_STATES, None)
+            return newest(conn, list(identities), SENT_STATES, None)
 
     def sends_per_hour(self, since: datetime, zone: tzinfo) -> dict[datetime, int]:
         """Sends (reserved, accepted, scheduled, unknown) from ``since`` on, per clock hour.
@@ -427,7 +327,7 @@ class Ledger:
                 "SELECT coalesce(scheduled_at, reserved_at) AS at FROM sends"
                 f" WHERE state IN ({', '.join('?' * len(GUARD_STATES))})"
                 " AND coalesce(scheduled_at, reserved_at) >= ?",
-                (*(s.value for s in GUARD_STATES), _utc_text(since)),
+                (*(s.value for s in GUARD_STATES), utc_text(since)),
             ).fetchall()
         counts: dict[datetime, int] = {}
         for row in rows:
@@ -443,76 +343,11 @@ class Ledger:
                 "SELECT * FROM sends WHERE state IN (?, ?) ORDER BY seq",
                 tuple(s.value for s in OPEN_STATES),
             ).fetchall()
-            return [_entry(r) for r in rows]
+            return [row_entry(r) for r in rows]
 
     def count(self) -> int:
         with self._tx(write=False) as conn:
             return int(conn.execute("SELECT count(*) FROM sends").fetchone()[0])
-
-    @staticmethod
-    def _newest(
-        conn: sqlite3.Connection,
-        identities: list[Identity],
-        states: tuple[State, ...],
-        since: datetime | None,
-    ) -> dict[Identity, Entry]:
-        """Newest entry per identity in ``states`` (and with sent_at >= since, when given)."""
-        wanted = set(identities)
-        numbers = sorted({i.number_hash for i in wanted})
-        best: dict[Identity, tuple[int, Entry]] = {}
-        state_marks = ", ".join("?" * len(states))
-        time_clause = ""
-        time_args: tuple[str, ...] = ()
-        if since is not None:
-            time_clause = " AND coalesce(scheduled_at, reserved_at) >= ?"
-            time_args = (_utc_text(since),)
-        for start in range(0, len(numbers), _IN_CHUNK):
-            chunk = numbers[start : start + _IN_CHUNK]
-            rows = conn.execute(
-                f"SELECT * FROM sends"
-                f" WHERE number_hash IN ({', '.join('?' * len(chunk))})"
-                f" AND state IN ({state_marks}){time_clause}",
-                (*chunk, *(s.value for s in states), *time_args),
-            ).fetchall()
-            for row in rows:
-                entry = _entry(row)
-                if entry.identity in wanted:
-                    held = best.get(entry.identity)
-                    if held is None or row["seq"] > held[0]:
-                        best[entry.identity] = (row["seq"], entry)
-        return {identity: entry for identity, (_, entry) in best.items()}
-
-
-def _entry(r: sqlite3.Row) -> Entry:
-    def time(name: str) -> datetime | None:
-        return None if r[name] is None else datetime.fromisoformat(r[name])
-
-    return Entry(
-        send_id=r["send_id"],
-        identity=Identity(r["number_hash"], r["body_hash"]),
-        segments=r["segments"],
-        provider=r["provider"],
-        state=State(r["state"]),
-        code=None if r["code"] is None else ResultCode(r["code"]),
-        message_id=r["message_id"],
-        reason=r["reason"],
-        reserved_at=datetime.fromisoformat(r["reserved_at"]),
-        settled_at=time("settled_at"),
-        scheduled_at=time("scheduled_at"),
-        os_user=r["os_user"],
-        workbook=r["workbook"],
-        sheet=r["sheet"],
-        row=r["row"],
-        delivery=None if r["delivery"] is None else Delivery(r["delivery"]),
-        delivery_reason=r["delivery_reason"],
-        delivery_checked_at=time("delivery_checked_at"),
-        holder=r["holder"],
-        gateway=(
-            None
-            if r["gateway_url"] is None
-            else GatewayIdentity(r["provider"], r["gateway_url"], r["gateway_account"] or "")
-        ),
-    )
 
 
 def accept_as_is(path: Path) -> tuple[str, int]:
