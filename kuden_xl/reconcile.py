@@ -13,7 +13,6 @@ only the gateway that took it can find it — and never declared "not sent" on a
 
 Lookups run concurrently (a bounded pool): one by one, 80 of them took 49 s. A refused
 credential still stops everything; a lookup that fails leaves its entry unknown for next time.
-``dispatch`` re-exports ``reconcile`` and ``ReconcileReport``.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
@@ -105,60 +104,93 @@ def reconcile(
         GatewayAuthError: credentials refused (lookups not yet started are not made).
     """
     at = (clock or japan_now)()
-    found: list[Entry] = []
-    not_sent: list[Entry] = []
-    unknown: list[Entry] = []
-    left: list[Entry] = []
-    elsewhere: list[Entry] = []
-    to_look_up: list[tuple[Entry, _Match]] = []
-    for entry in ledger.unsettled():
-        match = _match(entry, gateway.identity)
-        if match is _Match.OTHER:
-            left.append(entry)
-            elsewhere.append(entry)
-        elif ledger.in_flight_elsewhere(entry):
-            left.append(entry)
-        elif not gateway.capabilities.lookup_by_send_id and _finder(gateway) is None:
-            if match is _Match.LEGACY:
-                left.append(entry)
-                elsewhere.append(entry)
-                continue
-            unknown.append(_mark_unknown(ledger, entry, at, "事業者に照会できないため結果不明です"))
-        else:
-            to_look_up.append((entry, match))
-
+    sorted_out = _Sorted()
+    to_look_up = sorted_out.triage(ledger, gateway, at)
     for entry, match, receipt, error in _look_up(gateway, ledger, to_look_up, concurrency):
+        sorted_out.looked_up(ledger, gateway, at, entry, match, receipt, error)
+    report = sorted_out.report()
+    log.info(
+        "reconcile: %d found, %d not sent, %d unknown, %d left (%d of another gateway)",
+        len(report.found),
+        len(report.not_sent),
+        len(report.unknown),
+        len(report.left),
+        len(report.elsewhere),
+    )
+    return report
+
+
+@dataclass
+class _Sorted:
+    """Where each unsettled entry ended up, as ``reconcile`` goes (see ``ReconcileReport``)."""
+
+    found: list[Entry] = field(default_factory=list)
+    not_sent: list[Entry] = field(default_factory=list)
+    unknown: list[Entry] = field(default_factory=list)
+    left: list[Entry] = field(default_factory=list)
+    elsewhere: list[Entry] = field(default_factory=list)
+
+    def triage(self, ledger: Ledger, gateway: Gateway, at: datetime) -> list[tuple[Entry, _Match]]:
+        """Sort out what needs no lookup; the entries still to look up."""
+        to_look_up: list[tuple[Entry, _Match]] = []
+        for entry in ledger.unsettled():
+            match = _match(entry, gateway.identity)
+            if match is _Match.OTHER:
+                self.left.append(entry)
+                self.elsewhere.append(entry)
+            elif ledger.in_flight_elsewhere(entry):
+                self.left.append(entry)
+            elif not gateway.capabilities.lookup_by_send_id and _finder(gateway) is None:
+                if match is _Match.LEGACY:
+                    self.left.append(entry)
+                    self.elsewhere.append(entry)
+                    continue
+                why = "事業者に照会できないため結果不明です"
+                self.unknown.append(_mark_unknown(ledger, entry, at, why))
+            else:
+                to_look_up.append((entry, match))
+        return to_look_up
+
+    def looked_up(
+        self,
+        ledger: Ledger,
+        gateway: Gateway,
+        at: datetime,
+        entry: Entry,
+        match: _Match,
+        receipt: Receipt | None,
+        error: Exception | None,
+    ) -> None:
+        """Settle (or leave) one entry by its lookup's answer."""
         if error is not None:
             log.warning("lookup of send %s failed: %s", entry.send_id, error)
-            unknown.append(_mark_unknown(ledger, entry, at, "照会に失敗したため結果不明です"))
-            continue
+            self.unknown.append(_mark_unknown(ledger, entry, at, "照会に失敗したため結果不明です"))
+            return
         if match is _Match.LEGACY and (receipt is None or receipt.attempt not in _SETTLING):
-            left.append(entry)  # not found here proves nothing: it may be another endpoint's
-            elsewhere.append(entry)
-            continue
+            self.left.append(entry)  # not found here proves nothing: it may be another endpoint's
+            self.elsewhere.append(entry)
+            return
         if receipt is None and not gateway.capabilities.lookup_by_send_id:
             # Found by content only: a miss proves nothing (the listing may lag, or miss it).
             why = "事業者の記録に見つからないため結果不明です"
-            unknown.append(_mark_unknown(ledger, entry, at, why))
-            continue
+            self.unknown.append(_mark_unknown(ledger, entry, at, why))
+            return
         settled = _settle_looked_up(ledger, entry, receipt, at)
         if settled is None:
-            unknown.append(entry)
+            self.unknown.append(entry)
         elif settled.state is State.FAILED:
-            not_sent.append(settled)
+            self.not_sent.append(settled)
         else:
-            found.append(settled)
-    log.info(
-        "reconcile: %d found, %d not sent, %d unknown, %d left (%d of another gateway)",
-        len(found),
-        len(not_sent),
-        len(unknown),
-        len(left),
-        len(elsewhere),
-    )
-    return ReconcileReport(
-        tuple(found), tuple(not_sent), tuple(unknown), tuple(left), tuple(elsewhere)
-    )
+            self.found.append(settled)
+
+    def report(self) -> ReconcileReport:
+        return ReconcileReport(
+            tuple(self.found),
+            tuple(self.not_sent),
+            tuple(self.unknown),
+            tuple(self.left),
+            tuple(self.elsewhere),
+        )
 
 
 _Looked = tuple[Entry, _Match, Receipt | None, Exception | None]
