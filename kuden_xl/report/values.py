@@ -13,7 +13,7 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 
 from ..clock import JST
-from ..message import _ERAS
+from ..value_text import _ERAS
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01 (after Excel's 1900 leap bug)
 _EXCEL_EPOCH_DAY = _EXCEL_EPOCH.date()
