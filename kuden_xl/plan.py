@@ -1,4 +1,5 @@
-"""Rows → SendPlan. Every skip decision of DESIGN §4 is made here and nowhere else.
+"""Rows → SendPlan. Every skip decision of DESIGN §4 is made here (the ledger's in
+``plan_ledger``) and nowhere else.
 
 Per row, in this order: already sent (a record is never touched) · hidden · 除外 · number ·
 body (template, length, characters) · duplicate number among the rows processed · the ledger
@@ -12,46 +13,21 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from .books.base import SheetRows, Uncomputed
 from .campaign import CampaignSettings
 from .errors import SettingsError
 from .message import BodyCheck, Template
 from .phone import PhoneCheck, check_many
-from .schema import BODY, CODE, DEFAULT_GUARD, EXCLUDE, PHONE, SEGMENTS, SENDABLE, ResultCode
+from .plan_ledger import LedgerRecord, LedgerView, ledger_decision, resolved_unknown
+from .schema import CODE, DEFAULT_GUARD, EXCLUDE, PHONE, SENDABLE, ResultCode
 from .slots import Scheduling, SlotBook, hold_reason
 
+# LedgerRecord and LedgerView (home: plan_ledger) are part of this module's signatures: a
+# RowPlan's ``restored``, plan's ``ledger``.
+__all__ = ["LedgerRecord", "LedgerView", "RowPlan", "SendPlan", "is_excluded", "plan"]
+
 _FALSE_WORDS = {"false", "0", "いいえ", "no", "off"}
-
-
-@dataclass(frozen=True)
-class LedgerRecord:
-    """A settled send found in the ledger for a row's (number, body)."""
-
-    code: ResultCode
-    message_id: str | None
-    sent_at: datetime
-    workbook: str
-    sheet: str
-    reason: str = ""
-
-
-class LedgerView(Protocol):
-    """What the planner asks of the send ledger (kept abstract: the core knows no SQLite)."""
-
-    def sent_record(self, number: str, body: str) -> LedgerRecord | None:
-        """The newest accepted / scheduled / unknown send of this (number, body), if any."""
-        ...
-
-    def latest_record(self, number: str, body: str) -> LedgerRecord | None:
-        """The newest settled entry of this (number, body), whatever its outcome."""
-        ...
-
-    def unresolved_elsewhere(self, number: str, body: str) -> str | None:
-        """The gateway (a label for staff) through which a send of this (number, body) is
-        still unresolved and cannot be settled by this run's gateway; None when there is none."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -164,18 +140,12 @@ def plan(
         SettingsError: no 本文, or a malformed template.
         WorkbookError: a needed formula cell has no computed value.
     """
-    has_body = bool(settings.body and settings.body.strip())
-    if not has_body and require_body:
-        raise SettingsError(
-            "本文がありません。設定シートの「本文」に送信する文面を入力するか、--body で指定してください。"
-            " / No message body: set 本文 in the 設定 sheet or pass --body."
-        )
-    template = Template.parse(settings.body if has_body else "-")  # type: ignore[arg-type]
+    template = _body_template(settings, require_body)
     planner = _Planner(
         data,
         settings,
-        template if has_body else None,
-        template.used_columns(data.header.variables),
+        template,
+        template.used_columns(data.header.variables) if template is not None else (),
         min(settings.max_length, max_length or settings.max_length),
         hidden,
         ledger,
@@ -198,6 +168,18 @@ def plan(
     return SendPlan(
         tuple(decided), settings.unit_price, warnings, data.book, data.sheet, scheduling
     )
+
+
+def _body_template(settings: CampaignSettings, require_body: bool) -> Template | None:
+    """The parsed 本文; None when there is none and none is required (``check``)."""
+    if settings.body and settings.body.strip():
+        return Template.parse(settings.body)
+    if require_body:
+        raise SettingsError(
+            "本文がありません。設定シートの「本文」に送信する文面を入力するか、--body で指定してください。"
+            " / No message body: set 本文 in the 設定 sheet or pass --body."
+        )
+    return None
 
 
 _SEND_RECORDS = frozenset(c.value for c in ResultCode if c.is_send_record)
@@ -245,12 +227,7 @@ class _Planner:
         """A row whose 結果コード records a send."""
         if phone.national:
             self.claimed.add(phone.national)
-        resolved = (
-            _resolved_unknown(self.data, r, phone.national, self.ledger)
-            if previous == ResultCode.UNKNOWN.value
-            else None
-        )
-        return resolved or RowPlan(
+        recorded = RowPlan(
             r,
             ResultCode.SKIP_ALREADY_SENT,
             f"送信済みの行です（結果コード {previous}）",
@@ -258,6 +235,9 @@ class _Planner:
             phone.national,
             recorded=ResultCode(previous),
         )
+        if previous == ResultCode.UNKNOWN.value:
+            return resolved_unknown(self.data, recorded, self.ledger) or recorded
+        return recorded
 
     def _skipped(self, r: int, phone: PhoneCheck) -> RowPlan | None:
         """Hidden, excluded, or a number that cannot receive an SMS."""
@@ -314,7 +294,7 @@ class _Planner:
                 body.segments,
             )
         self.claimed.add(phone.national)
-        return _ledger_decision(
+        return ledger_decision(
             RowPlan(r, None, "", None, phone.national, body.body, body.segments),
             data,
             self.ledger,
@@ -338,84 +318,6 @@ def _problem_column(body: BodyCheck, values: dict[str, object], settings: Campai
             if f"差し込み項目「{name}」" in body.reason:  # a URL in this column's value
                 return name
     return "本文"
-
-
-def _resolved_unknown(
-    data: SheetRows, row: int, number: str | None, ledger: LedgerView | None
-) -> RowPlan | None:
-    """An UNKNOWN row whose send the ledger has since settled (by reconciliation).
-
-    Sent: its record is written back. Provably not sent (or refused): the row gets that code and
-    the reason, so the next run sends it again. The identity is the body the row records as
-    sent (送信本文), not a fresh rendering.
-    """
-    body = data.value(row, BODY)
-    if ledger is None or number is None or not isinstance(body, str) or not body:
-        return None
-    record = ledger.latest_record(number, body)
-    if record is None or record.code is ResultCode.UNKNOWN:
-        return None
-    if (record.workbook, record.sheet) != (data.book, data.sheet):
-        return None
-    if not record.code.is_send_record:
-        return RowPlan(
-            row, record.code, record.reason or "照会の結果、送信されていませんでした", CODE, number
-        )
-    segments = data.value(row, SEGMENTS)
-    return RowPlan(
-        row,
-        record.code,
-        "結果不明だった送信を事業者に照会し、記録を更新しました",
-        CODE,
-        number,
-        body,
-        int(segments) if isinstance(segments, (int, float)) else 0,
-        restored=record,
-    )
-
-
-def _ledger_decision(
-    row: RowPlan,
-    data: SheetRows,
-    ledger: LedgerView | None,
-    guard: timedelta | None,
-    allow_resend: bool,
-    scheduling: Scheduling | None,
-) -> RowPlan:
-    if ledger is None:
-        return row
-    assert row.number is not None and row.body is not None
-    elsewhere = ledger.unresolved_elsewhere(row.number, row.body)
-    if elsewhere is not None:
-        # Maybe sent, and only that gateway can tell: never send it again from here, whatever
-        # its age and even with --allow-resend (DESIGN §6).
-        return replace(
-            row,
-            code=ResultCode.SKIP_RECENT,
-            reason=f"別の送信先（{elsewhere}）で送信した結果が不明です。その送信先で照会するまで送信しません",
-            column=None,
-        )
-    record = ledger.sent_record(row.number, row.body)
-    if record is None:
-        return row
-    now = scheduling.now if scheduling else None
-    within = now is None or now - record.sent_at <= (guard or DEFAULT_GUARD)
-    if within and (record.workbook, record.sheet) == (data.book, data.sheet):
-        # This sheet's record of the send was lost (a crash before the save, a run whose result
-        # never reached the file): write it back, never resend. Past the guard window the same
-        # (number, body) on this sheet is a new campaign and is sent.
-        return replace(
-            row, code=record.code, reason="送信記録を台帳から復元しました", restored=record
-        )
-    if allow_resend or guard is None or not within:
-        return row
-    when = f"{record.sent_at:%Y年%m月%d日 %H:%M}"
-    return replace(
-        row,
-        code=ResultCode.SKIP_RECENT,
-        reason=f"同じ番号に同じ本文を{when}に送信済みです（再送は --allow-resend）",
-        column=None,
-    )
 
 
 def _schedule(rows: list[RowPlan], s: Scheduling) -> list[RowPlan]:
