@@ -55,7 +55,6 @@ def network_steps(http: HttpSettings) -> list[Step]:
     target = urlsplit(http.base_url)
     host = target.hostname or ""
     port = target.port or (443 if target.scheme == "https" else 80)
-    timeout = http.connect_timeout_s
     if not host:
         return [
             Step(
@@ -64,62 +63,75 @@ def network_steps(http: HttpSettings) -> list[Step]:
                 "この PC 内の練習用の送信先（sandbox）です。ネットワークは使いません",
             )
         ]
+    https = target.scheme == "https"
     steps: list[Step] = []
     sock: socket.socket | None = None
     try:
         if http.proxy:
-            proxy = urlsplit(http.proxy if "://" in http.proxy else f"http://{http.proxy}")
-            # As requests reads it: a proxy URL without a port means its scheme's default.
-            proxy_port = proxy.port or (443 if proxy.scheme == "https" else 80)
-            where = f"{proxy.hostname}:{proxy_port}"
-            try:
-                sock = socket.create_connection((proxy.hostname, proxy_port), timeout)
-            except OSError as exc:
-                return [
-                    Step(
-                        "プロキシに接続",
-                        False,
-                        f"プロキシ {where} に接続できません（{_why(exc)}）。プロキシのアドレスと"
-                        "ポート（KUDEN_XL_PROXY または設定ファイルの proxy）を情報担当者に確認"
-                        "してください。",
-                    )
-                ]
-            steps.append(Step("プロキシに接続", True, f"{where} に接続しました"))
-            if target.scheme != "https":
-                steps.append(Step("CONNECT（トンネル）", None, "HTTP のため不要です"))
-                return steps
-            refused = _connect(sock, host, port, proxy.username, proxy.password)
-            if refused is not None:
-                return [*steps, Step("CONNECT（トンネル）", False, refused)]
-            steps.append(
-                Step("CONNECT（トンネル）", True, f"{host}:{port} への中継が許可されました")
-            )
+            sock = _via_proxy(http.proxy, host, port, https, http.connect_timeout_s, steps)
         else:
-            try:
-                sock = socket.create_connection((host, port), timeout)
-            except OSError as exc:
-                fix = (
-                    "庁内ネットワーク（LGWAN）ではプロキシの設定（KUDEN_XL_PROXY）が必要なことが"
-                    "あります。接続先 URL（KUDEN_XL_BASE_URL）も確認してください。"
-                )
-                return [
-                    Step(
-                        "接続先に接続",
-                        False,
-                        f"{host}:{port} に接続できません（{_why(exc)}）。{fix}",
-                    )
-                ]
-            steps.append(
-                Step("接続先に接続", True, f"{host}:{port} に直接接続しました（プロキシなし）")
-            )
-        if target.scheme != "https":
-            steps.append(Step("TLS（証明書）", None, "HTTP のため不要です"))
+            sock = _direct(host, port, http.connect_timeout_s, steps)
+        if sock is None or steps[-1].ok is False:
+            return steps
+        if not https:  # plain HTTP: no tunnel to ask for, no certificate to check
+            name = "CONNECT（トンネル）" if http.proxy else "TLS（証明書）"
+            steps.append(Step(name, None, "HTTP のため不要です"))
             return steps
         steps.append(_tls(sock, host, http))
         return steps
     finally:
         if sock is not None:
             sock.close()
+
+
+def _via_proxy(
+    proxy_url: str, host: str, port: int, https: bool, timeout: float, steps: list[Step]
+) -> socket.socket | None:
+    """Connect to the proxy and, for HTTPS, ask it for a tunnel to ``host``, a Step for each;
+    the socket (the caller closes it), or None when the proxy cannot be reached."""
+    proxy = urlsplit(proxy_url if "://" in proxy_url else f"http://{proxy_url}")
+    # As requests reads it: a proxy URL without a port means its scheme's default.
+    proxy_port = proxy.port or (443 if proxy.scheme == "https" else 80)
+    where = f"{proxy.hostname}:{proxy_port}"
+    try:
+        sock = socket.create_connection((proxy.hostname, proxy_port), timeout)
+    except OSError as exc:
+        steps.append(
+            Step(
+                "プロキシに接続",
+                False,
+                f"プロキシ {where} に接続できません（{_why(exc)}）。プロキシのアドレスと"
+                "ポート（KUDEN_XL_PROXY または設定ファイルの proxy）を情報担当者に確認"
+                "してください。",
+            )
+        )
+        return None
+    steps.append(Step("プロキシに接続", True, f"{where} に接続しました"))
+    if not https:
+        return sock
+    refused = _connect(sock, host, port, proxy.username, proxy.password)
+    if refused is not None:
+        steps.append(Step("CONNECT（トンネル）", False, refused))
+    else:
+        steps.append(Step("CONNECT（トンネル）", True, f"{host}:{port} への中継が許可されました"))
+    return sock
+
+
+def _direct(host: str, port: int, timeout: float, steps: list[Step]) -> socket.socket | None:
+    """Connect to the provider itself (no proxy), with its Step; None when that fails."""
+    try:
+        sock = socket.create_connection((host, port), timeout)
+    except OSError as exc:
+        fix = (
+            "庁内ネットワーク（LGWAN）ではプロキシの設定（KUDEN_XL_PROXY）が必要なことが"
+            "あります。接続先 URL（KUDEN_XL_BASE_URL）も確認してください。"
+        )
+        steps.append(
+            Step("接続先に接続", False, f"{host}:{port} に接続できません（{_why(exc)}）。{fix}")
+        )
+        return None
+    steps.append(Step("接続先に接続", True, f"{host}:{port} に直接接続しました（プロキシなし）"))
+    return sock
 
 
 def credentials_step(gateway: Gateway) -> Step:

@@ -160,23 +160,34 @@ def classify_transport(
         GatewayUnavailable: TLS failure, or a URL that cannot work; nothing was sent.
     """
     if isinstance(outcome, requests.Response):
-        code = outcome.status_code
-        if code in (401, 403):
-            raise GatewayAuthError(
-                f"SMS事業者が認証情報を受け付けませんでした（HTTP {code}）。"
-                f"APIトークンの設定を確認してください。 / credentials refused (HTTP {code})"
-            )
-        if code == 429:
-            return Receipt(
-                send_id,
-                Attempt.NOT_PROCESSED,
-                reason="混雑のため事業者が受付を制限しました（HTTP 429）",
-                retry_after_s=_retry_after(outcome.headers.get("Retry-After")),
-            )
-        if code >= 500:
-            return Receipt(send_id, server_error, reason=f"事業者側のエラー（HTTP {code}）")
-        return None
-    exc = outcome
+        return _classify_answer(send_id, outcome, server_error)
+    return _classify_failure(send_id, outcome)
+
+
+def _classify_answer(
+    send_id: str, response: requests.Response, server_error: Attempt
+) -> Receipt | None:
+    """An answer: refused credentials, 429 and 5xx are the transport's; the rest the provider's."""
+    code = response.status_code
+    if code in (401, 403):
+        raise GatewayAuthError(
+            f"SMS事業者が認証情報を受け付けませんでした（HTTP {code}）。"
+            f"APIトークンの設定を確認してください。 / credentials refused (HTTP {code})"
+        )
+    if code == 429:
+        return Receipt(
+            send_id,
+            Attempt.NOT_PROCESSED,
+            reason="混雑のため事業者が受付を制限しました（HTTP 429）",
+            retry_after_s=_retry_after(response.headers.get("Retry-After")),
+        )
+    if code >= 500:
+        return Receipt(send_id, server_error, reason=f"事業者側のエラー（HTTP {code}）")
+    return None
+
+
+def _classify_failure(send_id: str, exc: requests.RequestException) -> Receipt:
+    """No answer: a setting that cannot work raises, the rest is placed by what was sent."""
     if isinstance(exc, requests.exceptions.SSLError):
         raise GatewayUnavailable(
             "SMS事業者とのTLS（SSL）接続を確立できません。LGWAN・プロキシ経由の場合は、"
