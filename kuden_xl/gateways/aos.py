@@ -81,7 +81,7 @@ class AosGateway:
         if message.scheduled_at is not None:
             form.append(("scheduleTime", schedule_time(message.scheduled_at)))
         outcome = self._call("POST", "/p5/api/mt.json", data=form)
-        transport = classify_transport(message.send_id, outcome)
+        transport = classify_transport(message.send_id, outcome, provider=self.name)
         if transport is not None:
             return transport
         assert isinstance(outcome, requests.Response)
@@ -102,7 +102,7 @@ class AosGateway:
             if found is not None:
                 return found
             return Receipt(message.send_id, Attempt.MAYBE_PROCESSED, reason=f"{text}（照会中）")
-        _raise_for_account(code, text)
+        _raise_for_account(code, text, outcome.status_code)
         if code in (100, 110, 120):
             return Receipt(message.send_id, Attempt.REJECTED, reason=_field_reason(code, text))
         # 500 "System error." or anything new: retried with the same clientTag.
@@ -113,7 +113,7 @@ class AosGateway:
         if items:
             return Receipt(send_id, Attempt.ACCEPTED, send_id)
         # Not sent yet: a reservation waiting for its time shows only here.
-        answer = self._query("/p5/api/checkreservation.json", {"clientTag": send_id}, sms=True)
+        answer, _ = self._query("/p5/api/checkreservation.json", {"clientTag": send_id}, sms=True)
         if answer.get("responseCode") == 130:  # "Already send." (sent since we asked)
             return Receipt(send_id, Attempt.ACCEPTED, send_id)
         reserved = answer.get("status")
@@ -148,24 +148,35 @@ class AosGateway:
         self._http.close()
 
     def _status(self, query: Mapping[str, str]) -> list[Mapping[str, Any]]:
-        answer = self._query("/p5/api/status.json", query)
+        answer, status = self._query("/p5/api/status.json", query)
         code = answer.get("responseCode")
         items = answer.get("status")
         if code != 0 or not isinstance(items, list):
             raise GatewayUnavailable(
-                f"AOSに照会できません（{code} {answer.get('responseMessage')}） / status failed"
+                f"AOSに照会できません（{code} {answer.get('responseMessage')}） / status failed",
+                provider=self.name,
+                status=status,
             )
         return [i for i in items if isinstance(i, Mapping)]
 
-    def _query(self, path: str, query: Mapping[str, str], *, sms: bool = False) -> dict[str, Any]:
+    def _query(
+        self, path: str, query: Mapping[str, str], *, sms: bool = False
+    ) -> tuple[dict[str, Any], int]:
+        """The answer's JSON object and its HTTP status (200 whatever ``responseCode`` says)."""
         params = {**self._account, **({"smsCode": self._sms_code} if sms else {}), **query}
-        answer = json_object(expect_ok(self._call("GET", path, params=params)))
+        response = expect_ok(self._call("GET", path, params=params), provider=self.name)
+        answer = json_object(response)
         if answer is None:
-            raise GatewayUnavailable("AOSの応答を読めません / malformed AOS answer")
+            raise GatewayUnavailable(
+                "AOSの応答を読めません / malformed AOS answer",
+                provider=self.name,
+                status=response.status_code,
+            )
         code = answer.get("responseCode")
         if isinstance(code, int):
-            _raise_for_account(code, str(answer.get("responseMessage") or ""))
-        return answer
+            message = str(answer.get("responseMessage") or "")
+            _raise_for_account(code, message, response.status_code)
+        return answer, response.status_code
 
     def _call(
         self,
@@ -189,19 +200,26 @@ def schedule_time(at: datetime) -> str:
     return f"{local:%Y-%m-%d %H:%M}"
 
 
-def _raise_for_account(code: int, text: str) -> None:
-    """Refused credentials (100/110 on token, clientId, smsCode) and 300 stop the run."""
+def _raise_for_account(code: int, text: str, status: int) -> None:
+    """Refused credentials (100/110 on token, clientId, smsCode) and 300 stop the run.
+
+    ``status`` is the answer's HTTP status (AOS answers 200 and puts the outcome in ``code``).
+    """
     if code == 300:
         raise GatewayQuotaError(
             "AOSの契約プランの送信可能件数を超えました（Exceed sending count）。送信を止めました。"
             "送信済みの行は記録されています。残りの行は上限の変更後にもう一度送信できます。"
-            " / AOS sending quota exhausted."
+            " / AOS sending quota exhausted.",
+            provider=AosGateway.name,
+            status=status,
         )
     if code in (100, 110) and any(field in text for field in _ACCOUNT_FIELDS):
         raise GatewayAuthError(
             f"AOSが認証情報を受け付けませんでした（{text}）。KUDEN_XL_TOKEN・"
             f"KUDEN_XL_AOS_CLIENT_ID・KUDEN_XL_AOS_SMS_CODE を確認してください。"
-            " / AOS refused the credentials."
+            " / AOS refused the credentials.",
+            provider=AosGateway.name,
+            status=status,
         )
 
 

@@ -149,30 +149,34 @@ def classify_transport(
     outcome: requests.Response | requests.RequestException,
     *,
     server_error: Attempt = Attempt.MAYBE_PROCESSED,
+    provider: str | None = None,
 ) -> Receipt | None:
     """What the transport alone decides about a send attempt; None leaves it to the provider.
 
     ``server_error`` is the class of a 5xx: MAYBE_PROCESSED unless the provider documents that
-    its 5xx never records anything (the sandbox does).
+    its 5xx never records anything (the sandbox does). ``provider`` (its name in the config) is
+    carried by the errors raised, with the HTTP status when there was an answer.
 
     Raises:
         GatewayAuthError: 401/403 — no message can succeed with these credentials.
         GatewayUnavailable: TLS failure, or a URL that cannot work; nothing was sent.
     """
     if isinstance(outcome, requests.Response):
-        return _classify_answer(send_id, outcome, server_error)
-    return _classify_failure(send_id, outcome)
+        return _classify_answer(send_id, outcome, server_error, provider)
+    return _classify_failure(send_id, outcome, provider)
 
 
 def _classify_answer(
-    send_id: str, response: requests.Response, server_error: Attempt
+    send_id: str, response: requests.Response, server_error: Attempt, provider: str | None
 ) -> Receipt | None:
     """An answer: refused credentials, 429 and 5xx are the transport's; the rest the provider's."""
     code = response.status_code
     if code in (401, 403):
         raise GatewayAuthError(
             f"SMS事業者が認証情報を受け付けませんでした（HTTP {code}）。"
-            f"APIトークンの設定を確認してください。 / credentials refused (HTTP {code})"
+            f"APIトークンの設定を確認してください。 / credentials refused (HTTP {code})",
+            provider=provider,
+            status=code,
         )
     if code == 429:
         return Receipt(
@@ -186,14 +190,17 @@ def _classify_answer(
     return None
 
 
-def _classify_failure(send_id: str, exc: requests.RequestException) -> Receipt:
+def _classify_failure(
+    send_id: str, exc: requests.RequestException, provider: str | None
+) -> Receipt:
     """No answer: a setting that cannot work raises, the rest is placed by what was sent."""
     if isinstance(exc, requests.exceptions.SSLError):
         raise GatewayUnavailable(
             "SMS事業者とのTLS（SSL）接続を確立できません。LGWAN・プロキシ経由の場合は、"
             "CA証明書の設定（KUDEN_XL_CA_BUNDLE または設定ファイルの ca_bundle）に"
             "自治体の証明書ファイルを指定してください。"
-            f" / TLS failed; check the ca_bundle setting ({_first_line(_tls_cause(exc))})"
+            f" / TLS failed; check the ca_bundle setting ({_first_line(_tls_cause(exc))})",
+            provider=provider,
         ) from exc
     if isinstance(
         exc,
@@ -205,7 +212,8 @@ def _classify_failure(send_id: str, exc: requests.RequestException) -> Receipt:
         ),
     ):
         raise GatewayUnavailable(
-            f"SMS事業者の接続先設定が不正です: {_first_line(exc)} / invalid gateway URL or header"
+            f"SMS事業者の接続先設定が不正です: {_first_line(exc)} / invalid gateway URL or header",
+            provider=provider,
         ) from exc
     if isinstance(exc, requests.exceptions.ProxyError):
         # The proxy is down or refused the tunnel (407 login, 403 allow-list): nothing reached the
@@ -214,7 +222,8 @@ def _classify_failure(send_id: str, exc: requests.RequestException) -> Receipt:
         raise GatewayUnavailable(
             "プロキシ経由で SMS事業者に接続できません。プロキシの設定（KUDEN_XL_PROXY または"
             "設定ファイルの proxy）と、プロキシの認証・許可リストを情報担当者に確認してください。"
-            f" / Proxy unreachable or refused the tunnel ({_first_line(exc)})"
+            f" / Proxy unreachable or refused the tunnel ({_first_line(exc)})",
+            provider=provider,
         ) from exc
     if isinstance(exc, requests.exceptions.ConnectTimeout) or _never_connected(exc):
         return Receipt(send_id, Attempt.NOT_PROCESSED, reason="事業者に接続できません")
@@ -225,22 +234,30 @@ def _classify_failure(send_id: str, exc: requests.RequestException) -> Receipt:
     return Receipt(send_id, Attempt.MAYBE_PROCESSED, reason="送信中に接続が切断されました")
 
 
-def expect_ok(outcome: requests.Response | requests.RequestException) -> requests.Response:
+def expect_ok(
+    outcome: requests.Response | requests.RequestException, *, provider: str | None = None
+) -> requests.Response:
     """For calls that are not sends (status, lookup): a 2xx answer, or GatewayError.
 
     A failed lookup must never read as "not found" (that would invite a resend), so every
-    failure the send classification would not call an answer is raised here.
+    failure the send classification would not call an answer is raised here. The errors carry
+    ``provider`` and the HTTP status when there was an answer.
     """
-    receipt = classify_transport("", outcome)  # raises for auth and TLS
+    receipt = classify_transport("", outcome, provider=provider)  # raises for auth and TLS
+    status = outcome.status_code if isinstance(outcome, requests.Response) else None
     if receipt is not None:
         raise GatewayUnavailable(
-            f"SMS事業者に照会できません: {receipt.reason} / gateway query failed"
+            f"SMS事業者に照会できません: {receipt.reason} / gateway query failed",
+            provider=provider,
+            status=status,
         )
     assert isinstance(outcome, requests.Response)
     if not 200 <= outcome.status_code < 300:
         raise GatewayUnavailable(
             f"SMS事業者が照会を受け付けませんでした（HTTP {outcome.status_code}）"
-            f" / gateway query refused"
+            f" / gateway query refused",
+            provider=provider,
+            status=status,
         )
     return outcome
 

@@ -76,7 +76,7 @@ class KaradenGateway:
         outcome = self._call("POST", f"/{self._tenant}/messages", data=form)
         if isinstance(outcome, requests.Response):
             _raise_for_account(outcome)  # before the generic 401: ours names the variable
-        transport = classify_transport(message.send_id, outcome)
+        transport = classify_transport(message.send_id, outcome, provider=self.name)
         if transport is not None:
             return transport
         assert isinstance(outcome, requests.Response)
@@ -87,7 +87,7 @@ class KaradenGateway:
         response = self._expect(self._call("GET", f"/{self._tenant}/messages", params=params))
         data = (json_object(response) or {}).get("data")
         if not isinstance(data, list):
-            raise _malformed()
+            raise _malformed(response)
         found = [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
         if not found:
             return None
@@ -114,7 +114,7 @@ class KaradenGateway:
     def _expect(self, outcome: requests.Response | requests.RequestException) -> requests.Response:
         if isinstance(outcome, requests.Response):
             _raise_for_account(outcome)
-        return expect_ok(outcome)
+        return expect_ok(outcome, provider=self.name)
 
     def _receipt(self, send_id: str, response: requests.Response) -> Receipt:
         data: dict[str, Any] = json_object(response) or {}
@@ -128,7 +128,9 @@ class KaradenGateway:
         if code == 404:
             raise GatewayUnavailable(
                 "Karadenの接続先が見つかりません（HTTP 404）。KUDEN_XL_BASE_URL と"
-                " KUDEN_XL_KARADEN_TENANT_ID を確認してください。 / Karaden endpoint not found."
+                " KUDEN_XL_KARADEN_TENANT_ID を確認してください。 / Karaden endpoint not found.",
+                provider=self.name,
+                status=code,
             )
         # Another 4xx: Karaden refused this request and recorded nothing.
         message = data.get("message") or f"HTTP {code}"
@@ -156,12 +158,16 @@ def _raise_for_account(response: requests.Response) -> None:
     if code == "unauthentication" or response.status_code in (401, 403):
         raise GatewayAuthError(
             "KaradenがAPIトークンを受け付けませんでした。KUDEN_XL_TOKEN（または資格情報"
-            "マネージャーの kuden_xl / karaden）を確認してください。 / Karaden refused the token."
+            "マネージャーの kuden_xl / karaden）を確認してください。 / Karaden refused the token.",
+            provider=KaradenGateway.name,
+            status=response.status_code,
         )
     if code == "invalid_tenant":
         raise GatewayAuthError(
             "KaradenがテナントIDを受け付けませんでした。KUDEN_XL_KARADEN_TENANT_ID を確認して"
-            "ください。 / Karaden refused the tenant id."
+            "ください。 / Karaden refused the tenant id.",
+            provider=KaradenGateway.name,
+            status=response.status_code,
         )
 
 
@@ -226,5 +232,9 @@ def from_settings(base_url: str | None, config: Mapping[str, Any] | None = None)
     )
 
 
-def _malformed() -> GatewayUnavailable:
-    return GatewayUnavailable("Karadenの応答を読めません / malformed Karaden answer")
+def _malformed(response: requests.Response) -> GatewayUnavailable:
+    return GatewayUnavailable(
+        "Karadenの応答を読めません / malformed Karaden answer",
+        provider=KaradenGateway.name,
+        status=response.status_code,
+    )

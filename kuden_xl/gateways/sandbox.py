@@ -64,7 +64,9 @@ class SandboxGateway:
             )
         except requests.RequestException as exc:
             outcome = exc
-        transport = classify_transport(message.send_id, outcome, server_error=Attempt.NOT_PROCESSED)
+        transport = classify_transport(
+            message.send_id, outcome, server_error=Attempt.NOT_PROCESSED, provider=self.name
+        )
         if transport is not None:
             return transport
         assert isinstance(outcome, requests.Response)
@@ -75,7 +77,8 @@ class SandboxGateway:
         step = self.capabilities.max_status_ids or MAX_STATUS_IDS
         for start in range(0, len(message_ids), step):
             ids = list(message_ids[start : start + step])
-            answer = json_object(expect_ok(self._call("POST", "/v1/messages/status", {"ids": ids})))
+            outcome = self._call("POST", "/v1/messages/status", {"ids": ids})
+            answer = json_object(expect_ok(outcome, provider=self.name))
             found = {
                 m["id"]: m
                 for m in (answer or {}).get("messages", [])
@@ -90,15 +93,16 @@ class SandboxGateway:
         return result
 
     def lookup(self, send_id: str) -> Receipt | None:
-        response = expect_ok(self._call("GET", "/v1/messages", params={"idempotency_key": send_id}))
+        outcome = self._call("GET", "/v1/messages", params={"idempotency_key": send_id})
+        response = expect_ok(outcome, provider=self.name)
         messages = (json_object(response) or {}).get("messages")
         if not isinstance(messages, list):
-            raise _malformed()
+            raise _malformed(response)
         if not messages:
             return None
         found = messages[0]
         if not isinstance(found, dict) or not isinstance(found.get("id"), str):
-            raise _malformed()
+            raise _malformed(response)
         attempt = Attempt.SCHEDULED if found.get("status") == "scheduled" else Attempt.ACCEPTED
         return Receipt(send_id, attempt, message_id=found["id"])
 
@@ -151,8 +155,12 @@ def _receipt(send_id: str, response: requests.Response) -> Receipt:
     return Receipt(send_id, Attempt.NOT_PROCESSED, reason=f"{reason}（HTTP {code}）")
 
 
-def _malformed() -> GatewayUnavailable:
-    return GatewayUnavailable("サンドボックスの応答を読めません / malformed sandbox answer")
+def _malformed(response: requests.Response) -> GatewayUnavailable:
+    return GatewayUnavailable(
+        "サンドボックスの応答を読めません / malformed sandbox answer",
+        provider=SandboxGateway.name,
+        status=response.status_code,
+    )
 
 
 def start_embedded(state_path: Path, **kw: Any) -> SandboxServer:

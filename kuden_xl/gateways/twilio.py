@@ -195,7 +195,7 @@ class TwilioGateway:
             form["ScheduleType"] = "fixed"
             form["SendAt"] = _iso_utc(message.scheduled_at)
         outcome = self._call("POST", f"{self._messages}.json", data=form)
-        transport = classify_transport(message.send_id, outcome)
+        transport = classify_transport(message.send_id, outcome, provider=NAME)
         if transport is not None:
             return transport
         assert isinstance(outcome, requests.Response)
@@ -211,7 +211,8 @@ class TwilioGateway:
     def lookup(self, send_id: str) -> Receipt | None:
         """Twilio keeps nothing of ours to look up by (``lookup_by_send_id`` is False)."""
         raise GatewayUnavailable(
-            "Twilio は送信IDで照会できません。 / Twilio cannot look up by send id; use find_sent."
+            "Twilio は送信IDで照会できません。 / Twilio cannot look up by send id; use find_sent.",
+            provider=NAME,
         )
 
     def find_sent(self, query: SentQuery) -> Receipt | None:
@@ -229,10 +230,11 @@ class TwilioGateway:
         path = f"{self._messages}.json"
         found: list[dict[str, Any]] = []
         for _ in range(LIST_MAX_PAGES):
-            page = json_object(expect_ok(self._call("GET", path, params=params))) or {}
+            response = expect_ok(self._call("GET", path, params=params), provider=NAME)
+            page = json_object(response) or {}
             messages = page.get("messages")
             if not isinstance(messages, list):
-                raise _malformed()
+                raise _malformed(response)
             found += [m for m in messages if matches(m, query, since)]
             next_page = page.get("next_page_uri")
             if not isinstance(next_page, str) or not next_page.startswith(API):
@@ -251,7 +253,8 @@ class TwilioGateway:
 
     def check_connection(self) -> None:
         """Fetch the account (``GET /Accounts/{Sid}.json``): authenticated, sends nothing."""
-        expect_ok(self._call("GET", f"{API}/Accounts/{self._settings.account_sid}.json"))
+        account = f"{API}/Accounts/{self._settings.account_sid}.json"
+        expect_ok(self._call("GET", account), provider=NAME)
 
     def close(self) -> None:
         self._http.close()
@@ -261,14 +264,18 @@ class TwilioGateway:
             return DeliveryStatus(message_id, Delivery.UNKNOWN)
         for attempt in range(STATUS_ATTEMPTS):
             response = self._call("GET", f"{self._messages}/{message_id}.json")
-            busy = classify_transport(message_id, response) if _is_429(response) else None
+            busy = (
+                classify_transport(message_id, response, provider=NAME)
+                if _is_429(response)
+                else None
+            )
             if busy is None or attempt == STATUS_ATTEMPTS - 1:
                 break
             # 20429: too many concurrent requests, never processed; wait as told, then again.
             time.sleep(min(STATUS_RETRY_CAP_S, busy.retry_after_s or 0.5 * 2**attempt))
         if isinstance(response, requests.Response) and response.status_code == 404:
             return DeliveryStatus(message_id, Delivery.UNKNOWN)
-        return delivery_of(message_id, json_object(expect_ok(response)) or {})
+        return delivery_of(message_id, json_object(expect_ok(response, provider=NAME)) or {})
 
     def _call(
         self,
@@ -293,8 +300,12 @@ def _iso_utc(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _malformed() -> GatewayUnavailable:
-    return GatewayUnavailable("Twilio の応答を読めません / malformed Twilio answer")
+def _malformed(response: requests.Response) -> GatewayUnavailable:
+    return GatewayUnavailable(
+        "Twilio の応答を読めません / malformed Twilio answer",
+        provider=NAME,
+        status=response.status_code,
+    )
 
 
 def from_settings(
