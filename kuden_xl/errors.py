@@ -5,7 +5,9 @@ boundary (``raise ... from exc``). Each message is Japanese first (staff read it
 English gloss after `` / `` for developers and logs. Beside the message, each error carries the
 fields a program can act on, None where they do not apply: ``path`` (the workbook or file),
 ``sheet``, ``cell`` (an A1 address) or ``row`` (a sheet row number), ``provider`` and ``status``
-(the gateway's HTTP status)::
+(the gateway's HTTP status). Every GatewayError from ``kuden_xl.gateways`` names its provider
+as the config does (``sandbox``, ``karaden``, ``aos``, ``twilio``), and its status when an
+answer came (AOS answers 200 even when it refuses)::
 
     KudenError
     ├── InputError              bad input from the user: the workbook, a row range, an option
