@@ -269,7 +269,8 @@ class _Run:
             f"SMS事業者に{n}件続けて送信できなかったため、送信を中止しました（{outcome.cause}）。"
             "まだ送信していない行はそのままです。接続先の設定と事業者の状況を確認して、"
             "もう一度送信してください。"
-            f" / Stopped after {n} messages in a row could not be sent; the rest are untouched."
+            f" / Stopped after {n} messages in a row could not be sent; the rest are untouched.",
+            provider=self.gateway.name,
         )
 
     def _result(

@@ -712,6 +712,7 @@ def test_a_gateway_refusing_connections_stops_the_run(ledger: Ledger) -> None:
             )
         gw.close()
     assert "事業者に接続できません" in str(stopped.value)
+    assert (stopped.value.provider, stopped.value.status) == ("sandbox", None)
     # Three refused in a row, plus at most the other workers' messages in flight then.
     assert 3 <= len(seen) <= 3 + 4 - 1
     assert all(r.code is ResultCode.GATEWAY_ERROR for r in seen)
