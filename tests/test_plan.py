@@ -12,7 +12,7 @@ from kuden_xl.books.base import SheetRows
 from kuden_xl.campaign import parse_window
 from kuden_xl.clock import JST
 from kuden_xl.config import campaign_settings
-from kuden_xl.jobs import _LedgerRecords
+from kuden_xl.jobs.planning import _LedgerRecords
 from kuden_xl.ledger import Ledger, State
 from kuden_xl.plan import Scheduling, plan
 from kuden_xl.schema import ResultCode, find_header
