@@ -25,7 +25,7 @@ from .slots import Scheduling, SlotBook, hold_reason
 
 # LedgerRecord and LedgerView (home: plan_ledger) are part of this module's signatures: a
 # RowPlan's ``restored``, plan's ``ledger``.
-__all__ = ["LedgerRecord", "LedgerView", "RowPlan", "SendPlan", "is_excluded", "plan"]
+__all__ = ["RowPlan", "SendPlan", "is_excluded", "plan"]
 
 _FALSE_WORDS = {"false", "0", "いいえ", "no", "off"}
 

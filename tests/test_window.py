@@ -21,7 +21,7 @@ from conftest import MakeBook, mobile
 
 from kuden_xl import jobs
 from kuden_xl.books.xlsx import XlsxTable
-from kuden_xl.cli_text import outcome_text
+from kuden_xl.cli.text import outcome_text
 from kuden_xl.clock import JST, NOW_ENV
 from kuden_xl.dispatch import DispatchSettings
 from kuden_xl.gateways.base import Capabilities, DeliveryStatus, OutgoingMessage, Receipt

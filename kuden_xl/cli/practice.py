@@ -20,7 +20,7 @@ def demo(path: Path) -> None:
     sandbox with a throwaway ledger and the send window lifted, then refreshes delivery.
     """
     from .. import jobs
-    from ..cli_text import outcome_text
+    from .text import outcome_text
 
     def copied(path: Path) -> None:
         click.echo(

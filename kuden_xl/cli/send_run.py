@@ -76,7 +76,7 @@ def run_send(
 
 
 def _confirm_on_terminal(yes: bool, as_json: bool) -> Callable[[SendPlan], bool]:
-    from ..cli_text import plan_summary
+    from .text import plan_summary
 
     def confirm(send_plan: SendPlan) -> bool:
         if not as_json:

@@ -38,7 +38,7 @@ def check(book: Path, sheet: str | None, rows: str | None, body: str | None, as_
     from ..books.xlsx import XlsxTable
 
     report = jobs.check(XlsxTable(book, sheet=sheet), rows=rows, cli={"本文": body})
-    from ..cli_text import check_json, check_text
+    from .text import check_json, check_text
 
     out(to_json(check_json(report)) if as_json else check_text(report))
 
@@ -111,7 +111,7 @@ def send(
 
 
 def _print_preview(shown: Preview, as_json: bool) -> None:
-    from ..cli_text import plan_summary, preview_json, preview_lines
+    from .text import plan_summary, preview_json, preview_lines
 
     if as_json:
         out(to_json(preview_json(shown)))
@@ -122,7 +122,7 @@ def _print_preview(shown: Preview, as_json: bool) -> None:
 
 
 def _print_outcome(outcome: SendOutcome, as_json: bool) -> None:
-    from ..cli_text import outcome_json, outcome_text
+    from .text import outcome_json, outcome_text
 
     out(to_json(outcome_json(outcome)) if as_json else outcome_text(outcome))
 

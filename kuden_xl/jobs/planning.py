@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from .. import schema
 from ..books.base import Table
 from ..clock import JST, now
-from ..plan import LedgerRecord, SendPlan, plan
+from ..plan import SendPlan, plan
+from ..plan_ledger import LedgerRecord
 from ..slots import Scheduling
 from .connecting import refuse_sample
 from .reading import load_settings, read_data, selected_rows

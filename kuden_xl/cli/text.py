@@ -5,12 +5,12 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING
 
-from .schema import INCOMPLETE_NOTE, SENDABLE, label
-from .texts import deferred_lines
+from ..schema import INCOMPLETE_NOTE, SENDABLE, label
+from ..texts import deferred_lines
 
 if TYPE_CHECKING:
-    from .jobs import CheckReport, Preview, SendOutcome
-    from .plan import RowPlan, SendPlan
+    from ..jobs import CheckReport, Preview, SendOutcome
+    from ..plan import RowPlan, SendPlan
 
 
 def _width(text: str) -> int:
