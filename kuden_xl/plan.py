@@ -9,7 +9,6 @@ body (template, length, characters) · duplicate number among the rows processed
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -22,12 +21,11 @@ from .phone import PhoneCheck, check_many
 from .plan_ledger import LedgerRecord, LedgerView, ledger_decision, resolved_unknown
 from .schema import CODE, DEFAULT_GUARD, EXCLUDE, PHONE, SENDABLE, ResultCode
 from .slots import Scheduling, SlotBook, hold_reason
+from .yesno import yes_no
 
 # LedgerRecord and LedgerView (home: plan_ledger) are part of this module's signatures: a
 # RowPlan's ``restored``, plan's ``ledger``.
 __all__ = ["RowPlan", "SendPlan", "is_excluded", "plan"]
-
-_FALSE_WORDS = {"false", "0", "いいえ", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -96,13 +94,9 @@ class SendPlan:
 
 
 def is_excluded(value: object) -> bool:
-    """除外: any non-empty value but FALSE/0 excludes the row."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value != 0
-    text = unicodedata.normalize("NFKC", str(value)).strip().casefold()
-    return text != "" and text not in _FALSE_WORDS
+    """除外: any value but an empty cell or a no of the yes/no rule (FALSE, 0, いいえ…) excludes
+    the row: staff also write a reason there (転居)."""
+    return value is not None and yes_no(value) is not False
 
 
 def _require_computed(data: SheetRows, value: object) -> object:

@@ -1,5 +1,6 @@
-"""The one yes/no rule (kuden_xl.yesno) and its two faces: the 設定 sheet's 020番号 / サンプル keys
-(config) and the worksheet functions' m2m argument (udfs). Both accept exactly the same values."""
+"""The one yes/no rule (kuden_xl.yesno) and its faces: the 設定 sheet's 020番号 / サンプル keys
+(config) and the worksheet functions' m2m argument (udfs) accept exactly the same values; the 除外
+column (plan.is_excluded) keeps a row for exactly its no values."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from kuden_xl.config import campaign_settings
 from kuden_xl.errors import SettingsError
 from kuden_xl.excel.udfs import KUDEN_CHECK, KUDEN_VALID
+from kuden_xl.plan import is_excluded
 from kuden_xl.yesno import NO_WORDS, YES_WORDS, yes_no
 
 M2M = "02012341010"
@@ -96,3 +98,17 @@ def test_an_unreadable_m2m_argument_is_reported(value: Any) -> None:
                 and f"「{value}」" in result
                 and "「許可」か「不可」" in result
             )
+
+
+@pytest.mark.parametrize("value", NO)
+def test_a_no_in_the_exclusion_column_keeps_the_row(value: Any) -> None:
+    assert is_excluded(value) is False
+
+
+@pytest.mark.parametrize("value", [*YES, *READ_AS_NEITHER, "転居", "本人から連絡"])
+def test_anything_else_in_the_exclusion_column_excludes_the_row(value: Any) -> None:
+    assert is_excluded(value) is True
+
+
+def test_an_empty_exclusion_cell_keeps_the_row() -> None:
+    assert is_excluded(None) is False
