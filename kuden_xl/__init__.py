@@ -39,7 +39,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "PhoneCheck": ("phone", "PhoneCheck"),
     "Preview": ("jobs", "Preview"),
     "ResultCode": ("schema", "ResultCode"),
-    "RowPlan": ("plan", "RowPlan"),
+    "RowPlan": ("row_plan", "RowPlan"),
     "RowSpecError": ("errors", "RowSpecError"),
     "SendOutcome": ("jobs", "SendOutcome"),
     "SendPlan": ("plan", "SendPlan"),
@@ -176,5 +176,6 @@ if TYPE_CHECKING:
     from .message import BodyCheck, Template, check_body, count, render
     from .phone import PhoneCheck, check_many
     from .phone import check as check_phone
-    from .plan import RowPlan, SendPlan, plan
+    from .plan import SendPlan, plan
+    from .row_plan import RowPlan
     from .schema import Delivery, ResultCode

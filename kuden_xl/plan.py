@@ -11,54 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from .books.base import SheetRows, Uncomputed
 from .campaign import CampaignSettings
 from .errors import SettingsError
 from .message import BodyCheck, Template
 from .phone import PhoneCheck, check_many
-from .plan_ledger import LedgerRecord, LedgerView, ledger_decision, resolved_unknown
+from .plan_ledger import LedgerView, ledger_decision, resolved_unknown
+from .row_plan import RowPlan
 from .schema import CODE, DEFAULT_GUARD, EXCLUDE, PHONE, SENDABLE, ResultCode
 from .slots import Scheduling, SlotBook, hold_reason
 from .yesno import yes_no
-
-# LedgerRecord and LedgerView (home: plan_ledger) are part of this module's signatures: a
-# RowPlan's ``restored``, plan's ``ledger``.
-__all__ = ["RowPlan", "SendPlan", "is_excluded", "plan"]
-
-
-@dataclass(frozen=True)
-class RowPlan:
-    """The decision for one row. ``code`` None means: send ``body`` to ``number``."""
-
-    row: int
-    code: ResultCode | None
-    reason: str = ""
-    column: str | None = None  # the column holding the problem, for messages
-    number: str | None = None  # national form, when the cell could be read
-    body: str | None = None
-    segments: int = 0
-    scheduled_at: datetime | None = None
-    restored: LedgerRecord | None = None  # a lost record written back instead of a send
-    recorded: ResultCode | None = None  # SKIP_ALREADY_SENT: the code the row already carries
-
-    @property
-    def sends(self) -> bool:
-        return self.code is None
-
-    @property
-    def standing(self) -> str:
-        """The code this row stands at without a send ('OK' for a row to send). A record still
-        UNKNOWN stands at UNKNOWN, not at SKIP_ALREADY_SENT: it is not known to be sent."""
-        if self.code is ResultCode.SKIP_ALREADY_SENT and self.recorded is ResultCode.UNKNOWN:
-            return ResultCode.UNKNOWN.value
-        return SENDABLE if self.code is None else self.code.value
-
-    @property
-    def shown_code(self) -> str:
-        """The plan's own code for this row (``SENDABLE`` for a row to send)."""
-        return SENDABLE if self.code is None else self.code.value
 
 
 @dataclass(frozen=True)

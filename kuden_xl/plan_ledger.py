@@ -7,28 +7,14 @@ rule the row as it would otherwise stand; a rule returns that row changed, or No
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import replace
+from datetime import timedelta
+from typing import Protocol
 
 from .books.base import SheetRows
+from .row_plan import LedgerRecord, RowPlan
 from .schema import BODY, DEFAULT_GUARD, SEGMENTS, ResultCode
 from .slots import Scheduling
-
-if TYPE_CHECKING:
-    from .plan import RowPlan
-
-
-@dataclass(frozen=True)
-class LedgerRecord:
-    """A settled send found in the ledger for a row's (number, body)."""
-
-    code: ResultCode
-    message_id: str | None
-    sent_at: datetime
-    workbook: str
-    sheet: str
-    reason: str = ""
 
 
 class LedgerView(Protocol):

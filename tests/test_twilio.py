@@ -35,9 +35,11 @@ from kuden_xl.gateways.base import Attempt, OutgoingMessage
 from kuden_xl.gateways.http import HttpSettings
 from kuden_xl.gateways.twilio import TwilioGateway, TwilioSettings, from_settings, read_settings
 from kuden_xl.ledger import Ledger, State
-from kuden_xl.plan import RowPlan, Scheduling, _schedule
+from kuden_xl.plan import _schedule
 from kuden_xl.reconcile import reconcile
+from kuden_xl.row_plan import RowPlan
 from kuden_xl.schema import Delivery, ResultCode
+from kuden_xl.slots import Scheduling
 
 NUMBER = mobile(1234)  # 09012341234
 FAST = DispatchSettings(concurrency=4, max_attempts=3, backoff_s=0.01, backoff_cap_s=0.02)

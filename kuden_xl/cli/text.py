@@ -10,7 +10,8 @@ from ..texts import deferred_lines
 
 if TYPE_CHECKING:
     from ..jobs import CheckReport, Preview, SendOutcome
-    from ..plan import RowPlan, SendPlan
+    from ..plan import SendPlan
+    from ..row_plan import RowPlan
 
 
 def _width(text: str) -> int:

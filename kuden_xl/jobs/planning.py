@@ -15,7 +15,7 @@ from .. import schema
 from ..books.base import Table
 from ..clock import JST, now
 from ..plan import SendPlan, plan
-from ..plan_ledger import LedgerRecord
+from ..row_plan import LedgerRecord
 from ..slots import Scheduling
 from .connecting import refuse_sample
 from .reading import load_settings, read_data, selected_rows
