@@ -30,7 +30,7 @@ import openpyxl
 import pytest
 from conftest import StandaloneSandbox, mobile
 
-from kuden_xl.books import sheetxml
+from kuden_xl.books import sheetscan, sheetxml
 from kuden_xl.schema import OUTPUT_COLUMNS
 
 IN_WINDOW = "2026-11-27T10:00:00"
@@ -117,7 +117,7 @@ def outside_data(xml: bytes) -> list[bytes]:
 
 def column_of(ref: str) -> int:
     letters = "".join(ch for ch in ref if ch.isalpha())
-    return sheetxml.column_index(letters.encode())
+    return sheetscan.column_index(letters.encode())
 
 
 def cached_values(path: Path) -> dict[tuple[str, str], Any]:
@@ -495,7 +495,7 @@ def random_sheet(
         parts = []
         previous_col = 0
         for c in columns:
-            ref = f"{sheetxml.column_letter(c)}{r}"
+            ref = f"{sheetscan.column_letter(c)}{r}"
             # r is optional where it follows the previous cell: some writers leave it out.
             omit = implicit and c == previous_col + 1 and rnd.random() < 0.3
             ref_attr = "" if omit else f' r="{ref}"'
@@ -561,7 +561,7 @@ def parsed(xml: bytes) -> dict[str, tuple[str | None, str]]:
         assert number > last_row  # rows in order
         last_row, last_col = number, 0
         for c in row.iter(f"{MAIN}c"):
-            ref = c.get("r", f"{sheetxml.column_letter(last_col + 1)}{number}")
+            ref = c.get("r", f"{sheetscan.column_letter(last_col + 1)}{number}")
             assert int("".join(ch for ch in ref if ch.isdigit())) == number
             assert column_of(ref) > last_col  # cells in column order
             last_col = column_of(ref)
@@ -588,7 +588,7 @@ def test_random_sheets_get_exactly_the_written_cells(seed: int) -> None:
     out_cols = rnd.sample(range(1, 20), rnd.randint(1, 5))
     for r in rnd.sample(range(1, 70), rnd.randint(1, 20)):
         for c in out_cols:
-            ref = f"{sheetxml.column_letter(c)}{r}"
+            ref = f"{sheetscan.column_letter(c)}{r}"
             if ref in blocked:
                 continue
             value = rnd.choice(["結果 <&>", "  空白 ", 42, 1.5, datetime(2026, 1, 2, 3, 4), None])
@@ -615,7 +615,7 @@ def test_random_sheets_get_exactly_the_written_cells(seed: int) -> None:
     assert result[:200] == xml[:200] or b"<dimension" in result[:400]
     dim = ET.fromstring(result).find(f"{MAIN}dimension")
     assert dim is not None
-    r1, c1, r2, c2 = sheetxml._parse_range(dim.get("ref", "").encode())
+    r1, c1, r2, c2 = sheetscan.parse_range(dim.get("ref", "").encode())
     for r, c in edits:
         assert r1 <= r <= r2 and c1 <= c <= c2
     for row in ET.fromstring(result).iter(f"{MAIN}row"):  # spans, where kept, cover the cells

@@ -32,6 +32,8 @@ from .base import (
     header_in,
     settings_from_rows,
 )
+from .cellxml import CellValue
+from .unsupported import UnsupportedWorkbook
 from .xlsxfile import refuse_unreadable, unescape
 
 MAX_COLUMNS = 16_384  # Excel's last column, XFD
@@ -98,7 +100,7 @@ class XlsxTable:
         self._out_cols: dict[str, int] = {}  # output name -> 1-based column
         self._dirty = False
         self._rightmost = ""  # the rightmost cell holding a value, from the header down
-        self._pending: dict[tuple[int, int], sheetxml.CellValue] = {}  # cells not saved yet
+        self._pending: dict[tuple[int, int], CellValue] = {}  # cells not saved yet
         self._saved_to: Path | None = None  # where the last save went (the next one edits it)
         self._load()
 
@@ -344,7 +346,7 @@ class XlsxTable:
                 self._set(self._header.row, column, name)
         self._dirty = True
 
-    def _set(self, row: int, column: int, value: sheetxml.CellValue) -> None:
+    def _set(self, row: int, column: int, value: CellValue) -> None:
         self._pending[(row, column)] = value
         self._ws.cell(row=row, column=column).value = value
 
@@ -395,7 +397,7 @@ class XlsxTable:
             blocked = sheetxml.blocked_cells(
                 sheetxml.sheet_xml(self.path, self.sheet_name), set(columns.values()), header.row
             )
-        except (sheetxml.UnsupportedWorkbook, OSError) as exc:
+        except (UnsupportedWorkbook, OSError) as exc:
             raise self._unsupported(exc) from exc
         if blocked:
             shown = "、".join(blocked[:5]) + (
@@ -415,7 +417,7 @@ class XlsxTable:
                 sheetxml.write_back(
                     self.path, f, self.sheet_name, header_cells, formats=[DATETIME_FORMAT]
                 )
-            except sheetxml.UnsupportedWorkbook as exc:
+            except UnsupportedWorkbook as exc:
                 raise self._unsupported(exc) from exc
 
         saving.preflight(target, self.path, trial)
@@ -445,7 +447,7 @@ class XlsxTable:
         def write(f: Any) -> None:
             try:
                 sheetxml.write_back(source, f, self.sheet_name, cells)
-            except sheetxml.UnsupportedWorkbook as exc:  # mid-run: stop like any failed save
+            except UnsupportedWorkbook as exc:  # mid-run: stop like any failed save
                 raise self._unsupported(exc, WorkbookSaveError) from exc
 
         saving.save_atomically(target, write)
