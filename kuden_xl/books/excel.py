@@ -13,20 +13,15 @@ Mirrors ``books/xlsx.py`` with Excel's economy in mind (each xlwings call is a C
 * **Writes** are buffered; each ``flush()`` issues one value write per contiguous block of rows
   (× the output columns touched), plus at most one number-format write per date column.
 
-Text safety (DESIGN §3): Excel parses a string put into ``Range.Value`` like typed input, so
-``=…`` becomes a formula, ``0120…`` a number and ``R8/10/31`` a date. Such strings are written
-with a leading apostrophe, which Excel stores as a quote prefix: the cell's value is the text
-without it. Only strings Excel could read as something else get the prefix (``excel_text``), so
-ordinary Japanese results show no apostrophe in the formula bar.
+Text safety (DESIGN §3): strings Excel would read as something else are written with its quote
+prefix (``exceltext``). The address geometry is ``areas``, the bulk read ``excelread`` and the
+check before a send ``excelchecks``.
 """
 
 from __future__ import annotations
 
-import re
 import sys
-import unicodedata
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,91 +30,21 @@ from ..errors import WorkbookError
 from ..schema import (
     DELIVERY_CHECKED_AT,
     OUTPUT_COLUMNS,
-    PHONE,
     SEGMENTS,
     SENT_AT,
     SETTINGS_SHEET,
     Header,
 )
-from .base import (
-    DATETIME_FORMAT,
-    HEADER_SCAN_ROWS,
-    OutputRow,
-    SheetRows,
-    has_value,
-    header_in,
-    settings_from_rows,
-)
+from .areas import column_runs, parse_address, row_blocks, rows_in, span_address
+from .base import DATETIME_FORMAT, OutputRow, SheetRows, settings_from_rows
+from .excelchecks import com_refusal
+from .excelread import sheet_rows, used_values
+from .exceltext import excel_text
 
 DATE_COLUMNS = (SENT_AT, DELIVERY_CHECKED_AT)
-MAX_ROWS = 1_048_576
-MAX_COLUMNS = 16_384
 XL_CELL_TYPE_VISIBLE = 12
-_ERROR_LITERALS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#DATA!"}
 # COM's Range.Address is cut at 255 characters for ranges of many areas; near that, read areas.
 _ADDRESS_LIMIT = 240
-
-
-# --- addresses -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Area:
-    """One rectangle of an address, 1-based and inclusive."""
-
-    first_row: int
-    last_row: int
-    first_column: int
-    last_column: int
-
-
-_ENDPOINT = re.compile(r"\$?([A-Za-z]{1,3})?\$?(\d+)?")
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def parse_address(address: str) -> tuple[Area, ...]:
-    """Areas of an A1 address as Excel's ``Range.Address`` gives it.
-
-    Accepts cells (``$A$2``), rectangles (``A2:C9``), whole columns (``$C:$C``), whole rows
-    (``$2:$5``) and several areas separated by commas (``$A$2:$A$3,$A$5``), with an optional
-    sheet prefix (``'送信リスト'!$A$2``).
-
-    Raises:
-        WorkbookError: a part that is not an address.
-    """
-    areas: list[Area] = []
-    for raw in re.split(r"[,;]", address):
-        part = raw.strip().rsplit("!", 1)[-1]
-        if not part:
-            continue
-        start, _, end = part.partition(":")
-        ends = [_ENDPOINT.fullmatch(start), _ENDPOINT.fullmatch(end or start)]
-        if any(m is None or not (m.group(1) or m.group(2)) for m in ends):
-            raise WorkbookError(
-                f"選択範囲「{address}」を読み取れません。セルを選択し直してください。"
-                f" / Cannot parse the address {address!r}."
-            )
-        cols = [_column_number(m.group(1)) if m and m.group(1) else None for m in ends]
-        rows = [int(m.group(2)) if m and m.group(2) else None for m in ends]
-        r1, r2 = (rows[0] or 1, rows[1] or MAX_ROWS) if None in rows else (rows[0], rows[1])
-        c1, c2 = (cols[0] or 1, cols[1] or MAX_COLUMNS) if None in cols else (cols[0], cols[1])
-        assert r1 is not None and r2 is not None and c1 is not None and c2 is not None
-        areas.append(Area(min(r1, r2), max(r1, r2), min(c1, c2), max(c1, c2)))
-    return tuple(areas)
-
-
-def rows_in(areas: Iterable[Area], first: int, last: int) -> set[int]:
-    """Sheet rows that ``areas`` cover within ``first..last`` (whole columns are clipped first)."""
-    rows: set[int] = set()
-    for a in areas:
-        rows.update(range(max(a.first_row, first), min(a.last_row, last) + 1))
-    return rows
 
 
 # --- engines ---------------------------------------------------------------------------------
@@ -187,37 +112,6 @@ def visible_rows(sheet: Any, first: int, last: int) -> frozenset[int] | None:
 
 # --- values ----------------------------------------------------------------------------------
 
-_FORMULA_OR_PREFIX = set("=+-@'#")
-_NUMBER_START = set("0123456789.(¥$€£")
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_ERA = re.compile(r"(明治|大正|昭和|平成|令和|午前|午後|[MTSHR]\d{1,2}[/.-]\d)", re.IGNORECASE)
-
-
-def excel_text(text: str) -> str:
-    """``text`` as written to a cell so that Excel keeps it as that text.
-
-    A leading apostrophe (Excel's quote prefix, not part of the value) is added when Excel would
-    read the string as something else: a formula or error (``= + - @ #``), a string already
-    starting with ``'``, a number, date, time, fraction or currency (a digit, ``.``, ``(`` or a
-    currency sign first), a Japanese era date or a time (``令和…``, ``R8/…``, ``午前…``), an
-    English month date (``Jan-26``) or TRUE/FALSE. Full-width forms count as Excel reads them.
-    """
-    if not text:
-        return text
-    shown = unicodedata.normalize("NFKC", text).strip()
-    if not shown:
-        return text
-    first = shown[0]
-    risky = (
-        first in _FORMULA_OR_PREFIX
-        or text[0] in _FORMULA_OR_PREFIX
-        or first in _NUMBER_START
-        or _ERA.match(shown) is not None
-        or shown.casefold() in ("true", "false")
-        or shown[:3].casefold() in _MONTHS
-    )
-    return "'" + text if risky else text
-
 
 def cell_value(name: str | None, value: object) -> object:
     """A Python value as written to one cell (text-safe strings, naive date-times)."""
@@ -230,91 +124,11 @@ def cell_value(name: str | None, value: object) -> object:
     return value
 
 
-def _runs(columns: Sequence[int], is_output: Collection[int]) -> list[tuple[int, int]]:
-    """Group sorted column indices into spans that cross only output columns."""
-    spans: list[tuple[int, int]] = []
-    for c in columns:
-        if spans and all(x in is_output for x in range(spans[-1][1] + 1, c)):
-            spans[-1] = (spans[-1][0], c)
-        else:
-            spans.append((c, c))
-    return spans
-
-
-def _blocks(rows: Sequence[int], bridge: Collection[int] = ()) -> list[tuple[int, int]]:
-    """Sorted row numbers → (first, last) of each run of consecutive rows.
-
-    A gap whose every row is in ``bridge`` does not end a run: the rows between are rewritten
-    with the values they hold, so one write covers the run.
-    """
-    blocks: list[tuple[int, int]] = []
-    for r in rows:
-        if blocks and all(g in bridge for g in range(blocks[-1][1] + 1, r)):
-            blocks[-1] = (blocks[-1][0], r)
-        else:
-            blocks.append((r, r))
-    return blocks
-
-
-# --- can Excel take our writes? ----------------------------------------------------------------
+# --- a refused write -------------------------------------------------------------------------
 
 
 class ExcelWriteError(WorkbookError):
     """Excel refused a result write in the middle of a send (the run stops at once)."""
-
-
-def _a1(row: int, col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{row}"
-
-
-def _span(first_row: int, last_row: int, first_col: int, last_col: int) -> str:
-    """An A1 address of a rectangle (1-based, inclusive): ``I2:P334`` or ``I2``."""
-    start, end = _a1(first_row, first_col), _a1(last_row, last_col)
-    return start if start == end else f"{start}:{end}"
-
-
-def com_refusal(book_api: Any, sheet_api: Any, sheet: str, output: Sequence[str]) -> str | None:
-    """Why Excel could not take the results, asked through COM before anything is sent.
-
-    ``output`` are the A1 addresses of the output cells the send will write (its rows × the
-    output columns). Checked: a workbook opened read-only (a colleague has it open, or it came
-    from a mail attachment), a protected sheet whose output cells are locked, and merged cells
-    in the output (Excel refuses a block write across part of a merged area).
-    """
-    if bool(book_api.ReadOnly):
-        return (
-            f"ブック「{book_api.Name}」は読み取り専用で開かれています（他の人が開いている、"
-            "メールの添付から開いたなど）。結果を保存できないため送信しません。"
-            "編集できる状態で開き直してから、もう一度押してください。"
-            " / The workbook is read-only; nothing was sent."
-        )
-    # ProtectionMode: protected with UserInterfaceOnly, which lets macros and COM write.
-    protected = bool(sheet_api.ProtectContents) and not bool(sheet_api.ProtectionMode)
-    locked: list[str] = []
-    merged: list[str] = []
-    for address in output:
-        cells = sheet_api.Range(address)
-        if protected and cells.Locked is not False:  # None: some of them are locked
-            locked.append(address)
-        if cells.MergeCells is not False:  # None: some of them are merged
-            merged.append(address)
-    if locked:
-        return (
-            f"シート「{sheet}」は保護されていて、結果を書き込むセル（{', '.join(locked)}）を"
-            "変更できません。［校閲］→［シート保護の解除］をしてから、もう一度押してください。"
-            "何も送信していません。 / The sheet is protected; nothing was sent."
-        )
-    if merged:
-        return (
-            f"シート「{sheet}」の結果を書き込むセル（{', '.join(merged)}）に結合されたセルが"
-            "あります。［ホーム］→［セルを結合して中央揃え］で結合を解除してから、"
-            "もう一度押してください。何も送信していません。 / Merged output cells; nothing sent."
-        )
-    return None
 
 
 # --- the Table -------------------------------------------------------------------------------
@@ -361,17 +175,6 @@ class ExcelTable:
         return workbook_path(self.book)
 
     # -- reading ----------------------------------------------------------------------------
-    def _used_values(self, sheet: Any, max_columns: int | None = None) -> list[list[object]]:
-        """The sheet's values from A1 to the used range's last cell, in one read."""
-        used = sheet.used_range
-        last_row = used.row + used.shape[0] - 1
-        last_col = used.column + used.shape[1] - 1
-        if max_columns is not None:
-            last_col = min(last_col, max_columns)
-        rng = sheet.range((1, 1), (last_row, last_col))
-        values = rng.options(ndim=2, err_to_str=True).value
-        return [list(row) for row in values]
-
     def read(self) -> SheetRows:
         """Header and every data row, from one bulk read (kept: later calls reuse it).
 
@@ -380,24 +183,11 @@ class ExcelTable:
         """
         if self._data is not None:
             return self._data
-        cells = self._used_values(self.sheet)
-        below = enumerate(cells[HEADER_SCAN_ROWS:], HEADER_SCAN_ROWS + 1)
-        header = header_in(cells, sheet=self.sheet_name, below=below)
-        phone = header.columns.get(PHONE)
-        width = len(header.names)
-        rows: dict[int, list[object]] = {}
-        last = header.row
-        for r in range(header.row + 1, len(cells) + 1):
-            values = cells[r - 1]
-            for c, v in enumerate(values):
-                if c != phone and isinstance(v, str) and v in _ERROR_LITERALS:
-                    values[c] = None
-            if any(has_value(v) for v in values[:width]):
-                rows[r] = values[:width]
-                last = r
+        cells = used_values(self.sheet)
+        data = sheet_rows(cells, self.book_name, self.sheet_name)
         self._cells = cells
-        self._out_cols = {n: i for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
-        self._data = SheetRows(self.book_name, self.sheet_name, header, rows, last)
+        self._out_cols = {n: i for i, n in enumerate(data.header.names) if n in OUTPUT_COLUMNS}
+        self._data = data
         return self._data
 
     def settings(self) -> dict[str, object] | None:
@@ -406,7 +196,7 @@ class ExcelTable:
         self._settings_read = True
         if SETTINGS_SHEET not in [s.name for s in self.book.sheets]:
             return None
-        rows = self._used_values(self.book.sheets[SETTINGS_SHEET], max_columns=2)
+        rows = used_values(self.book.sheets[SETTINGS_SHEET], max_columns=2)
         self._settings = settings_from_rows(rows)
         return self._settings
 
@@ -442,9 +232,11 @@ class ExcelTable:
         data = self.read()
         rows = sorted(self._selected or data.rows)
         names_by_col = {c: n for n, c in self._out_cols.items()}
-        spans = _runs(sorted(self._out_cols.values()), names_by_col)
+        spans = column_runs(sorted(self._out_cols.values()), names_by_col)
         return [
-            _span(first, last, c0 + 1, c1 + 1) for first, last in _blocks(rows) for c0, c1 in spans
+            span_address(first, last, c0 + 1, c1 + 1)
+            for first, last in row_blocks(rows)
+            for c0, c1 in spans
         ]
 
     def check_writable(self) -> None:
@@ -526,8 +318,8 @@ class ExcelTable:
             if r in self._owned or all(self._cell(r, c) in (None, "") for c in outputs)
         }
         self._owned.update(pending)
-        for first, last in _blocks(sorted(pending), bridge):
-            for c0, c1 in _runs(touched, names_by_col):
+        for first, last in row_blocks(sorted(pending), bridge):
+            for c0, c1 in column_runs(touched, names_by_col):
                 matrix: list[list[object]] = []
                 for r in range(first, last + 1):
                     given = pending.get(r, {})
@@ -557,7 +349,7 @@ class ExcelTable:
             self.sheet.range((row, col)).value = matrix
         except Exception as exc:  # COM: protected meanwhile, cell being edited, Excel busy
             self._write_failed = True
-            where = _span(row, row + len(matrix) - 1, col, col + len(matrix[0]) - 1)
+            where = span_address(row, row + len(matrix) - 1, col, col + len(matrix[0]) - 1)
             raise ExcelWriteError(
                 f"シート「{self.sheet_name}」のセル {where} に結果を書き込めませんでした"
                 f"（{exc}）。 / Excel refused a result write."

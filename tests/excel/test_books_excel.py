@@ -15,22 +15,18 @@ import xlharness as xh
 from conftest import mobile
 
 from kuden_xl import jobs, schema
+from kuden_xl.books.areas import MAX_COLUMNS, MAX_ROWS, Area, parse_address, rows_in
 from kuden_xl.books.base import OutputRow
 from kuden_xl.books.excel import (
     DATETIME_FORMAT,
-    MAX_COLUMNS,
-    MAX_ROWS,
-    Area,
     ExcelTable,
     ExcelWriteError,
     cell_value,
     com_address,
-    com_refusal,
-    excel_text,
-    parse_address,
-    rows_in,
     visible_rows,
 )
+from kuden_xl.books.excelchecks import com_refusal
+from kuden_xl.books.exceltext import excel_text
 from kuden_xl.errors import HeaderError, RowSpecError, WorkbookError
 
 HEADER = ["管理番号", "氏名", "電話番号"]
