@@ -3,7 +3,8 @@
 Reads formula cells by the value Excel last computed, through openpyxl. Saves never go through
 openpyxl: ``sheetxml`` edits only kuden_xl's output cells in the sheet's XML and copies every other
 part byte for byte (cached formula values, charts, pivots, VBA), and ``saving`` puts the new file in
-place atomically, keeping its mode and symlinks (DESIGN §3, §6).
+place atomically, keeping its mode and symlinks (DESIGN §3, §6). Which sheet is used is
+``sheetchoice``'s; the stored cells and computed formula values come from ``xlsxcells``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import HeaderError, WorkbookError, WorkbookLockedError, WorkbookSaveError
+from ..errors import WorkbookError, WorkbookLockedError, WorkbookSaveError
 from ..schema import (
     OUTPUT_COLUMNS,
     SEGMENTS,
     SETTINGS_SHEET,
     Header,
-    is_phone_header,
 )
 from . import saving, sheetxml
 from .base import (
@@ -27,13 +27,14 @@ from .base import (
     HEADER_SCAN_ROWS,
     OutputRow,
     SheetRows,
-    Uncomputed,
     has_value,
     header_in,
     settings_from_rows,
 )
 from .cellxml import CellValue
+from .sheetchoice import pick_sheet
 from .unsupported import UnsupportedWorkbook
+from .xlsxcells import column_letter, fill_computed, header_rows, stored_rows
 from .xlsxfile import refuse_unreadable, unescape
 
 MAX_COLUMNS = 16_384  # Excel's last column, XFD
@@ -45,46 +46,6 @@ def open_locks(path: Path) -> list[Path]:
     if len(path.name) > 2:  # Excel shortens long names: ~$ replaces the first two characters
         candidates.append(path.with_name("~$" + path.name[2:]))
     return [p for p in candidates if p.exists()]
-
-
-def _stored_rows(ws: Any) -> dict[int, list[Any]]:
-    """The cells the file holds, by row (rows in file order), without creating any.
-
-    openpyxl's ``iter_rows`` creates an empty cell for every position up to ``max_row`` ×
-    ``max_column``, and a save then writes them all: one stray value in row 1,048,576 made
-    every run read and write a million rows. Its cell store (``ws._cells``, keyed by
-    ``(row, column)``) holds only what the file had and what we wrote: one pass over it.
-    """
-    by_row: dict[int, list[Any]] = {}
-    for (r, _), cell in ws._cells.items():
-        cells = by_row.get(r)
-        if cells is None:
-            by_row[r] = [cell]
-        else:
-            cells.append(cell)
-    return by_row
-
-
-def _header_rows(stored: dict[int, list[Any]]) -> list[list[object]]:
-    """The values of the first ``HEADER_SCAN_ROWS`` rows, as dense lists from column A."""
-    rows: list[list[object]] = [[] for _ in range(HEADER_SCAN_ROWS)]
-    for r in range(1, HEADER_SCAN_ROWS + 1):
-        values = rows[r - 1]
-        for cell in stored.get(r, ()):
-            if len(values) < cell.column:
-                values.extend([None] * (cell.column - len(values)))
-            values[cell.column - 1] = unescape(cell.value)
-    return rows
-
-
-def _has_phone_header(ws: Any) -> bool:
-    return any(is_phone_header(v) for row in _header_rows(_stored_rows(ws)) for v in row)
-
-
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return str(get_column_letter(index))
 
 
 class XlsxTable:
@@ -121,42 +82,7 @@ class XlsxTable:
                 f"「{self.path.name}」を Excel ブック（.xlsx/.xlsm）として開けません: {type(exc).__name__}"
                 f" / Not a readable .xlsx/.xlsm workbook: {self.path}"
             ) from exc
-        self._ws = self._pick_sheet()
-
-    def _pick_sheet(self) -> Any:
-        """The sheet named by ``--sheet``; else the active sheet when it has a phone column;
-        else the first visible sheet with one (DESIGN §3). A hidden or veryHidden sheet is used
-        only when named: last year's list, hidden away, must never receive this year's SMS.
-
-        Raises:
-            WorkbookError: the named sheet does not exist.
-            HeaderError: no visible sheet has a phone column (naming hidden ones that do).
-        """
-        wb = self._wb
-        if self._requested_sheet is not None:
-            if self._requested_sheet not in wb.sheetnames:
-                raise WorkbookError(
-                    f"シート「{self._requested_sheet}」がありません（あるシート: {'、'.join(wb.sheetnames)}）。"
-                    f" / No sheet named {self._requested_sheet!r}."
-                )
-            return wb[self._requested_sheet]
-        active = wb.active
-        hidden_with_phone: list[str] = []
-        for ws in sorted(wb.worksheets, key=lambda ws: ws is not active):  # the active first
-            if not _has_phone_header(ws):
-                continue
-            if ws.sheet_state == "visible":
-                return ws
-            hidden_with_phone.append(str(ws.title))
-        if hidden_with_phone:
-            names = "、".join(f"「{n}」" for n in hidden_with_phone)
-            raise HeaderError(
-                f"表示されているシートに電話番号の列がありません。電話番号の列があるのは非表示のシート{names}だけです。"
-                f"そのシートに送る場合は --sheet でシート名を指定してください。"
-                f" / Only hidden sheets ({', '.join(hidden_with_phone)}) have a phone column;"
-                " name one with --sheet."
-            )
-        return active
+        self._ws = pick_sheet(self._wb, self._requested_sheet)
 
     @property
     def book_name(self) -> str:
@@ -172,9 +98,9 @@ class XlsxTable:
 
     # -- reading ----------------------------------------------------------------------------
     def _read_header(self, stored: dict[int, list[Any]] | None = None) -> Header:
-        stored = _stored_rows(self._ws) if stored is None else stored
+        stored = stored_rows(self._ws) if stored is None else stored
         below = ((r, [c.value for c in stored[r]]) for r in sorted(stored) if r > HEADER_SCAN_ROWS)
-        header = header_in(_header_rows(stored), sheet=self.sheet_name, below=below)
+        header = header_in(header_rows(stored), sheet=self.sheet_name, below=below)
         # Output columns go right of every column in use from the header down, named or not,
         # so that they never overwrite a column of notes that has no header.
         width = len(header.names)
@@ -186,7 +112,7 @@ class XlsxTable:
             ),
             default=(0, 0),
         )
-        self._rightmost = f"{_column_letter(used[0])}{used[1]}" if used[0] else ""
+        self._rightmost = f"{column_letter(used[0])}{used[1]}" if used[0] else ""
         if used[0] > width:
             header = Header(header.row, header.names + ("",) * (used[0] - width), header.columns)
         self._header = header
@@ -239,7 +165,7 @@ class XlsxTable:
 
         ``SheetRows.data_rows`` then keeps the rows that are data by DESIGN §3 "Which rows".
         """
-        stored = _stored_rows(self._ws)
+        stored = stored_rows(self._ws)
         header = self._read_header(stored)
         self._out_cols = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
         width = len(header.names)
@@ -262,49 +188,15 @@ class XlsxTable:
             if any(has_value(v) for v in values):
                 rows[r] = values
         if formulas:
-            self._fill_computed(rows, formulas)
+            fill_computed(self.path, self.sheet_name, rows, formulas)
         last = max(rows, default=header.row)
         return SheetRows(self.book_name, self.sheet_name, header, rows, last, number_formats)
-
-    def _fill_computed(
-        self, rows: dict[int, list[object]], formulas: list[tuple[int, int]]
-    ) -> None:
-        """Replace formula text by Excel's last computed value (a second, read-only pass)."""
-        import openpyxl
-
-        wanted = set(formulas)
-        formula_rows = {r for r, _ in formulas}
-        min_row, max_row = min(formula_rows), max(formula_rows)
-        computed = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        try:
-            ws = computed[self.sheet_name]
-            # The read-only reader yields a filler for every row the file skips: only rows
-            # holding formulas are looked at, so a far-away formula costs a loop, not a scan.
-            max_col = max(c for _, c in formulas)  # else each row is padded to the dimension tag
-            rows_read = ws.iter_rows(min_row=min_row, max_row=max_row, max_col=max_col)
-            for r, cells in enumerate(rows_read, min_row):
-                if r not in formula_rows:
-                    continue
-                for cell in cells:
-                    key = (r, getattr(cell, "column", None))
-                    if key in wanted:
-                        c = key[1]
-                        assert c is not None
-                        value = unescape(cell.value)
-                        rows[r][c - 1] = (
-                            Uncomputed(f"{_column_letter(c)}{r}") if value is None else value
-                        )
-                        wanted.discard(key)
-        finally:
-            computed.close()
-        for r, c in wanted:  # cells the computed pass did not list at all: no value stored
-            rows[r][c - 1] = Uncomputed(f"{_column_letter(c)}{r}")
 
     def settings(self) -> dict[str, object] | None:
         if SETTINGS_SHEET not in self._wb.sheetnames:
             return None
         rows: list[list[object]] = []
-        stored = _stored_rows(self._wb[SETTINGS_SHEET])
+        stored = stored_rows(self._wb[SETTINGS_SHEET])
         for r in sorted(stored):
             values: list[object] = [None, None]
             for cell in stored[r]:
