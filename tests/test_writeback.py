@@ -31,6 +31,7 @@ import pytest
 from conftest import StandaloneSandbox, mobile
 
 from kuden_xl.books import sheetscan, sheetxml
+from kuden_xl.books.a1 import column_letter
 from kuden_xl.schema import OUTPUT_COLUMNS
 
 IN_WINDOW = "2026-11-27T10:00:00"
@@ -495,7 +496,7 @@ def random_sheet(
         parts = []
         previous_col = 0
         for c in columns:
-            ref = f"{sheetscan.column_letter(c)}{r}"
+            ref = f"{column_letter(c)}{r}"
             # r is optional where it follows the previous cell: some writers leave it out.
             omit = implicit and c == previous_col + 1 and rnd.random() < 0.3
             ref_attr = "" if omit else f' r="{ref}"'
@@ -561,7 +562,7 @@ def parsed(xml: bytes) -> dict[str, tuple[str | None, str]]:
         assert number > last_row  # rows in order
         last_row, last_col = number, 0
         for c in row.iter(f"{MAIN}c"):
-            ref = c.get("r", f"{sheetscan.column_letter(last_col + 1)}{number}")
+            ref = c.get("r", f"{column_letter(last_col + 1)}{number}")
             assert int("".join(ch for ch in ref if ch.isdigit())) == number
             assert column_of(ref) > last_col  # cells in column order
             last_col = column_of(ref)
@@ -588,7 +589,7 @@ def test_random_sheets_get_exactly_the_written_cells(seed: int) -> None:
     out_cols = rnd.sample(range(1, 20), rnd.randint(1, 5))
     for r in rnd.sample(range(1, 70), rnd.randint(1, 20)):
         for c in out_cols:
-            ref = f"{sheetscan.column_letter(c)}{r}"
+            ref = f"{column_letter(c)}{r}"
             if ref in blocked:
                 continue
             value = rnd.choice(["結果 <&>", "  空白 ", 42, 1.5, datetime(2026, 1, 2, 3, 4), None])

@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import WorkbookError
+from .a1 import column_letter, column_number
 
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
@@ -27,13 +28,6 @@ class Area:
 
 
 _ENDPOINT = re.compile(r"\$?([A-Za-z]{1,3})?\$?(\d+)?")
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def parse_address(address: str) -> tuple[Area, ...]:
@@ -58,7 +52,7 @@ def parse_address(address: str) -> tuple[Area, ...]:
                 f"選択範囲「{address}」を読み取れません。セルを選択し直してください。"
                 f" / Cannot parse the address {address!r}."
             )
-        cols = [_column_number(m.group(1)) if m and m.group(1) else None for m in ends]
+        cols = [column_number(m.group(1)) if m and m.group(1) else None for m in ends]
         rows = [int(m.group(2)) if m and m.group(2) else None for m in ends]
         r1, r2 = (rows[0] or 1, rows[1] or MAX_ROWS) if None in rows else (rows[0], rows[1])
         c1, c2 = (cols[0] or 1, cols[1] or MAX_COLUMNS) if None in cols else (cols[0], cols[1])
@@ -76,11 +70,7 @@ def rows_in(areas: Iterable[Area], first: int, last: int) -> set[int]:
 
 
 def _a1(row: int, col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{row}"
+    return f"{column_letter(col)}{row}"
 
 
 def span_address(first_row: int, last_row: int, first_col: int, last_col: int) -> str:

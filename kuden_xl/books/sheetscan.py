@@ -6,7 +6,6 @@ order, so the write-back can copy what it does not change verbatim.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,15 +15,6 @@ from .xmlbytes import ATTRS, attr_value, prefix
 
 _REF = re.compile(rb"\$?([A-Z]{1,3})\$?([0-9]+)")
 _COLUMN = re.compile(rb"\s*\$?([A-Z]{1,3})")
-
-
-@functools.lru_cache(maxsize=1024)
-def column_letter(column: int) -> str:
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def column_index(letters: bytes) -> int:

@@ -27,10 +27,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
+from .a1 import column_letter
 from .bookparts import BookParts, find_parts
 from .cellxml import CellValue, cell_xml, format_of
 from .rawzip import read_archive, read_entry, rewrite_zip
-from .sheetscan import Sheet, column_letter, parse_range
+from .sheetscan import Sheet, parse_range
 from .styles import ensure_format
 from .unsupported import UnsupportedWorkbook
 from .xmlbytes import ATTRS, attr_list, attr_value

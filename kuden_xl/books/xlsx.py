@@ -22,6 +22,7 @@ from ..schema import (
     Header,
 )
 from . import saving, sheetxml
+from .a1 import column_letter
 from .base import (
     DATETIME_FORMAT,
     HEADER_SCAN_ROWS,
@@ -34,7 +35,7 @@ from .base import (
 from .cellxml import CellValue
 from .sheetchoice import pick_sheet
 from .unsupported import UnsupportedWorkbook
-from .xlsxcells import column_letter, fill_computed, header_rows, stored_rows
+from .xlsxcells import fill_computed, header_rows, stored_rows
 from .xlsxfile import refuse_unreadable, unescape
 
 MAX_COLUMNS = 16_384  # Excel's last column, XFD

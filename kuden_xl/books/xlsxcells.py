@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .a1 import column_letter
 from .base import HEADER_SCAN_ROWS, Uncomputed
 from .xlsxfile import unescape
 
@@ -42,13 +43,6 @@ def header_rows(stored: dict[int, list[Any]]) -> list[list[object]]:
                 values.extend([None] * (cell.column - len(values)))
             values[cell.column - 1] = unescape(cell.value)
     return rows
-
-
-def column_letter(index: int) -> str:
-    """The column's letters (``A``, ``XFD``), as openpyxl writes them."""
-    from openpyxl.utils import get_column_letter
-
-    return str(get_column_letter(index))
 
 
 def fill_computed(
