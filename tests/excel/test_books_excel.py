@@ -16,9 +16,8 @@ from conftest import mobile
 
 from kuden_xl import jobs, schema
 from kuden_xl.books.areas import MAX_COLUMNS, MAX_ROWS, Area, parse_address, rows_in
-from kuden_xl.books.base import OutputRow
+from kuden_xl.books.base import DATETIME_FORMAT, OutputRow
 from kuden_xl.books.excel import (
-    DATETIME_FORMAT,
     ExcelTable,
     ExcelWriteError,
     cell_value,
