@@ -10,16 +10,19 @@ A sheet with no send at all has no day: its rows are counted as undated.
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
+from itertools import compress, repeat
+from operator import and_, is_not, mul, sub
+from typing import cast
 
-from ..phone import mask
-from ..schema import SEND_RECORD_CODES
 from .collect import Collection, ReadError, Record
+from .columns import Columns, days
+from .duplicates import Duplicate, duplicates, national_numbers
 
 DELIVERED = "配信済"
 UNDELIVERED = "不達"
@@ -33,7 +36,6 @@ BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
 )
 SENT_GROUP = "送信"
 REFERENCE_GROUP = "参考（未送信）"
-_SEND_CODES = frozenset(c.value for c in SEND_RECORD_CODES)
 _REASON = re.compile(r"[（(](.*)[）)]\s*$")
 
 
@@ -67,19 +69,6 @@ class Tally:
     def delivery_rate(self) -> float | None:
         """配信済 / messages sent (None when nothing was sent)."""
         return self.delivered / self.messages if self.messages else None
-
-
-def _tally(records: Sequence[Record]) -> Tally:
-    codes = Counter([r.code or "（なし）" for r in records])
-    sent = [r for r in records if r.code in _SEND_CODES]
-    return Tally(
-        messages=len(sent),
-        segments=sum([r.segments for r in sent]),
-        cost=sum([r.segments * r.unit_price for r in sent]),
-        delivered=sum([1 for r in sent if r.delivery.startswith(DELIVERED)]),
-        undelivered=sum([1 for r in sent if r.delivery.startswith(UNDELIVERED)]),
-        codes=dict(sorted(codes.items())),
-    )
 
 
 def _total(tallies: Iterable[Tally]) -> Tally:
@@ -118,18 +107,6 @@ class Purpose:
 class Reason:
     reason: str  # the provider's reason from 不達（…）
     count: int
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """One recipient sent to from more than one workbook in the year."""
-
-    kind: str  # 管理番号 or 電話番号と本文
-    key: str  # the 管理番号, or the masked number
-    sends: int
-    files: tuple[str, ...]
-    first: date
-    last: date
 
 
 @dataclass(frozen=True)
@@ -199,21 +176,26 @@ class Summary:
         }
 
 
-def send_days(records: Sequence[Record]) -> dict[tuple[str, str], date]:
-    """Each sheet's send day: the day most of its messages were sent."""
-    days: dict[tuple[str, str], Counter[date]] = defaultdict(Counter)
-    for r in records:
-        if r.sent_at is not None and r.code in _SEND_CODES:
-            days[r.file, r.sheet][r.sent_at.date()] += 1
-    return {key: max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] for key, c in days.items()}
+_BUCKET_HIGHS = tuple(high for _, _, high in BUCKETS if high is not None)
+_PAID_AFTER = (-1, *WINDOWS)  # bisect: 0 = paid before the send day, i = within WINDOWS[i-1]…
+_UNPAID = 10**9  # a day ordinal past every window: no 納付日 is paid too late to count
+
+
+def send_days(records: Columns, on: Sequence[date | None]) -> dict[tuple[str, str], date]:
+    """Each sheet's send day: the day most of its messages were sent (``on``: each 送信日時's day)."""
+    sheet_days = Counter(
+        compress(zip(records["file"], records["sheet"], on, strict=True), records.sends())
+    )
+    counts: dict[tuple[str, str], Counter[date]] = defaultdict(Counter)
+    for (file, sheet, day), n in sheet_days.items():
+        if day is not None:
+            counts[file, sheet][day] += n
+    return {key: max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] for key, c in counts.items()}
 
 
 def _reason(delivery: str) -> str:
     m = _REASON.search(delivery)
     return m.group(1).strip() if m and m.group(1).strip() else NO_REASON
-
-
-_BUCKET_HIGHS = tuple(high for _, _, high in BUCKETS if high is not None)
 
 
 def effectiveness(
@@ -225,132 +207,105 @@ def effectiveness(
     unpaid). A row paid before its send day is left out (the SMS cannot have caused it); the
     number left out is returned too.
     """
+    pairs = list(rows)
+    return _effects(Columns([r for r, _ in pairs]), [day for _, day in pairs], paid_sheets)
+
+
+def _effects(
+    records: Columns, on: Sequence[date], paid_sheets: frozenset[tuple[str, str]]
+) -> tuple[tuple[Effect, ...], int]:
+    """``effectiveness`` of the records, ``on[i]`` being record i's send day."""
+    in_paid_sheet = map(
+        paid_sheets.__contains__, zip(records["file"], records["sheet"], strict=True)
+    )
+    counted = list(map(and_, map(is_not, records["due"], repeat(None)), in_paid_sheet))
+    day, due, paid = (list(compress(c, counted)) for c in (on, records["due"], records["paid"]))
+    ordinal = {d: d.toordinal() for d in {*day, *due, *paid} if d is not None}
+    day, due, paid = (list(map(ordinal.get, c, repeat(_UNPAID))) for c in (day, due, paid))
+    overdue = map(partial(bisect_left, _BUCKET_HIGHS), map(sub, day, due))  # ≤30 → 0, 31–90 → 1…
+    paid_within = map(partial(bisect_left, _PAID_AFTER), map(sub, paid, day))
+    counts = Counter(zip(compress(records.sends(), counted), overdue, paid_within, strict=True))
     groups = (SENT_GROUP, REFERENCE_GROUP)
-    counts = {(g, b): [0] * (1 + len(WINDOWS)) for g in groups for b in range(len(BUCKETS))}
+    cells = {(g, b): [0] * (1 + len(WINDOWS)) for g in groups for b in range(len(BUCKETS))}
     excluded = 0
-    for r, day in rows:
-        if r.due is None or (r.file, r.sheet) not in paid_sheets:
+    for (is_send, bucket, within), n in counts.items():
+        if within == 0:
+            excluded += n
             continue
-        after = (r.paid - day).days if r.paid is not None else None
-        if after is not None and after < 0:
-            excluded += 1
-            continue
-        bucket = bisect_left(_BUCKET_HIGHS, (day - r.due).days)  # ≤30 → 0, 31–90 → 1, …
-        cell = counts[SENT_GROUP if r.code in _SEND_CODES else REFERENCE_GROUP, bucket]
-        cell[0] += 1
-        if after is not None:
-            for i, window in enumerate(WINDOWS, 1):
-                if after <= window:
-                    cell[i] += 1
-    effects = tuple(Effect(g, BUCKETS[b][0], c[0], tuple(c[1:])) for (g, b), c in counts.items())
+        cell = cells[SENT_GROUP if is_send else REFERENCE_GROUP, bucket]
+        cell[0] += n
+        for i in range(within, len(WINDOWS) + 1):
+            cell[i] += n
+    effects = tuple(Effect(g, BUCKETS[b][0], c[0], tuple(c[1:])) for (g, b), c in cells.items())
     return effects, excluded
 
 
-def national(number: str) -> str:
-    """A 電話番号 as written → its national digits, for telling the same number apart.
-
-    Only the written form is cleaned: full-width digits, hyphens, ``+81``, a leading 0 lost when
-    the number was stored as a number. Whether it is a valid mobile number does not matter here.
-    """
-    if number.isascii() and number.isdigit():
-        digits = number
-    else:
-        digits = "".join(ch for ch in unicodedata.normalize("NFKC", number) if ch.isdigit())
-    if len(digits) == 12 and digits.startswith("81"):
-        return "0" + digits[2:]
-    if len(digits) == 10 and digits[0] in "6789":
-        return "0" + digits
-    return digits
+def _groups(records: Columns, on: Sequence[date]) -> tuple[list[tuple[int, int, str]], list[int]]:
+    """The (year, month, 用途) groups, and each record's group as an index into them."""
+    pairs = set(zip(on, records["purpose"], strict=True))
+    key_of = {(d, p): (d.year, d.month, p or "（未設定）") for d, p in pairs}
+    keys = list(dict.fromkeys(key_of.values()))
+    index = {key: i for i, key in enumerate(keys)}
+    group_of = {pair: index[key] for pair, key in key_of.items()}
+    return keys, list(map(group_of.__getitem__, zip(on, records["purpose"], strict=True)))
 
 
-def national_numbers(records: Iterable[Record]) -> dict[str, str]:
-    """Each distinct 電話番号 as written → ``national(number)``."""
-    return {w: national(w) for w in {r.number for r in records} if w}
-
-
-def duplicates(records: Sequence[Record], numbers: Mapping[str, str]) -> tuple[Duplicate, ...]:
-    """Recipients sent to from two or more workbooks: same 管理番号, or same number and body.
-
-    ``numbers`` maps each 電話番号 as written to its national form (``national_numbers``).
-    """
-    sends = [r for r in records if r.sent_at is not None and r.code in _SEND_CODES]
-    more: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    # Only keys found in two or more files are grouped (most repeats are within one workbook).
-    national_of = [numbers.get(r.number, r.number) for r in sends]
-    sent_from = [r.file for r in sends]
-    repeated_ids = _in_several_files([r.id for r in sends], sent_from)
-    repeated_numbers = _in_several_files(national_of, sent_from)
-    for r, number in zip(sends, national_of, strict=True):
-        if r.id in repeated_ids:
-            more["管理番号", r.id].append(r)
-        if number in repeated_numbers and r.body:
-            more["電話番号と本文", f"{number}\n{r.body}"].append(r)
-    found: list[Duplicate] = []
-    seen: set[frozenset[tuple[str, str, int]]] = set()
-    for (kind, text), group in more.items():
-        if not _spans(group):
-            continue
-        rows = frozenset((r.file, r.sheet, r.row) for r in group)
-        if rows in seen:
-            continue
-        seen.add(rows)
-        shown = text if kind == "管理番号" else mask(text.split("\n", 1)[0])
-        files = tuple(dict.fromkeys(r.file for r in group))
-        days = sorted(r.sent_at.date() for r in group if r.sent_at is not None)
-        found.append(Duplicate(kind, shown, len(group), files, days[0], days[-1]))
-    return tuple(sorted(found, key=lambda d: (-d.sends, d.kind, d.key)))
-
-
-def _in_several_files(keys: Sequence[str], files: Sequence[str]) -> set[str]:
-    """Keys (non-empty) that occur with two or more files; ``keys[i]`` belongs to ``files[i]``."""
-    per_file: dict[str, list[str]] = defaultdict(list)
-    for key, file in zip(keys, files, strict=True):
-        per_file[file].append(key)
-    files_per_key: Counter[str] = Counter()
-    for file_keys in per_file.values():
-        files_per_key.update(set(file_keys))  # each key once per file
-    return {key for key, n in files_per_key.items() if n > 1 and key}
-
-
-def _spans(group: list[Record]) -> bool:
-    """The group holds records of two or more files."""
-    first = group[0].file
-    return any(r.file != first for r in group)
+def _tallies(records: Columns, on: Sequence[date]) -> dict[tuple[int, int, str], Tally]:
+    """A Tally per (year, month, 用途) of the records, in the order each group first appears."""
+    keys, group = _groups(records, on)
+    sends, segments = records.sends(), records["segments"]
+    codes = Counter(zip(group, records["code"], strict=True))
+    sent = Counter(compress(zip(group, records["delivery"], segments, strict=True), sends))
+    cost: list[float] = [0] * len(keys)
+    yen = map(mul, segments, records["unit_price"])
+    for g, amount in compress(zip(group, yen, strict=True), sends):
+        cost[g] += amount  # in record order, as summing the rows would add
+    figures = [[0, 0, 0, 0] for _ in keys]  # messages, segments, delivered, undelivered
+    for (g, delivery, n_segments), n in sent.items():
+        f = figures[g]
+        f[0] += n
+        f[1] += n * n_segments
+        f[2] += n * delivery.startswith(DELIVERED)
+        f[3] += n * delivery.startswith(UNDELIVERED)
+    by_code: dict[int, Counter[str]] = defaultdict(Counter)  # first appearance order
+    for (g, code), n in codes.items():
+        by_code[g][code or "（なし）"] += n
+    tallies = {}
+    for g, c in by_code.items():
+        messages, n_segments, delivered, undelivered = figures[g]
+        codes_of = dict(sorted(c.items()))
+        tallies[keys[g]] = Tally(messages, n_segments, cost[g], delivered, undelivered, codes_of)
+    return tallies
 
 
 def summarize(collection: Collection, fiscal_year: int) -> Summary:
     """Aggregate the records of ``collection`` that fall in ``fiscal_year``."""
-    days = send_days(collection.records)
     start, end = date(fiscal_year, 4, 1), date(fiscal_year + 1, 3, 31)
-    records = collection.records
-    sheet_day = days.get
-    on = [
-        r.sent_at.date() if r.sent_at is not None else sheet_day((r.file, r.sheet)) for r in records
-    ]
-    dated = [(r, day) for r, day in zip(records, on, strict=True) if day and start <= day <= end]
+    records = Columns(collection.records)
+    on = days(records["sent_at"])
+    sheet_day = send_days(records, on)
+    if None in on:  # a row not sent belongs to its sheet's send day
+        sheets = zip(on, records["file"], records["sheet"], strict=True)
+        on = [d if d is not None else sheet_day.get((f, s)) for d, f, s in sheets]
+    inside = {d: d is not None and start <= d <= end for d in set(on)}
+    keep = list(map(inside.__getitem__, on))
     undated = on.count(None)
-    outside = len(records) - len(dated) - undated
-    in_year = [r for r, _ in dated]
-    groups: dict[tuple[int, int, str], list[Record]] = defaultdict(list)
-    for r, day in dated:
-        groups[day.year, day.month, r.purpose or "（未設定）"].append(r)
-    tallies = {key: _tally(rs) for key, rs in groups.items()}
+    year = records if all(keep) else records.only(keep)
+    outside = len(records) - len(year) - undated
+    in_year = cast("list[date]", on if year is records else list(compress(on, keep)))
     by_month: dict[tuple[int, int], list[Tally]] = defaultdict(list)
     by_purpose: dict[str, list[Tally]] = defaultdict(list)
-    for (year, month, purpose), tally in tallies.items():
-        by_month[year, month].append(tally)
+    for (y, m, purpose), tally in _tallies(year, in_year).items():
+        by_month[y, m].append(tally)
         by_purpose[purpose].append(tally)
-    reasons = Counter(
-        [
-            _reason(r.delivery)
-            for r in in_year
-            if r.delivery.startswith(UNDELIVERED) and r.code in _SEND_CODES
-        ]
-    )
+    reasons: Counter[str] = Counter()
+    for delivery, n in Counter(compress(year["delivery"], year.sends())).items():
+        if delivery.startswith(UNDELIVERED):
+            reasons[_reason(delivery)] += n
     months = tuple(Month(y, m, _total(by_month[y, m])) for y, m in fiscal_months(fiscal_year))
-    effects, excluded = effectiveness(dated, collection.paid_sheets)
-    sends = [r for r in in_year if r.code in _SEND_CODES]
-    numbers = national_numbers(sends)
+    effects, excluded = _effects(year, in_year, collection.paid_sheets)
+    sends = year.only(year.sends())
+    numbers = national_numbers(sends["number"])
     return Summary(
         fiscal_year=fiscal_year,
         start=start,
@@ -369,7 +324,7 @@ def summarize(collection: Collection, fiscal_year: int) -> Summary:
         duplicates=duplicates(sends, numbers),
         effects=effects,
         effect_excluded=excluded,
-        records=tuple(in_year),
+        records=tuple(year.records),
         errors=collection.errors,
         files_read=len(collection.files),
         sheets_read=len(collection.sheets),
