@@ -1,8 +1,9 @@
-"""明細, streamed: one row per record written straight into the sheet's XML.
+"""明細, the sheet of every record: an Excel table whose rows are streamed into the sheet's XML.
 
-openpyxl writes 明細's header, one styled empty row and the Excel table (``render``); this
-module then replaces that row by a row per record, reusing its cell styles. A year can be a
-quarter of a million records: openpyxl alone would take longer than reading the year.
+openpyxl writes 明細's header, one styled empty row and the Excel table (``write_template``);
+once the workbook is saved, ``stream_detail`` replaces that row by a row per record, reusing its
+cell styles. A year can be a quarter of a million records: openpyxl alone would take longer than
+reading the year.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from datetime import date, datetime
 from itertools import chain, islice, repeat
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from ..schema import SEND_RECORD_CODES
 from .collect import Record
+from .layout import print_setup
 from .values import excel_serial
 
 INT = "#,##0"
@@ -155,3 +158,26 @@ def stream_detail(path: Path, records: Sequence[Record]) -> None:
                 f.write(chunk)
             f.write(xml[stop:].encode("utf-8"))
     os.replace(tmp, path)
+
+
+def write_template(ws: Any, st: dict[str, Any], count: int) -> None:
+    """明細's header, one styled empty row (its cell styles are reused) and the Excel table."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+
+    for col, (name, fmt, width) in enumerate(DETAIL_COLUMNS, 1):
+        head = ws.cell(1, col, name)
+        head.font, head.fill, head.alignment = st["bold"], st["fill"], st["center"]
+        cell = ws.cell(2, col)
+        cell.font = st["font"]
+        if fmt:
+            cell.number_format = fmt
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ref = f"A1:{get_column_letter(len(DETAIL_COLUMNS))}{1 + max(count, 1)}"
+    # Columns named here: else openpyxl's writer creates every cell of ``ref`` to read the header.
+    columns = [TableColumn(id=i, name=name) for i, (name, _, _) in enumerate(DETAIL_COLUMNS, 1)]
+    table = Table(displayName="明細", ref=ref, tableColumns=columns)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(table)
+    ws.freeze_panes = "A2"
+    print_setup(ws, "1:1")

@@ -11,111 +11,20 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..clock import now
 from ..errors import WorkbookError
 from ..schema import RESULT_LABELS, ResultCode
-from .detail import DAY, DETAIL_COLUMNS, INT, stream_detail
+from .detail import DAY, INT, stream_detail, write_template
+from .layout import print_setup, rate, styles, table, title, widths
 from .summarize import REFERENCE_GROUP, SENT_GROUP, WINDOWS, Summary, Tally
 
-FONT = "游ゴシック"
 CODE_ORDER = tuple(c.value for c in ResultCode)
 SHEETS = ("概要", "月別", "用途別", "効果分析", "不達理由", "重複送信", "読込エラー", "明細")
 YEN, RATE = '#,##0"円"', "0.0%"
-
-
-# --- styling ---------------------------------------------------------------------------------
-
-
-def _styles() -> dict[str, Any]:
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
-    thin = Side(style="thin", color="A6A6A6")
-    return {
-        "font": Font(name=FONT, size=10),
-        "bold": Font(name=FONT, size=10, bold=True, color="FFFFFF"),
-        "title": Font(name=FONT, size=14, bold=True),
-        "heading": Font(name=FONT, size=11, bold=True),
-        "strong": Font(name=FONT, size=10, bold=True),
-        "note": Font(name=FONT, size=9, color="595959"),
-        "fill": PatternFill("solid", fgColor="1F4E78"),
-        "total": PatternFill("solid", fgColor="DDEBF7"),
-        "border": Border(left=thin, right=thin, top=thin, bottom=thin),
-        "wrap": Alignment(vertical="center", wrap_text=True),
-        "center": Alignment(horizontal="center", vertical="center", wrap_text=True),
-    }
-
-
-def _print_setup(ws: Any, title_rows: str | None = None) -> None:
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    if title_rows:
-        ws.print_title_rows = title_rows
-    ws.oddFooter.center.text = "&A — &P / &N"
-
-
-def _title(ws: Any, st: dict[str, Any], text: str, note: str = "") -> int:
-    """Sheet title in A1 (and a note in A2); returns the first free row."""
-    ws["A1"] = text
-    ws["A1"].font = st["title"]
-    ws.row_dimensions[1].height = 24
-    if note:
-        ws["A2"] = note
-        ws["A2"].font = st["note"]
-    return 4 if note else 3
-
-
-def _table(
-    ws: Any,
-    st: dict[str, Any],
-    top: int,
-    headers: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    formats: Sequence[str | None],
-    *,
-    total: bool = False,
-) -> int:
-    """A bordered table with a coloured header at ``top``; returns the last row written."""
-    for col, name in enumerate(headers, 1):
-        cell = ws.cell(top, col, name)
-        cell.font, cell.fill, cell.border, cell.alignment = (
-            st["bold"],
-            st["fill"],
-            st["border"],
-            st["center"],
-        )
-    r = top
-    for r, values in enumerate(rows, top + 1):
-        for col, value in enumerate(values, 1):
-            cell = ws.cell(r, col, value)
-            cell.font, cell.border = st["font"], st["border"]
-            fmt = formats[col - 1] if col - 1 < len(formats) else None
-            if fmt:
-                cell.number_format = fmt
-    if total and r > top:
-        for col in range(1, len(headers) + 1):
-            ws.cell(r, col).fill = st["total"]
-            ws.cell(r, col).font = st["strong"]
-    return r
-
-
-def _widths(ws: Any, widths: Sequence[float]) -> None:
-    from openpyxl.utils import get_column_letter
-
-    for i, width in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-
-
-def _rate(value: float | None) -> float | str:
-    return "—" if value is None else value
 
 
 # --- sheets ----------------------------------------------------------------------------------
@@ -123,7 +32,7 @@ def _rate(value: float | None) -> float | str:
 
 def _overview(ws: Any, st: dict[str, Any], s: Summary) -> None:
     t = s.total
-    top = _title(
+    top = title(
         ws,
         st,
         f"SMS送信 年次レポート（{s.fiscal_year}年度）",
@@ -137,7 +46,7 @@ def _overview(ws: Any, st: dict[str, Any], s: Summary) -> None:
         ("配信済", t.delivered, INT),
         ("不達", t.undelivered, INT),
         ("確認中・不明・未確認", t.unconfirmed, INT),
-        ("配信率（配信済 ÷ 送信件数）", _rate(t.delivery_rate), RATE),
+        ("配信率（配信済 ÷ 送信件数）", rate(t.delivery_rate), RATE),
         ("送信した電話番号（重複を除く）", s.recipients, INT),
         ("複数のブックから送った相手", len(s.duplicates), INT),
         ("読み込んだファイル", s.files_read, INT),
@@ -146,7 +55,7 @@ def _overview(ws: Any, st: dict[str, Any], s: Summary) -> None:
         ("年度外の行（集計に含めず）", s.outside_year, INT),
         ("送信日のない行（集計に含めず）", s.undated, INT),
     ]
-    last = _table(ws, st, top, ("項目", "値"), [(k, v) for k, v, _ in rows], (None, None))
+    last = table(ws, st, top, ("項目", "値"), [(k, v) for k, v, _ in rows], (None, None))
     for i, (_, _, fmt) in enumerate(rows, top + 1):
         if fmt:
             ws.cell(i, 2).number_format = fmt
@@ -155,15 +64,15 @@ def _overview(ws: Any, st: dict[str, Any], s: Summary) -> None:
     sent = {e.bucket: e for e in s.effects if e.group == SENT_GROUP}
     ref = {e.bucket: e for e in s.effects if e.group == REFERENCE_GROUP}
     ws.cell(top, 1, "効果（詳しくは「効果分析」シート）").font = st["heading"]
-    _table(
+    table(
         ws,
         st,
         top + 1,
         head,
-        [(b, _rate(sent[b].rate(2)), _rate(ref[b].rate(2))) for b in sent],
+        [(b, rate(sent[b].rate(2)), rate(ref[b].rate(2))) for b in sent],
         (None, RATE, RATE),
     )
-    _widths(ws, (34, 24, 30))
+    widths(ws, (34, 24, 30))
 
 
 def _tally_row(label: str, t: Tally, codes: Sequence[str]) -> list[object]:
@@ -175,7 +84,7 @@ def _tally_row(label: str, t: Tally, codes: Sequence[str]) -> list[object]:
         t.delivered,
         t.undelivered,
         t.unconfirmed,
-        _rate(t.delivery_rate),
+        rate(t.delivery_rate),
         *(t.codes.get(c, 0) for c in codes),
     ]
 
@@ -200,15 +109,15 @@ def _monthly(ws: Any, st: dict[str, Any], s: Summary) -> None:
     from openpyxl.chart import BarChart, LineChart, Reference
 
     codes = _codes(s)
-    top = _title(
+    top = title(
         ws, st, f"月別（{s.fiscal_year}年度）", "結果コード別の件数は、送信しなかった行も含みます。"
     )
     rows = [_tally_row(m.label, m.tally, codes) for m in s.months]
     rows.append(_tally_row("合計", s.total, codes))
     head = ("月", *_TALLY_HEAD, *(_code_head(c) for c in codes))
-    last = _table(ws, st, top, head, rows, (None, *_TALLY_FORMATS, *[INT] * len(codes)), total=True)
+    last = table(ws, st, top, head, rows, (None, *_TALLY_FORMATS, *[INT] * len(codes)), total=True)
     ws.row_dimensions[top].height = 30
-    _widths(ws, (12, 10, 10, 12, 10, 10, 12, 9, *[12] * len(codes)))
+    widths(ws, (12, 10, 10, 12, 10, 10, 12, 9, *[12] * len(codes)))
     ws.freeze_panes = ws.cell(top + 1, 2)
 
     bars = BarChart()
@@ -227,12 +136,12 @@ def _monthly(ws: Any, st: dict[str, Any], s: Summary) -> None:
     bars += line
     bars.height, bars.width = 8, 22
     ws.add_chart(bars, f"A{last + 2}")
-    _print_setup(ws)
+    print_setup(ws)
 
 
 def _by_purpose(ws: Any, st: dict[str, Any], s: Summary) -> None:
     codes = _codes(s)
-    top = _title(
+    top = title(
         ws,
         st,
         f"用途別（{s.fiscal_year}年度）",
@@ -241,16 +150,14 @@ def _by_purpose(ws: Any, st: dict[str, Any], s: Summary) -> None:
     rows = [_tally_row(p.name, p.tally, codes) for p in s.purposes]
     rows.append(_tally_row("合計", s.total, codes))
     head = ("用途", *_TALLY_HEAD, *(_code_head(c) for c in codes))
-    _table(ws, st, top, head, rows, (None, *_TALLY_FORMATS, *[INT] * len(codes)), total=True)
+    table(ws, st, top, head, rows, (None, *_TALLY_FORMATS, *[INT] * len(codes)), total=True)
     ws.row_dimensions[top].height = 30
-    _widths(ws, (22, 10, 10, 12, 10, 10, 12, 9, *[12] * len(codes)))
-    _print_setup(ws)
+    widths(ws, (22, 10, 10, 12, 10, 10, 12, 9, *[12] * len(codes)))
+    print_setup(ws)
 
 
 def _effect(ws: Any, st: dict[str, Any], s: Summary) -> None:
-    from openpyxl.chart import BarChart, Reference
-
-    top = _title(
+    top = title(
         ws,
         st,
         f"効果分析（{s.fiscal_year}年度）",
@@ -274,30 +181,26 @@ def _effect(ws: Any, st: dict[str, Any], s: Summary) -> None:
     for e in s.effects:
         row: list[object] = [e.group, e.bucket, e.recipients]
         for i in range(len(WINDOWS)):
-            row += [e.paid[i], _rate(e.rate(i))]
+            row += [e.paid[i], rate(e.rate(i))]
         rows.append(row)
     formats = (None, None, INT, *[INT, RATE] * len(WINDOWS))
-    last = _table(ws, st, top, head, rows, formats)
+    last = table(ws, st, top, head, rows, formats)
     ws.row_dimensions[top].height = 30
-    _widths(ws, (16, 18, 15, *[13] * (2 * len(WINDOWS))))
+    widths(ws, (16, 18, 15, *[13] * (2 * len(WINDOWS))))
 
-    # The chart's data: 30-day rates, one column per group.
-    data_top = last + 2
+    _effect_chart(ws, st, s, last + 2)
+    print_setup(ws)
+
+
+def _effect_chart(ws: Any, st: dict[str, Any], s: Summary, top: int) -> None:
+    """The chart's data at ``top`` (30-day rates, one column per group) and the chart beside it."""
+    from openpyxl.chart import BarChart, Reference
+
     sent = [e for e in s.effects if e.group == SENT_GROUP]
     ref = {e.bucket: e for e in s.effects if e.group == REFERENCE_GROUP}
-    chart_rows = [(e.bucket, _rate(e.rate(2)), _rate(ref[e.bucket].rate(2))) for e in sent]
-    _table(
-        ws,
-        st,
-        data_top,
-        (
-            "30日以内の納付率",
-            SENT_GROUP,
-            REFERENCE_GROUP,
-        ),
-        chart_rows,
-        (None, RATE, RATE),
-    )
+    chart_rows = [(e.bucket, rate(e.rate(2)), rate(ref[e.bucket].rate(2))) for e in sent]
+    head = ("30日以内の納付率", SENT_GROUP, REFERENCE_GROUP)
+    table(ws, st, top, head, chart_rows, (None, RATE, RATE))
     chart = BarChart()
     chart.type = "col"
     chart.title = "30日以内の納付率（滞納日数別）"
@@ -305,18 +208,17 @@ def _effect(ws: Any, st: dict[str, Any], s: Summary) -> None:
     chart.y_axis.scaling.min = 0
     chart.y_axis.title = "納付率"
     chart.x_axis.title = "送信時の滞納日数"
-    end = data_top + len(chart_rows)
+    end = top + len(chart_rows)
     chart.add_data(
-        Reference(ws, min_col=2, max_col=3, min_row=data_top, max_row=end), titles_from_data=True
+        Reference(ws, min_col=2, max_col=3, min_row=top, max_row=end), titles_from_data=True
     )
-    chart.set_categories(Reference(ws, min_col=1, min_row=data_top + 1, max_row=end))
+    chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=end))
     chart.height, chart.width = 8, 18
-    ws.add_chart(chart, f"E{data_top}")
-    _print_setup(ws)
+    ws.add_chart(chart, f"E{top}")
 
 
 def _reasons(ws: Any, st: dict[str, Any], s: Summary) -> None:
-    top = _title(
+    top = title(
         ws,
         st,
         "不達理由",
@@ -325,13 +227,13 @@ def _reasons(ws: Any, st: dict[str, Any], s: Summary) -> None:
     total = sum(r.count for r in s.reasons)
     rows: list[list[object]] = [[r.reason, r.count, r.count / total] for r in s.reasons]
     rows.append(["合計", total, 1.0 if total else "—"])
-    _table(ws, st, top, ("不達の理由", "件数", "割合"), rows, (None, INT, RATE), total=True)
-    _widths(ws, (36, 10, 10))
-    _print_setup(ws)
+    table(ws, st, top, ("不達の理由", "件数", "割合"), rows, (None, INT, RATE), total=True)
+    widths(ws, (36, 10, 10))
+    print_setup(ws)
 
 
 def _duplicates(ws: Any, st: dict[str, Any], s: Summary) -> None:
-    top = _title(
+    top = title(
         ws,
         st,
         "重複送信（複数のブックから同じ相手へ）",
@@ -348,45 +250,22 @@ def _duplicates(ws: Any, st: dict[str, Any], s: Summary) -> None:
         "最初の送信日",
         "最後の送信日",
     )
-    _table(ws, st, top, head, rows, (None, None, INT, None, DAY, DAY))
+    table(ws, st, top, head, rows, (None, None, INT, None, DAY, DAY))
     for r in range(top + 1, top + 1 + len(rows)):
         ws.cell(r, 4).alignment = st["wrap"]
-    _widths(ws, (16, 20, 10, 60, 14, 14))
+    widths(ws, (16, 20, 10, 60, 14, 14))
     ws.print_title_rows = f"{top}:{top}"
-    _print_setup(ws, f"{top}:{top}")
+    print_setup(ws, f"{top}:{top}")
 
 
 def _errors(ws: Any, st: dict[str, Any], s: Summary) -> None:
-    top = _title(ws, st, "読込エラー", "読めなかったファイルと、読めたが注意が必要なファイルです。")
+    top = title(ws, st, "読込エラー", "読めなかったファイルと、読めたが注意が必要なファイルです。")
     rows = [(e.file, e.reason) for e in s.errors] or [("なし", "")]
-    _table(ws, st, top, ("ファイル", "理由"), rows, (None, None))
+    table(ws, st, top, ("ファイル", "理由"), rows, (None, None))
     for r in range(top + 1, top + 1 + len(rows)):
         ws.cell(r, 2).alignment = st["wrap"]
-    _widths(ws, (60, 70))
-    _print_setup(ws, f"{top}:{top}")
-
-
-def _detail_template(ws: Any, st: dict[str, Any], count: int) -> None:
-    """明細's header, one styled empty row (its cell styles are reused) and the Excel table."""
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
-
-    for col, (name, fmt, width) in enumerate(DETAIL_COLUMNS, 1):
-        head = ws.cell(1, col, name)
-        head.font, head.fill, head.alignment = st["bold"], st["fill"], st["center"]
-        cell = ws.cell(2, col)
-        cell.font = st["font"]
-        if fmt:
-            cell.number_format = fmt
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ref = f"A1:{get_column_letter(len(DETAIL_COLUMNS))}{1 + max(count, 1)}"
-    # Columns named here: else openpyxl's writer creates every cell of ``ref`` to read the header.
-    columns = [TableColumn(id=i, name=name) for i, (name, _, _) in enumerate(DETAIL_COLUMNS, 1)]
-    table = Table(displayName="明細", ref=ref, tableColumns=columns)
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    ws.add_table(table)
-    ws.freeze_panes = "A2"
-    _print_setup(ws, "1:1")
+    widths(ws, (60, 70))
+    print_setup(ws, f"{top}:{top}")
 
 
 def render(summary: Summary, path: Path) -> Path:
@@ -398,7 +277,7 @@ def render(summary: Summary, path: Path) -> Path:
     """
     import openpyxl
 
-    st = _styles()
+    st = styles()
     wb = openpyxl.Workbook()
     writers: dict[str, Callable[[Any, dict[str, Any], Summary], None]] = {
         "概要": _overview,
@@ -415,10 +294,10 @@ def render(summary: Summary, path: Path) -> Path:
         ws.title = name
         ws.sheet_view.zoomScale = 100
         if name == "明細":
-            _detail_template(ws, st, len(summary.records))
+            write_template(ws, st, len(summary.records))
         else:
             writers[name](ws, st, summary)
-    _print_setup(wb["概要"])
+    print_setup(wb["概要"])
     path = Path(path)
     fd, tmp = tempfile.mkstemp(
         prefix=".~kuden-report-", suffix=".xlsx", dir=path.parent if path.parent.exists() else None
