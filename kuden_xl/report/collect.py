@@ -1,20 +1,14 @@
 """Read send workbooks and CSV records into report records, fast, and never crash on a file.
 
-Files and folders (recursively): ``.xlsx``, ``.xlsm`` and ``.csv`` (UTF-8 with or without BOM, or
-cp932). Every sheet whose header matches the worksheet contract (``schema.find_header``: a row
-holding 電話番号 or an alias, in the first rows) is read. python-calamine (Rust) reads workbooks;
-openpyxl read-only is the fallback when calamine is missing or fails on a file, and the
-benchmark's baseline. A file that cannot be read is listed with the reason; a lock file
-``~$x.xlsx`` is skipped silently.
+Files and folders (recursively): ``.xlsx``, ``.xlsm`` and ``.csv``. Every sheet whose header
+matches the worksheet contract (``schema.find_header``: a row holding 電話番号 or an alias, in the
+first rows) is read (``readers`` turns a file into grids of cell values). A file that cannot be
+read is listed with the reason; a lock file ``~$x.xlsx`` is skipped silently.
 """
 
 from __future__ import annotations
 
-import csv
-import gc
-import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -25,16 +19,15 @@ from typing import Any, NamedTuple, cast
 from .. import schema
 from ..books.base import HEADER_SCAN_ROWS, settings_from_rows
 from ..books.xlsx import open_locks
-from ..books.xlsxfile import refuse_unreadable
 from ..config import campaign_settings, read_config_file
-from ..errors import HeaderError, KudenError, WorkbookError
+from ..errors import HeaderError, KudenError
+from .readers import Grid, Unreadable, gc_paused, read_sheets
 from .values import integer, text, to_date, to_datetime
 
 SUFFIXES = (".xlsx", ".xlsm", ".csv")
 PURPOSE = "用途"
 DUE = "納期限"
 PAID = "納付日"
-CSV_SHEET = "CSV"
 ENGINES = ("auto", "calamine", "openpyxl")
 
 
@@ -91,10 +84,6 @@ class Collection:
     engine: str
 
 
-class Unreadable(KudenError):
-    """A file the report cannot read; the message is the reason shown in 読込エラー."""
-
-
 # --- finding files ---------------------------------------------------------------------------
 
 
@@ -132,71 +121,6 @@ def _is_lock(path: Path) -> bool:
 
 
 # --- reading one file ------------------------------------------------------------------------
-
-Grid = Sequence[Sequence[object]]  # a sheet's rows from A1, values as Python objects
-
-
-def _calamine_sheets(path: Path) -> list[tuple[str, Grid]]:
-    import python_calamine
-
-    book = python_calamine.CalamineWorkbook.from_path(str(path))
-    with _gc_paused():  # a grid is rows of plain values: nothing for the collector to find
-        return [
-            (name, book.get_sheet_by_name(name).to_python(skip_empty_area=False))
-            for name in book.sheet_names
-        ]
-
-
-def _openpyxl_sheets(path: Path) -> Iterator[tuple[str, Grid]]:
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        for ws in book.worksheets:
-            if not hasattr(ws, "iter_rows"):
-                continue  # a chartsheet
-            ws.reset_dimensions()  # the dimension tag may lie; read what is there
-            yield ws.title, list(ws.iter_rows(values_only=True))
-    finally:
-        book.close()
-
-
-def _csv_sheets(path: Path) -> Iterator[tuple[str, Grid]]:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            decoded = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise Unreadable("文字コードを判別できません（UTF-8 か Shift_JIS で保存してください）")
-    yield CSV_SHEET, list(csv.reader(io.StringIO(decoded, newline="")))
-
-
-def _sheets(path: Path, engine: str) -> Iterator[tuple[str, Grid]]:
-    if path.suffix.lower() == ".csv":
-        yield from _csv_sheets(path)
-        return
-    try:
-        refuse_unreadable(path)  # password, .xls, CSV renamed, not a zip, zip bomb: named
-    except WorkbookError as exc:
-        raise Unreadable(str(exc).split(" / ")[0]) from exc
-    if engine != "openpyxl":
-        try:
-            sheets = _calamine_sheets(path)
-        except ImportError:
-            if engine == "calamine":
-                raise
-        except Exception:  # calamine failed on this file: openpyxl decides (and names the fault)
-            pass
-        else:
-            yield from sheets
-            return
-    try:
-        yield from _openpyxl_sheets(path)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise Unreadable(f"ファイルが壊れていて読めません（{type(exc).__name__}）") from exc
 
 
 def _header(grid: Grid, sheet: str) -> schema.Header | None:
@@ -275,21 +199,8 @@ def _records(
         [unit_price] * n,
         strict=True,
     )
-    with _gc_paused():
+    with gc_paused():
         return list(map(partial(tuple.__new__, Record), columns))  # Record._make, no call per row
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while records are made: they hold no cycles, and each
-    collection would walk every record made so far (a year is a quarter of a million)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -314,7 +225,7 @@ def read_file(
     """
     file = shown or str(path)
     try:
-        grids = list(_sheets(path, engine))
+        grids = read_sheets(path, engine)
     except PermissionError as exc:
         if open_locks(path):
             raise Unreadable(
@@ -323,6 +234,13 @@ def read_file(
         raise Unreadable("読み取りの権限がありません") from exc
     except OSError as exc:
         raise Unreadable(f"ファイルを読めません（{exc.strerror or exc}）") from exc
+    return _file_records(file, grids, config)
+
+
+def _file_records(
+    file: str, grids: list[tuple[str, Grid]], config: dict[str, Any] | None
+) -> _FileResult:
+    """The records of every matching sheet, with the workbook's 設定 (用途, 単価) applied."""
     found = {name: grid for name, grid in grids}
     settings_grid = found.get(schema.SETTINGS_SHEET)
     notes: list[str] = []
