@@ -53,7 +53,8 @@ def national_numbers(written: Iterable[str]) -> dict[str, str]:
     """Each distinct 電話番号 as written (not empty) → ``national(number)``."""
     distinct = set(written)
     distinct.discard("")
-    return {w: national(w) for w in distinct}
+    # Most are written as 11 plain digits already: national() would return them as they are.
+    return {w: w if len(w) == 11 and w.isdigit() and w.isascii() else national(w) for w in distinct}
 
 
 def duplicates(sends: Columns, numbers: Mapping[str, str]) -> tuple[Duplicate, ...]:
