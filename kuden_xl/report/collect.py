@@ -151,10 +151,12 @@ def _texts(data: Grid, index: int | None) -> list[str]:
     if index is None:
         return [""] * len(data)
     values = _cells(data, index)
-    try:
-        return list(map(str.strip, cast("list[str]", values)))  # text only: no call per cell
-    except TypeError:  # a number or a date among them
-        return [v.strip() if v.__class__ is str else text(v) for v in values]
+    if None not in values:  # openpyxl's empty cells are None, calamine's ''
+        try:
+            return list(map(str.strip, cast("list[str]", values)))  # text only: no call per cell
+        except TypeError:  # a number or a date among them
+            pass
+    return [v.strip() if v.__class__ is str else text(v) for v in values]
 
 
 def _records(
