@@ -95,7 +95,7 @@ def _xml_column(values: Sequence[object], style: str) -> list[bytes]:
     if len(distinct) * 4 <= len(values):
         cells = {v: _cell(v, style).encode() for v in distinct}
         return list(map(cells.__getitem__, values))
-    if "" not in distinct and {type(v) for v in distinct} == {str}:
+    if "" not in distinct and set(map(type, distinct)) == {str}:
         texts = cast("set[str]", distinct)
         if not _SPECIAL.search("".join(texts)):  # plain text (管理番号): no call per cell
             template = f'<c{style} t="inlineStr"><is><t>%s</t></is></c>'.encode()
