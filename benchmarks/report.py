@@ -121,15 +121,18 @@ def main() -> None:
     if args.child:
         run_child(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
-    tmp = Path(tempfile.mkdtemp(prefix="kuden-report-bench-"))
+    with tempfile.TemporaryDirectory(prefix="kuden-report-bench-") as folder:
+        measure(Path(folder), args.books, args.rows)
+
+
+def measure(tmp: Path, n_books: int, rows: int) -> None:
+    """Make the books in ``tmp``, build the report with each reader, print the RESULT lines."""
     books = tmp / "books"
     books.mkdir()
     t = time.perf_counter()
-    for i in range(args.books):
-        make_book(books / f"送信_{i + 1:02d}.xlsx", i, args.rows)
-    print(
-        f"made {args.books} workbooks x {args.rows} rows in {time.perf_counter() - t:.1f}s ({tmp})"
-    )
+    for i in range(n_books):
+        make_book(books / f"送信_{i + 1:02d}.xlsx", i, rows)
+    print(f"made {n_books} workbooks x {rows} rows in {time.perf_counter() - t:.1f}s ({tmp})")
     fast = child("auto", books, tmp / "calamine.xlsx")
     base = child("openpyxl", books, tmp / "openpyxl.xlsx")
     assert fast["records"] == base["records"] and fast["messages"] == base["messages"], (fast, base)

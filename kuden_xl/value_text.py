@@ -26,7 +26,7 @@ class DateStyle(str, Enum):
 
 
 # (first day in the Gregorian calendar, era name, Gregorian year of the era's 元年)
-_ERAS = (
+ERAS = (
     (date(2019, 5, 1), "令和", 2019),
     (date(1989, 1, 8), "平成", 1989),
     (date(1926, 12, 25), "昭和", 1926),
@@ -37,7 +37,7 @@ _ERAS = (
 
 def _format_date(day: date, style: DateStyle) -> str:
     if style is DateStyle.WAREKI:
-        for start, era, first_year in _ERAS:
+        for start, era, first_year in ERAS:
             if day >= start:
                 year = day.year - first_year + 1
                 shown = "元" if year == 1 else str(year)

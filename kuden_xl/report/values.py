@@ -13,13 +13,13 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 
 from ..clock import JST
-from ..value_text import _ERAS
+from ..value_text import ERAS
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01 (after Excel's 1900 leap bug)
 _EXCEL_EPOCH_DAY = _EXCEL_EPOCH.date()
 _DAY = timedelta(days=1)
 _MAX_SERIAL = 2958466  # 9999-12-31
-_ERA_START = {era: first_year for _, era, first_year in _ERAS}
+_ERA_START = {era: first_year for _, era, first_year in ERAS}
 _ERA_LETTERS = {"R": "令和", "H": "平成", "S": "昭和", "T": "大正", "M": "明治"}
 _TIME = r"(?:[ T]+(\d{1,2})[:時](\d{1,2})(?:[:分](\d{1,2})秒?)?分?)?"
 _WESTERN = re.compile(r"(\d{4})[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?" + _TIME)
