@@ -111,7 +111,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        value: Any = _installed_version()
+        from .version import installed_version
+
+        value: Any = installed_version()
     else:
         try:
             module, attribute = _EXPORTS[name]
@@ -124,19 +126,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__) | {"__version__"})
-
-
-def _installed_version() -> str:
-    """The installed package's version: pyproject.toml is its one source. Read on first use,
-    because importlib.metadata is not cheap to import."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("kuden_xl")
-    except PackageNotFoundError:
-        # Imported from a source tree that was never installed (no .dist-info to read): say
-        # "unknown" rather than guess a release number this code may not be.
-        return "0+unknown"
 
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 import kuden_xl
+from kuden_xl.version import installed_version
 
 
 def test_all_is_sorted_and_every_name_resolves() -> None:
@@ -43,7 +44,11 @@ def test_version_is_the_installed_package_s_read_on_first_use(
         raise importlib.metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(importlib.metadata, "version", missing)
-    assert kuden_xl._installed_version() == "0+unknown"
+    installed_version.cache_clear()  # read once per process: forget the real one for this test
+    try:
+        assert installed_version() == "0+unknown"
+    finally:
+        installed_version.cache_clear()
 
 
 def test_console_script_help_lists_commands() -> None:

@@ -61,14 +61,14 @@ def addin_conf(book: Any) -> dict[str, object] | None:
 
 def version_mismatch(conf: dict[str, object] | None) -> str | None:
     """The alert when the add-in was built for other package versions than Python has."""
-    from importlib.metadata import version
+    from ..version import installed_version
 
     if not conf:
         return None
     wrong = []
     for package in ("kuden_xl", "xlwings"):
         built = conf.get(f"{package} Version")
-        installed = version(package) if package == "kuden_xl" else xw.__version__
+        installed = installed_version() if package == "kuden_xl" else xw.__version__
         if built and str(built) != installed:
             wrong.append(f"{package}（アドイン {built} / Python {installed}）")
     if not wrong:

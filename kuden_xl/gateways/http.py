@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from importlib.metadata import version
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +30,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from ..errors import GatewayAuthError, GatewayUnavailable
+from ..version import installed_version
 from .base import Attempt, Receipt
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -82,7 +82,7 @@ def make_session(settings: HttpSettings) -> requests.Session:
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.headers["User-Agent"] = f"kuden-xl/{version('kuden_xl')}"  # the installed package
+    session.headers["User-Agent"] = f"kuden-xl/{installed_version()}"
     if settings.bearer:
         session.headers["Authorization"] = f"Bearer {settings.token}"
     # A bearer-token API needs no cookies; refusing them keeps the shared session immutable.
