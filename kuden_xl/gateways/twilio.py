@@ -41,6 +41,7 @@ from .base import (
     SentQuery,
 )
 from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
+from .registry import Setting, with_connection_settings
 from .twilio_answers import REJECTIONS, delivery_of, matches, receipt
 
 NAME = "twilio"
@@ -61,16 +62,6 @@ SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
 SENDER = re.compile(r"\+[1-9]\d{1,14}|[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*")
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One named setting: where it is read from, for staff (``config show``) and for code."""
-
-    key: str  # the key in this provider's config.toml table
-    env: str
-    secret: bool = False
-    default: str | None = None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -317,7 +308,6 @@ def from_settings(
         SettingsError: a setting or the token is missing or malformed (named by its variable).
     """
     from ..credentials import gateway_token
-    from .registry import with_connection_settings
 
     if config is None:
         from ..config import read_config_file
