@@ -150,17 +150,19 @@ def send_selected(
         rows = selected_rows(table)
         slices.busy(str(workbook_path(book)), "選択行を送信")
         table.check_writable()  # before the question: protection, read-only, merged cells
+        # The workbook's lock covers the plan, the question and the rows written now, as in
+        # the CLI's send (each slice takes it again).
         with jobs.connect(table) as (gateway, ledger):
             plan, reconciled = jobs.prepare_send(
                 table, gateway, ledger, rows=None, row_numbers=rows
             )
             rate = effective_rate(DispatchSettings(), gateway)
-        if not (confirm or excel_confirm(book))(plan):
-            raise ConfirmationDeclined(
-                "送信を取り消しました。何も送信していません。 / Cancelled; nothing sent."
-            )
-        table.write(plan_outputs(plan))  # the rows that will not be sent, written at once
-        table.flush()
+            if not (confirm or excel_confirm(book))(plan):
+                raise ConfirmationDeclined(
+                    "送信を取り消しました。何も送信していません。 / Cancelled; nothing sent."
+                )
+            table.write(plan_outputs(plan))  # the rows that will not be sent, written at once
+            table.flush()
         size = slice_rows or slices.first_slice_rows(rate)
         state = slices.start(_key(book, table), plan, size, adaptive=slice_rows is None)
         state.counts.update(r.code.value for r in plan.rows if r.code is not None)

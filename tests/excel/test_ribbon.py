@@ -24,6 +24,7 @@ import xlharness as xh
 from conftest import mobile
 
 from kuden_xl.books.lock import workbook_lock
+from kuden_xl.errors import WorkbookLockedError
 from kuden_xl.excel import common, ribbon
 from kuden_xl.sandbox import SandboxServer
 
@@ -564,6 +565,27 @@ def test_a_click_while_another_run_holds_the_workbook_is_refused(sandbox: Sandbo
     with workbook_lock(Path(BOOK)):
         run = send(book(numbers, "$A$2"), confirm=agree)
     assert "使用中" in run.alerts[0]["prompt"] and sent_to(sandbox, numbers) == Counter()
+
+
+def test_the_workbook_stays_locked_while_the_question_is_open(sandbox: SandboxServer) -> None:
+    # Another run trying the workbook while staff read the confirmation is refused: the plan,
+    # the question and the rows written before the first slice are one locked step.
+    numbers = fresh_numbers(1)
+    refused: list[bool] = []
+
+    def confirm_while_another_run_tries(plan: Any) -> bool:
+        try:
+            with workbook_lock(Path(BOOK)):
+                refused.append(False)
+        except WorkbookLockedError:
+            refused.append(True)
+        return True
+
+    run = send(book(numbers, "$A$2"), confirm=confirm_while_another_run_tries)
+    assert refused == [True]
+    assert sent_to(sandbox, numbers) == Counter(numbers) and "送信" in run.alerts[-1]["prompt"]
+    with workbook_lock(Path(BOOK)):  # and released when the send is over
+        pass
 
 
 @pytest.mark.parametrize("module", ["kuden_xl.excel.ribbon", "kuden_xl.excel.udfs"])
