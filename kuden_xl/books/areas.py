@@ -1,7 +1,7 @@
 """Rectangles of a worksheet in A1 terms: addresses parsed into areas, rows grouped into blocks.
 
 ``parse_address`` reads what Excel's ``Range.Address`` gives (the selection, visible rows);
-``row_blocks``, ``column_runs`` and ``span_address`` shape the rectangles one write covers.
+``runs`` and ``span_address`` shape the rectangles one write covers.
 """
 
 from __future__ import annotations
@@ -79,27 +79,17 @@ def span_address(first_row: int, last_row: int, first_col: int, last_col: int) -
     return start if start == end else f"{start}:{end}"
 
 
-def column_runs(columns: Sequence[int], is_output: Collection[int]) -> list[tuple[int, int]]:
-    """Group sorted column indices into spans that cross only output columns."""
-    spans: list[tuple[int, int]] = []
-    for c in columns:
-        if spans and all(x in is_output for x in range(spans[-1][1] + 1, c)):
-            spans[-1] = (spans[-1][0], c)
-        else:
-            spans.append((c, c))
-    return spans
+def runs(numbers: Sequence[int], bridge: Collection[int] = ()) -> list[tuple[int, int]]:
+    """Sorted numbers (rows, or columns) → (first, last) of each run of consecutive ones.
 
-
-def row_blocks(rows: Sequence[int], bridge: Collection[int] = ()) -> list[tuple[int, int]]:
-    """Sorted row numbers → (first, last) of each run of consecutive rows.
-
-    A gap whose every row is in ``bridge`` does not end a run: the rows between are rewritten
-    with the values they hold, so one write covers the run.
+    A gap whose every number is in ``bridge`` does not end a run: for rows, the rows between are
+    rewritten with the values they hold; for columns, the columns between are output columns.
+    One write then covers the run.
     """
-    blocks: list[tuple[int, int]] = []
-    for r in rows:
-        if blocks and all(g in bridge for g in range(blocks[-1][1] + 1, r)):
-            blocks[-1] = (blocks[-1][0], r)
+    found: list[tuple[int, int]] = []
+    for n in numbers:
+        if found and all(g in bridge for g in range(found[-1][1] + 1, n)):
+            found[-1] = (found[-1][0], n)
         else:
-            blocks.append((r, r))
-    return blocks
+            found.append((n, n))
+    return found

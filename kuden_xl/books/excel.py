@@ -35,7 +35,7 @@ from ..schema import (
     SETTINGS_SHEET,
     Header,
 )
-from .areas import column_runs, parse_address, row_blocks, rows_in, span_address
+from .areas import parse_address, rows_in, runs, span_address
 from .base import DATETIME_FORMAT, OutputRow, SheetRows, settings_from_rows
 from .excelchecks import com_refusal
 from .excelread import sheet_rows, used_values
@@ -232,10 +232,10 @@ class ExcelTable:
         data = self.read()
         rows = sorted(self._selected or data.rows)
         names_by_col = {c: n for n, c in self._out_cols.items()}
-        spans = column_runs(sorted(self._out_cols.values()), names_by_col)
+        spans = runs(sorted(self._out_cols.values()), names_by_col)
         return [
             span_address(first, last, c0 + 1, c1 + 1)
-            for first, last in row_blocks(rows)
+            for first, last in runs(rows)
             for c0, c1 in spans
         ]
 
@@ -318,8 +318,8 @@ class ExcelTable:
             if r in self._owned or all(self._cell(r, c) in (None, "") for c in outputs)
         }
         self._owned.update(pending)
-        for first, last in row_blocks(sorted(pending), bridge):
-            for c0, c1 in column_runs(touched, names_by_col):
+        for first, last in runs(sorted(pending), bridge):
+            for c0, c1 in runs(touched, names_by_col):
                 matrix: list[list[object]] = []
                 for r in range(first, last + 1):
                     given = pending.get(r, {})
