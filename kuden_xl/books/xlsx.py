@@ -126,7 +126,7 @@ class XlsxTable:
         Raises:
             WorkbookError: naming the cells and what to do; nothing has been sent.
         """
-        header = self._header or self._read_header()
+        header = self._header_row()
         missing = sum(1 for n in OUTPUT_COLUMNS if n not in header.columns)
         if missing and len(header.names) + missing > MAX_COLUMNS:
             raise WorkbookError(
@@ -149,11 +149,8 @@ class XlsxTable:
         written there. The columns where missing output columns will be created count too;
         merged cells above the header (a title) or in other columns are fine.
         """
-        header = self._header or self._read_header()
-        outputs = {n: i + 1 for i, n in enumerate(header.names) if n in OUTPUT_COLUMNS}
-        next_col = max([len(header.names), *outputs.values()]) + 1
-        columns = set(outputs.values())
-        columns.update(range(next_col, next_col + len(OUTPUT_COLUMNS) - len(outputs)))
+        header = self._header_row()
+        columns = set(self._output_positions(header).values())
         return [
             f"{self.sheet_name}!{merged.coord}"
             for merged in self._ws.merged_cells.ranges
