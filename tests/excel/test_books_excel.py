@@ -41,6 +41,24 @@ def table_for(values: list[list[Any]], selection: str | None = "A1", **sheets: A
     return book, ExcelTable(book)
 
 
+def with_record(values: list[list[Any]], index: int) -> list[list[Any]]:
+    """``values`` with empty output columns, and an earlier run's record in row ``index + 1``."""
+    values[0] = HEADER + list(schema.OUTPUT_COLUMNS)
+    for row in values[1:]:
+        row.extend([""] * 8)
+    values[index][3:11] = [
+        "2026-11-20T09:00:00.000Z",
+        "前回",
+        "ACCEPTED",
+        "送信受付",
+        1.0,
+        "old",
+        "",
+        "",
+    ]
+    return values
+
+
 # --- addresses -----------------------------------------------------------------------------
 
 
@@ -273,20 +291,7 @@ def test_flush_writes_one_block_per_contiguous_run_of_rows() -> None:
 
 
 def test_a_record_row_inside_a_run_is_never_rewritten() -> None:
-    values = sheet_rows(6)
-    values[0] = HEADER + list(schema.OUTPUT_COLUMNS)
-    for row in values[1:]:
-        row.extend([""] * 8)
-    values[3][3:11] = [
-        "2026-11-20T09:00:00.000Z",
-        "前回",
-        "ACCEPTED",
-        "送信受付",
-        1.0,
-        "old",
-        "",
-        "",
-    ]
+    values = with_record(sheet_rows(6), 3)
     book, table = table_for(values)
     table.write([sent_row(r) for r in (2, 3, 5, 6)])  # row 4 holds a record: not written
     table.flush()
@@ -297,20 +302,7 @@ def test_a_record_row_inside_a_run_is_never_rewritten() -> None:
 
 
 def test_out_of_order_results_in_a_selection_make_one_write_and_skip_records() -> None:
-    values = sheet_rows(9)
-    values[0] = HEADER + list(schema.OUTPUT_COLUMNS)
-    for row in values[1:]:
-        row.extend([""] * 8)
-    values[6][3:11] = [
-        "2026-11-20T09:00:00.000Z",
-        "前回",
-        "ACCEPTED",
-        "送信受付",
-        1.0,
-        "old",
-        "",
-        "",
-    ]
+    values = with_record(sheet_rows(9), 6)
     book, table = table_for(values, "$A$2:$A$10")
     assert table.selected_rows() == list(range(2, 11))
     table.write([sent_row(r) for r in (2, 4, 5)])  # row 3 still in flight
