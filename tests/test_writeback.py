@@ -134,9 +134,12 @@ def cached_values(path: Path) -> dict[tuple[str, str], Any]:
     return out
 
 
-def send(book: Path, sandbox: StandaloneSandbox, rows: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "kuden_xl", "send", str(book), "--rows", rows, "--yes"]
+def run_send(
+    book: Path, sandbox: StandaloneSandbox, *rows: str
+) -> subprocess.CompletedProcess[str]:
+    """``kuden-xl send`` of ``rows`` (``--rows 2-3`` or ``--all``) inside the sending hours."""
+    return subprocess.run(
+        [sys.executable, "-m", "kuden_xl", "send", str(book), *rows, "--yes"]
         + ["--body", BODY, "--base-url", sandbox.url],
         capture_output=True,
         text=True,
@@ -144,6 +147,10 @@ def send(book: Path, sandbox: StandaloneSandbox, rows: str) -> None:
         env={**os.environ, "KUDEN_XL_NOW": IN_WINDOW},
         stdin=subprocess.DEVNULL,
     )
+
+
+def send(book: Path, sandbox: StandaloneSandbox, rows: str) -> None:
+    done = run_send(book, sandbox, "--rows", rows)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -392,15 +399,7 @@ def test_a_formula_in_an_output_column_is_refused_before_sending(
     book = tmp_path / "book.xlsx"
     wb.save(book)
     before = book.read_bytes()
-    done = subprocess.run(
-        [sys.executable, "-m", "kuden_xl", "send", str(book), "--all", "--yes"]
-        + ["--body", BODY, "--base-url", standalone_sandbox.url],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "KUDEN_XL_NOW": IN_WINDOW},
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_send(book, standalone_sandbox, "--all")
     assert done.returncode == 2 and "E2" in done.stderr and "数式" in done.stderr, done.stderr
     assert standalone_sandbox.messages() == [] and book.read_bytes() == before
 
