@@ -32,6 +32,8 @@ from conftest import StandaloneSandbox, mobile
 
 from kuden_xl.books import sheetscan, sheetxml
 from kuden_xl.books.a1 import column_letter
+from kuden_xl.books.bookparts import BookParts, find_parts
+from kuden_xl.books.rawzip import read_archive
 from kuden_xl.schema import OUTPUT_COLUMNS
 
 IN_WINDOW = "2026-11-27T10:00:00"
@@ -132,6 +134,12 @@ def cached_values(path: Path) -> dict[tuple[str, str], Any]:
                 if cell.data_type == "f":
                     out[(ws.title, cell.coordinate)] = values[ws.title][cell.coordinate].value
     return out
+
+
+def book_parts(path: Path, sheet: str) -> BookParts:
+    """The zip entries of worksheet ``sheet`` and of the styles, and the date system."""
+    with open(path, "rb") as src:
+        return find_parts(src, read_archive(src), sheet)
 
 
 def run_send(
@@ -298,7 +306,7 @@ CORPUS: dict[str, tuple[str, Callable[[Path], None]]] = {
 
 
 def assert_only_output_cells_changed(before: Path, after: Path) -> None:
-    parts = sheetxml.book_parts(before, SHEET)
+    parts = book_parts(before, SHEET)
     old, new = raw_entries(before), raw_entries(after)
     assert [n for n, _ in old] == [n for n, _ in new]  # same entries, same order
     changed = {n for (n, a), (_, b) in zip(old, new, strict=True) if a != b}
@@ -360,7 +368,7 @@ def test_a_send_changes_only_the_output_cells(
     assert codes[2] == codes[3] == "ACCEPTED"
     assert cached_values(book) == cached  # formulas keep what Excel computed
     with zipfile.ZipFile(book) as z:
-        styles_once = z.read(sheetxml.book_parts(book, SHEET).styles or "")
+        styles_once = z.read(book_parts(book, SHEET).styles or "")
 
     second = tmp_path / f"second{book.suffix}"
     send(book, standalone_sandbox, "4-5")  # a second send of other rows
@@ -370,7 +378,7 @@ def test_a_send_changes_only_the_output_cells(
     assert [codes[r] for r in (2, 3, 4, 5)] == ["ACCEPTED"] * 4
     assert cached_values(second) == cached
     with zipfile.ZipFile(second) as z:  # the date format was added once, then reused
-        assert z.read(sheetxml.book_parts(second, SHEET).styles or "") == styles_once
+        assert z.read(book_parts(second, SHEET).styles or "") == styles_once
     received = [m["to"] for m in standalone_sandbox.messages()]
     assert len(received) == len(set(received)) == 4
 
@@ -450,7 +458,7 @@ def test_dates_get_one_format_reused_and_text_stays_text(tmp_path: Path) -> None
     assert ws["B2"].number_format == "yyyy/mm/dd hh:mm"
     assert ws["C2"].value == " 先頭と末尾に空白 "
     assert (ws["E3"].value, ws["F3"].value, ws["G3"].value) == (3, 2.5, True)
-    raw = ET.fromstring(zipfile.ZipFile(twice).read(sheetxml.book_parts(twice, SHEET).sheet))
+    raw = ET.fromstring(zipfile.ZipFile(twice).read(book_parts(twice, SHEET).sheet))
     d2 = next(c for c in raw.iter(f"{MAIN}c") if c.get("r") == "D2")
     assert d2.get("t") == "inlineStr"
     assert "".join(d2.itertext()) == "改行_x000D_\nと制御_x0001_文字と_x005F_x0041_"
@@ -461,7 +469,7 @@ def test_an_empty_sheet_and_a_prefixed_namespace(tmp_path: Path) -> None:
     wb.active.title = SHEET
     book = tmp_path / "book.xlsx"
     wb.save(book)
-    part = sheetxml.book_parts(book, SHEET).sheet
+    part = book_parts(book, SHEET).sheet
     for xml in (
         b'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1"/><sheetData/></worksheet>',
         b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="3"><x:c r="B3"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>',
@@ -638,7 +646,7 @@ def test_random_sheets_open_in_openpyxl_after_a_write(seed: int, tmp_path: Path)
     for i in range(4):
         ws.write_string(59 + i, 19, f"共有{i}")  # shared strings 0..3 for the t="s" cells
     made.close()
-    part = sheetxml.book_parts(book, SHEET).sheet
+    part = book_parts(book, SHEET).sheet
     replaced = tmp_path / "random.xlsx"
     with zipfile.ZipFile(book) as src, zipfile.ZipFile(replaced, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():

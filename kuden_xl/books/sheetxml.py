@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .a1 import column_letter
-from .bookparts import BookParts, find_parts
+from .bookparts import find_parts
 from .cellxml import CellValue, cell_xml, format_of
 from .rawzip import read_archive, read_entry, rewrite_zip
 from .sheetscan import Sheet, parse_range
@@ -234,12 +234,6 @@ def blocked_cells(data: bytes, columns: set[int], below_row: int) -> list[str]:
 
 
 # -- the whole write-back -----------------------------------------------------------------------
-def book_parts(path: Path, sheet: str) -> BookParts:
-    """The zip entries of worksheet ``sheet`` and of the styles, and the date system."""
-    with open(path, "rb") as src:
-        return find_parts(src, read_archive(src), sheet)
-
-
 def sheet_xml(path: Path, sheet: str) -> bytes:
     """The XML of worksheet ``sheet`` of the workbook at ``path``."""
     with open(path, "rb") as src:
