@@ -55,14 +55,6 @@ class Record(NamedTuple):
     body: str  # 送信本文
     unit_price: float  # yen per segment from the workbook's settings
 
-    @property
-    def is_send(self) -> bool:
-        """The row records a (possible) send: ACCEPTED, SCHEDULED or UNKNOWN."""
-        return self.code in _SEND_CODES
-
-
-_SEND_CODES = frozenset(c.value for c in schema.SEND_RECORD_CODES)
-
 
 @dataclass(frozen=True)
 class ReadError:

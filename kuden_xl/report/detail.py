@@ -20,8 +20,8 @@ from typing import Any, cast
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-from ..schema import SEND_RECORD_CODES
 from .collect import Record
+from .columns import SEND_CODES
 from .layout import print_setup
 from .values import excel_serial
 
@@ -44,7 +44,6 @@ DETAIL_COLUMNS: tuple[tuple[str, str | None, float], ...] = (
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SEND_CODES = frozenset(c.value for c in SEND_RECORD_CODES)
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -122,7 +121,7 @@ def _detail_columns(records: Sequence[Record]) -> list[list[object]]:
         list(map(itemgetter(Record._fields.index(n)), records)) for n in names
     ]
     codes, segments = columns[6], columns[7]
-    columns[7] = [n if c in _SEND_CODES else None for n, c in zip(segments, codes, strict=True)]
+    columns[7] = [n if c in SEND_CODES else None for n, c in zip(segments, codes, strict=True)]
     return columns
 
 
