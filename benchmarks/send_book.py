@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 TARGET_S = 60.0
 TARGET_MB = 400.0
@@ -92,18 +93,9 @@ def writeback_vs_openpyxl(book: Path, results_book: Path, repeat: int = 2) -> tu
     return min(writeback), min(with_openpyxl)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=10_000)
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="kuden-bench-"))
-    os.environ["KUDEN_XL_DATA_DIR"] = str(tmp / "data")
-    os.environ["KUDEN_XL_LEDGER"] = str(tmp / "data" / "ledger.sqlite3")
-    os.environ["KUDEN_XL_NOW"] = "2026-11-27T10:00:00"
-    book = tmp / "book.xlsx"
-    make_book(book, args.rows)
-    pristine = tmp / "pristine.xlsx"
-    pristine.write_bytes(book.read_bytes())
+def send_all(book: Path, tmp: Path) -> tuple[Any, float, list[float], list[dict[str, Any]]]:
+    """Send every row of ``book`` to a standalone sandbox: the outcome, the wall time, the
+    time of each save and the messages the sandbox received."""
     sandbox = subprocess.Popen(
         [
             sys.executable,
@@ -148,6 +140,22 @@ def main() -> None:
     finally:
         sandbox.terminate()
         sandbox.wait()
+    return outcome, wall, saves, received
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="kuden-bench-"))
+    os.environ["KUDEN_XL_DATA_DIR"] = str(tmp / "data")
+    os.environ["KUDEN_XL_LEDGER"] = str(tmp / "data" / "ledger.sqlite3")
+    os.environ["KUDEN_XL_NOW"] = "2026-11-27T10:00:00"
+    book = tmp / "book.xlsx"
+    make_book(book, args.rows)
+    pristine = tmp / "pristine.xlsx"
+    pristine.write_bytes(book.read_bytes())
+    outcome, wall, saves, received = send_all(book, tmp)
     writeback_s, openpyxl_s = writeback_vs_openpyxl(pristine, book)
     counts = outcome.counts()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
