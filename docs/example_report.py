@@ -47,62 +47,56 @@ def make_books(folder: Path, rows: int = 300, seed: int = 2026) -> None:
         ws.title = "送信リスト"
         ws.append(HEADER)
         for i in range(rows):
-            sent = datetime(year, mon, 10, 9, 0) + timedelta(minutes=i)
-            due = sent.date() - timedelta(
-                days=rng.choice(
-                    [
-                        rng.randint(1, 30),
-                        rng.randint(31, 90),
-                        rng.randint(91, 180),
-                        rng.randint(181, 400),
-                    ]
-                )
-            )
-            overdue = (sent.date() - due).days
-            roll = rng.random()
-            code = (
-                "ERR_NO_NUMBER" if roll < 0.08 else "SKIP_EXCLUDED" if roll < 0.12 else "ACCEPTED"
-            )
-            sent_ok = code == "ACCEPTED"
-            p = next(v for limit, v in PAYS.items() if overdue <= limit)[0 if sent_ok else 1]
-            paid = (
-                sent.date()
-                + timedelta(
-                    days=rng.choice([rng.randint(0, 7), rng.randint(8, 14), rng.randint(15, 30)])
-                )
-                if rng.random() < p
-                else None
-            )
-            delivery = (
-                rng.choice(["配信済"] * 18 + ["不達（圏外）", "不達（電源オフ）"])
-                if sent_ok
-                else None
-            )
-            number = (
-                f"090-0000-{(month * rows + i) % 10000:04d}" if code != "ERR_NO_NUMBER" else None
-            )
-            label = {"ACCEPTED": "送信受付", "ERR_NO_NUMBER": "番号なし", "SKIP_EXCLUDED": "除外"}[
-                code
-            ]
             ws.append(
-                [
-                    f"K{month:02d}{i:04d}",
-                    f"住民{i}",
-                    number,
-                    due,
-                    paid,
-                    sent if sent_ok else None,
-                    BODY if sent_ok else None,
-                    code,
-                    label,
-                    1 + (i % 9 == 0) if sent_ok else None,
-                    delivery,
-                ]
+                _row(rng, datetime(year, mon, 10, 9, 0) + timedelta(minutes=i), month, i, rows)
             )
         s = wb.create_sheet("設定")
         s.append(["用途", PURPOSES[month % len(PURPOSES)]])
         s.append(["単価", 8])
         wb.save(folder / f"{year}年{mon:02d}月_送信.xlsx")
+
+
+def _row(rng: random.Random, sent: datetime, month: int, i: int, rows: int) -> list[object]:
+    """Row ``i`` of the book of ``month`` (0: April), sent at ``sent`` when its code is ACCEPTED."""
+    due = sent.date() - timedelta(
+        days=rng.choice(
+            [
+                rng.randint(1, 30),
+                rng.randint(31, 90),
+                rng.randint(91, 180),
+                rng.randint(181, 400),
+            ]
+        )
+    )
+    overdue = (sent.date() - due).days
+    roll = rng.random()
+    code = "ERR_NO_NUMBER" if roll < 0.08 else "SKIP_EXCLUDED" if roll < 0.12 else "ACCEPTED"
+    sent_ok = code == "ACCEPTED"
+    p = next(v for limit, v in PAYS.items() if overdue <= limit)[0 if sent_ok else 1]
+    paid = (
+        sent.date()
+        + timedelta(days=rng.choice([rng.randint(0, 7), rng.randint(8, 14), rng.randint(15, 30)]))
+        if rng.random() < p
+        else None
+    )
+    delivery = (
+        rng.choice(["配信済"] * 18 + ["不達（圏外）", "不達（電源オフ）"]) if sent_ok else None
+    )
+    number = f"090-0000-{(month * rows + i) % 10000:04d}" if code != "ERR_NO_NUMBER" else None
+    label = {"ACCEPTED": "送信受付", "ERR_NO_NUMBER": "番号なし", "SKIP_EXCLUDED": "除外"}[code]
+    return [
+        f"K{month:02d}{i:04d}",
+        f"住民{i}",
+        number,
+        due,
+        paid,
+        sent if sent_ok else None,
+        BODY if sent_ok else None,
+        code,
+        label,
+        1 + (i % 9 == 0) if sent_ok else None,
+        delivery,
+    ]
 
 
 def page_of(pdf: Path, text: str) -> int:
