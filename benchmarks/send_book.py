@@ -147,16 +147,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="kuden-bench-"))
-    os.environ["KUDEN_XL_DATA_DIR"] = str(tmp / "data")
-    os.environ["KUDEN_XL_LEDGER"] = str(tmp / "data" / "ledger.sqlite3")
-    os.environ["KUDEN_XL_NOW"] = "2026-11-27T10:00:00"
-    book = tmp / "book.xlsx"
-    make_book(book, args.rows)
-    pristine = tmp / "pristine.xlsx"
-    pristine.write_bytes(book.read_bytes())
-    outcome, wall, saves, received = send_all(book, tmp)
-    writeback_s, openpyxl_s = writeback_vs_openpyxl(pristine, book)
+    with tempfile.TemporaryDirectory(prefix="kuden-bench-") as folder:
+        tmp = Path(folder)
+        os.environ["KUDEN_XL_DATA_DIR"] = str(tmp / "data")
+        os.environ["KUDEN_XL_LEDGER"] = str(tmp / "data" / "ledger.sqlite3")
+        os.environ["KUDEN_XL_NOW"] = "2026-11-27T10:00:00"
+        book = tmp / "book.xlsx"
+        make_book(book, args.rows)
+        pristine = tmp / "pristine.xlsx"
+        pristine.write_bytes(book.read_bytes())
+        outcome, wall, saves, received = send_all(book, tmp)
+        writeback_s, openpyxl_s = writeback_vs_openpyxl(pristine, book)
     counts = outcome.counts()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert counts.get("ACCEPTED") == args.rows, counts
