@@ -66,10 +66,10 @@ def refresh_status(
         if not ids:
             alert(book, NOTHING_TO_CHECK)
             return
-        key = (str(workbook_path(book)), table.sheet_name)
+        key = slices.key_of(book, table)
         # Size 0: the first slice sizes itself from the gateway it opens.
         state = slices.start_refresh(key, ids, slice_ids or 0, adaptive=slice_ids is None)
-        _run_slices(book, table, state, progress, schedule)
+        SLICES.drive(book, table, state, progress, schedule)
 
     entry_point(run)
 
@@ -78,21 +78,7 @@ def refresh_next_slice(
     progress: Progress | None = None, *, schedule: Schedule | None = None
 ) -> None:
     """The next slice of a status refresh (run by Excel through ``Application.OnTime``)."""
-
-    def run(caller: Any) -> None:
-        found = slices.resume(caller, "refresh", lost=NO_REFRESH, gone=_gone)
-        if found is None:
-            return  # stopped by 中止 (already reported) or replaced
-        book, table, state = found
-        assert isinstance(state, slices.RefreshRun)
-        _run_slices(book, table, state, progress, schedule)
-
-    entry_point(run)
-
-
-def excel_schedule(book: Any) -> None:
-    """Ask Excel to run the next refresh slice as soon as it is idle (``Application.OnTime``)."""
-    slices.on_time(book, REFRESH_NEXT_SLICE_MACRO)
+    SLICES.next_slice(progress, schedule)
 
 
 def summary(state: slices.RefreshRun) -> str:
@@ -117,7 +103,7 @@ def summary(state: slices.RefreshRun) -> str:
     return "\n".join(lines)
 
 
-def _gone(state: slices.Run) -> str:
+def _gone(state: slices.RefreshRun) -> str:
     return (
         f"配信結果を更新中のブック「{Path(state.key[0]).name}」のシート「{state.key[1]}」が"
         f"見つからないため、更新を止めました（{state.done} 件確認済み）。ブックを開き直して"
@@ -126,27 +112,7 @@ def _gone(state: slices.Run) -> str:
     )
 
 
-def _run_slices(
-    book: Any,
-    table: ExcelTable,
-    state: slices.RefreshRun,
-    progress: Progress | None,
-    schedule: Schedule | None,
-) -> None:
-    slices.drive(
-        book,
-        table,
-        state,
-        lambda book, table, shown: _one_slice(book, table, state, shown),
-        lambda: summary(state),
-        label="配信結果を確認中（「中止」で止められます）",
-        progress=progress,
-        schedule=schedule,
-        excel_schedule=excel_schedule,
-    )
-
-
-def _one_slice(book: Any, table: ExcelTable, state: slices.RefreshRun, shown: Progress) -> None:
+def _one_slice(table: ExcelTable, state: slices.RefreshRun, shown: Progress) -> None:
     from .. import jobs
 
     started = time.monotonic()
@@ -161,3 +127,15 @@ def _one_slice(book: Any, table: ExcelTable, state: slices.RefreshRun, shown: Pr
     state.counts.update(outcome.counts)
     shown(state.asked, state.total)
     state.pace(len(ids), time.monotonic() - started)
+
+
+SLICES = slices.Driver(
+    slices.RefreshRun,
+    label="配信結果を確認中（「中止」で止められます）",
+    macro=REFRESH_NEXT_SLICE_MACRO,
+    one_slice=_one_slice,
+    summary=summary,
+    lost=NO_REFRESH,
+    gone=_gone,
+)
+excel_schedule = SLICES.excel_schedule  # Application.OnTime of RefreshNextSlice

@@ -164,10 +164,10 @@ def send_selected(
             table.write(plan_outputs(plan))  # the rows that will not be sent, written at once
             table.flush()
         size = slice_rows or slices.first_slice_rows(rate)
-        state = slices.start(_key(book, table), plan, size, adaptive=slice_rows is None)
+        state = slices.start(slices.key_of(book, table), plan, size, adaptive=slice_rows is None)
         state.counts.update(r.code.value for r in plan.rows if r.code is not None)
         state.reconciled = reconciled
-        _run_slices(book, table, state, progress, schedule)
+        SLICES.drive(book, table, state, progress, schedule)
 
     entry_point(run)
 
@@ -178,16 +178,7 @@ def send_next_slice(progress: Progress | None = None, *, schedule: Schedule | No
     The send it continues is the oldest one Excel was asked to continue, in whichever workbook
     it is: the workbook active now may be another one.
     """
-
-    def run(caller: Any) -> None:
-        found = slices.resume(caller, "send", lost=NO_SEND, gone=_gone)
-        if found is None:
-            return  # stopped by 中止 (already reported) or replaced
-        book, table, state = found
-        assert isinstance(state, slices.SliceRun)
-        _run_slices(book, table, state, progress, schedule)
-
-    entry_point(run)
+    SLICES.next_slice(progress, schedule)
 
 
 NO_SEND = (
@@ -197,7 +188,7 @@ NO_SEND = (
 )
 
 
-def _gone(state: slices.Run) -> str:
+def _gone(state: slices.SliceRun) -> str:
     return (
         f"送信中のブック「{Path(state.key[0]).name}」のシート「{state.key[1]}」が見つからないため、"
         f"送信を止めました（{state.done} 件送信済み）。ブックを開き直し、同じ行を選んで"
@@ -209,36 +200,7 @@ def _gone(state: slices.Run) -> str:
 NEXT_SLICE_MACRO = "'kuden_xl.xlam'!RibbonKuden.SendNextSlice"
 
 
-def excel_schedule(book: Any) -> None:
-    """Ask Excel to run the next send slice as soon as it is idle (``Application.OnTime``)."""
-    slices.on_time(book, NEXT_SLICE_MACRO)
-
-
-def _key(book: Any, table: ExcelTable) -> slices.Key:
-    return (str(workbook_path(book)), table.sheet_name)
-
-
-def _run_slices(
-    book: Any,
-    table: ExcelTable,
-    state: slices.SliceRun,
-    progress: Progress | None,
-    schedule: Schedule | None,
-) -> None:
-    slices.drive(
-        book,
-        table,
-        state,
-        lambda book, table, shown: _one_slice(book, table, state, shown),
-        lambda: summary(state),
-        label="SMS送信中（「中止」で止められます）",
-        progress=progress,
-        schedule=schedule,
-        excel_schedule=excel_schedule,
-    )
-
-
-def _one_slice(book: Any, table: ExcelTable, state: slices.SliceRun, shown: Progress) -> None:
+def _one_slice(table: ExcelTable, state: slices.SliceRun, shown: Progress) -> None:
     from .. import jobs
     from ..books.excel import ExcelWriteError
 
@@ -294,3 +256,15 @@ def summary(state: slices.SliceRun) -> str:
         lines.append(INCOMPLETE_NOTE)
     lines += ["", "結果は各行の右側の列に記録しました。ブックを保存してください。"]
     return "\n".join(lines)
+
+
+SLICES = slices.Driver(
+    slices.SliceRun,
+    label="SMS送信中（「中止」で止められます）",
+    macro=NEXT_SLICE_MACRO,
+    one_slice=_one_slice,
+    summary=summary,
+    lost=NO_SEND,
+    gone=_gone,
+)
+excel_schedule = SLICES.excel_schedule  # Application.OnTime of SendNextSlice

@@ -27,8 +27,9 @@ still what the user confirmed (the sheet can be edited between slices); a change
 State lives in this module (the UDF server's process keeps it between ``RunPython`` calls),
 keyed by workbook and sheet, with a queue per kind of the slices Excel was asked to run. One run
 per workbook at a time: a send and a refresh of the same workbook would write the same rows and
-hold the same workbook lock in turns, so the second click is refused (``busy``). ``drive`` is the
-loop both share: slices until one has to wait for Excel, then the summary.
+hold the same workbook lock in turns, so the second click is refused (``busy``). ``Driver`` is
+what both share: the loop of slices until one has to wait for Excel, then the summary, and the
+entry point Excel's OnTime runs.
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from ..errors import WorkbookError
-from .common import Progress, Schedule, StatusBar, alert, open_book
+from .common import (
+    Progress,
+    Schedule,
+    StatusBar,
+    alert,
+    entry_point,
+    open_book,
+    workbook_path,
+)
 
 if TYPE_CHECKING:
     from ..books.excel import ExcelTable
@@ -222,77 +231,92 @@ def clear() -> None:
         queue.clear()
 
 
-def on_time(book: Any, macro: str) -> None:
-    """Ask Excel to run ``macro`` as soon as it is idle (``Application.OnTime``)."""
-    from datetime import datetime
-
-    book.app.api.OnTime(datetime.now(), macro)
+def key_of(book: Any, table: ExcelTable) -> Key:
+    return (str(workbook_path(book)), table.sheet_name)
 
 
-def drive(
-    book: Any,
-    table: ExcelTable,
-    run: Run,
-    one_slice: Callable[[Any, ExcelTable, Progress], None],
-    summary: Callable[[], str],
-    *,
-    label: str,
-    progress: Progress | None,
-    schedule: Schedule | None,
-    excel_schedule: Schedule,
-) -> None:
-    """Run slices until one has to wait for Excel (scheduled) or the run is over (summary).
-
-    Each slice gets ``progress`` (default: Excel's status bar, showing ``label``). ``schedule``
-    asks Excel for the next slice; in Excel it defaults to ``excel_schedule``
-    (``Application.OnTime``), elsewhere without one every slice runs in this call. A failing
-    slice ends the run.
-    """
-    from ..books.excel import is_com
-
-    bar = StatusBar(book, label)
-    shown = progress or bar
-    if schedule is None and is_com(book):
-        schedule = excel_schedule
-    while run.remaining and not run.cancelled:
-        try:
-            one_slice(book, table, shown)
-        except BaseException:
-            finish(run.key)
-            bar.clear(force=True)
-            raise
-        if run.remaining and schedule is not None:
-            pending(run)
-            schedule(book)  # Excel runs the next slice when idle: the status bar stays
-            return
-    finish(run.key)
-    bar.clear(force=True)
-    alert(book, summary())
+R = TypeVar("R", bound=Run)
 
 
-def resume(
-    caller: Any, kind: Kind, *, lost: str, gone: Callable[[Run], str]
-) -> tuple[Any, ExcelTable, Run] | None:
-    """What a slice run by Excel (``Application.OnTime``) continues: the oldest run of ``kind``
-    Excel was asked to continue, its workbook (the active one may be another) and sheet.
+@dataclass(frozen=True)
+class Driver(Generic[R]):
+    """How the runs of one kind go slice by slice: ``sending.py`` and ``refreshing.py`` each
+    define one with their slice, summary and texts; the loop and the hand-over to Excel are
+    here."""
 
-    None: that run was stopped by 中止 (already reported) or replaced.
+    run_type: type[R]
+    label: str  # on the status bar while slices run
+    macro: str  # the add-in's Sub that Excel's OnTime runs for the next slice
+    one_slice: Callable[[ExcelTable, R, Progress], None]
+    summary: Callable[[R], str]  # the alert when the run is over
+    lost: str  # the alert when Excel runs a slice Python knows nothing of (Python restarted)
+    gone: Callable[[R], str]  # the alert when the run's workbook or sheet is gone
 
-    Raises:
-        WorkbookError: nothing to continue (``lost``: Python restarted, say), or the run's
-            workbook or sheet is gone (``gone(run)``; the run ends).
-    """
-    from ..books.excel import ExcelTable
+    def excel_schedule(self, book: Any) -> None:
+        """Ask Excel to run the next slice as soon as it is idle (``Application.OnTime``)."""
+        from datetime import datetime
 
-    run = take_pending(kind)
-    if run is None:
-        raise WorkbookError(lost)
-    if current(run.key) is not run:
-        return None
-    try:
-        book = open_book(caller, run.key[0])
-        table = ExcelTable(book, book.sheets[run.key[1]])
-    except Exception as exc:
+        book.app.api.OnTime(datetime.now(), self.macro)
+
+    def drive(
+        self,
+        book: Any,
+        table: ExcelTable,
+        run: R,
+        progress: Progress | None,
+        schedule: Schedule | None,
+    ) -> None:
+        """Run slices until one has to wait for Excel (scheduled) or the run is over (summary).
+
+        Each slice gets ``progress`` (default: Excel's status bar, showing ``label``).
+        ``schedule`` asks Excel for the next slice; in Excel it defaults to ``excel_schedule``
+        (``Application.OnTime``), elsewhere without one every slice runs in this call. A
+        failing slice ends the run.
+        """
+        from ..books.excel import is_com
+
+        bar = StatusBar(book, self.label)
+        shown = progress or bar
+        if schedule is None and is_com(book):
+            schedule = self.excel_schedule
+        while run.remaining and not run.cancelled:
+            try:
+                self.one_slice(table, run, shown)
+            except BaseException:
+                finish(run.key)
+                bar.clear(force=True)
+                raise
+            if run.remaining and schedule is not None:
+                pending(run)
+                schedule(book)  # Excel runs the next slice when idle: the status bar stays
+                return
         finish(run.key)
-        raise WorkbookError(gone(run)) from exc
-    return book, table, run
+        bar.clear(force=True)
+        alert(book, self.summary(run))
+
+    def next_slice(self, progress: Progress | None, schedule: Schedule | None) -> None:
+        """The entry point Excel's OnTime runs: the next slice of the oldest run of this kind
+        Excel was asked to continue, in its own workbook (the active one may be another).
+
+        Nothing happens when that run was stopped by 中止 (already reported) or replaced. An
+        alert says ``lost`` when there is nothing to continue, ``gone(run)`` when the run's
+        workbook or sheet is gone (the run ends).
+        """
+        from ..books.excel import ExcelTable
+
+        def run_next(caller: Any) -> None:
+            run = take_pending(self.run_type.kind)
+            if run is None:
+                raise WorkbookError(self.lost)
+            assert isinstance(run, self.run_type)  # the queue of this kind holds only these
+            if current(run.key) is not run:
+                return
+            try:
+                book = open_book(caller, run.key[0])
+                table = ExcelTable(book, book.sheets[run.key[1]])
+            except Exception as exc:
+                finish(run.key)
+                raise WorkbookError(self.gone(run)) from exc
+            self.drive(book, table, run, progress, schedule)
+
+        entry_point(run_next)
