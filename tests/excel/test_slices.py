@@ -232,21 +232,28 @@ def test_the_first_slice_size_follows_the_rate_limit() -> None:
     assert fixed.slice_rows == 150
 
 
+class OnTimeApp:
+    """Excel's Application with only OnTime, which records what it was asked to run."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, str]] = []
+
+    def OnTime(self, when: Any, macro: str) -> None:  # noqa: N802 (COM's name)
+        self.calls.append((when, macro))
+
+
+def excel_with_on_time() -> tuple[OnTimeApp, Any]:
+    """The fake Application and a workbook whose ``app.api`` is it."""
+    app = OnTimeApp()
+    return app, type("B", (), {"app": type("A", (), {"api": app})()})()
+
+
 def test_on_time_names_the_scheduled_sub_of_the_addin() -> None:
     """Excel's OnTime is faked: only Excel runs the macro it names."""
     sub, entry = SCHEDULED[0]
     assert entry == "send_next_slice" and callable(getattr(ribbon, entry))
     assert ribbon.NEXT_SLICE_MACRO == f"'{PROJECT_NAME}.xlam'!{RIBBON_VBA_MODULE}.{sub}"
-
-    class App:
-        def __init__(self) -> None:
-            self.calls: list[tuple[Any, str]] = []
-
-        def OnTime(self, when: Any, macro: str) -> None:  # noqa: N802 (COM's name)
-            self.calls.append((when, macro))
-
-    app = App()
-    fake_book = type("B", (), {"app": type("A", (), {"api": app})()})()
+    app, fake_book = excel_with_on_time()
     ribbon.excel_schedule(fake_book)
     [(when, macro)] = app.calls
     assert isinstance(when, datetime) and macro == ribbon.NEXT_SLICE_MACRO
@@ -471,16 +478,7 @@ def test_on_time_names_the_refresh_sub_of_the_addin() -> None:
     assert ("RefreshNextSlice", "refresh_next_slice") in SCHEDULED
     macro = f"'{PROJECT_NAME}.xlam'!{RIBBON_VBA_MODULE}.RefreshNextSlice"
     assert ribbon.REFRESH_NEXT_SLICE_MACRO == macro
-
-    class App:
-        def __init__(self) -> None:
-            self.calls: list[tuple[Any, str]] = []
-
-        def OnTime(self, when: Any, macro: str) -> None:  # noqa: N802 (COM's name)
-            self.calls.append((when, macro))
-
-    app = App()
-    fake_book = type("B", (), {"app": type("A", (), {"api": app})()})()
+    app, fake_book = excel_with_on_time()
     refreshing.excel_schedule(fake_book)
     [(when, named)] = app.calls
     assert isinstance(when, datetime) and named == macro
