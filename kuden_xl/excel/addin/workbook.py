@@ -16,6 +16,8 @@ from importlib import resources
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
+from kuden_xl.version import installed_version
+
 CONF_ROWS_FILE = "kuden_xl.conf.tsv"
 _SHEET = re.compile(r'<sheet\b[^>]*\bname="([^"]*\.conf)"[^>]*/>')
 _R_ID = re.compile(r'\br:id="([^"]+)"')
@@ -36,15 +38,20 @@ def conf_rows(
     interpreter filled in. Rows left empty are dropped: xlwings' ``GetConfig`` stops at the
     first source that has the key, so an empty row would hide the user's own conf file."""
     text = (resources.files(__package__) / "src" / CONF_ROWS_FILE).read_text("utf-8")
+    fill = {
+        "{udf_modules}": ";".join(udf_modules),
+        "{interpreter}": interpreter or "",
+        # kuden_xl as the add-in's version check reads it (excel/common.py: version_mismatch)
+        "{kuden_xl_version}": installed_version(),
+        "{xlwings_version}": importlib.metadata.version("xlwings"),
+    }
     rows: list[tuple[str, ConfValue]] = []
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         key, _, raw = line.partition("\t")
-        raw = raw.strip().replace("{udf_modules}", ";".join(udf_modules))
-        raw = raw.replace("{interpreter}", interpreter or "")
-        for package in ("kuden_xl", "xlwings"):
-            raw = raw.replace(f"{{{package}_version}}", importlib.metadata.version(package))
+        for placeholder, value_text in fill.items():
+            raw = raw.replace(placeholder, value_text)
         raw = raw.strip()
         if not raw:
             continue
