@@ -70,10 +70,6 @@ class Module:
     def offset(self) -> int:
         return int.from_bytes(self._get(_M_OFFSET), "little")
 
-    @property
-    def procedural(self) -> bool:
-        return any(r.id == _M_PROCEDURAL for r in self.records)
-
     def with_offset(self, offset: int) -> Module:
         records = tuple(
             Record(r.id, offset.to_bytes(4, "little")) if r.id == _M_OFFSET else r
