@@ -80,7 +80,7 @@ class AosGateway:
         form.append(("clientTag", message.send_id))
         if message.scheduled_at is not None:
             form.append(("scheduleTime", schedule_time(message.scheduled_at)))
-        outcome = self._call("POST", "/p5/api/mt.json", data=form)
+        outcome = self._http.attempt("POST", "/p5/api/mt.json", data=form)
         transport = classify_transport(message.send_id, outcome, provider=self.name)
         if transport is not None:
             return transport
@@ -164,7 +164,7 @@ class AosGateway:
     ) -> tuple[dict[str, Any], int]:
         """The answer's JSON object and its HTTP status (200 whatever ``responseCode`` says)."""
         params = {**self._account, **({"smsCode": self._sms_code} if sms else {}), **query}
-        response = expect_ok(self._call("GET", path, params=params), provider=self.name)
+        response = expect_ok(self._http.attempt("GET", path, params=params), provider=self.name)
         answer = json_object(response)
         if answer is None:
             raise GatewayUnavailable(
@@ -177,19 +177,6 @@ class AosGateway:
             message = str(answer.get("responseMessage") or "")
             _raise_for_account(code, message, response.status_code)
         return answer, response.status_code
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        data: Sequence[tuple[str, str]] | None = None,
-        params: Mapping[str, str] | None = None,
-    ) -> requests.Response | requests.RequestException:
-        try:
-            return self._http.request(method, path, data=data, params=params)
-        except requests.RequestException as exc:
-            return exc
 
 
 def schedule_time(at: datetime) -> str:

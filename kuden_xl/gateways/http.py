@@ -140,6 +140,23 @@ class HttpClient:
             proxies=self._proxies,
         )
 
+    def attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Sequence[tuple[str, str]] | None = None,
+    ) -> requests.Response | requests.RequestException:
+        """``request``, a transport failure returned instead of raised: what
+        ``classify_transport`` and ``expect_ok`` read."""
+        try:
+            return self.request(method, path, json=json, params=params, headers=headers, data=data)
+        except requests.RequestException as exc:
+            return exc
+
     def close(self) -> None:
         self._session.close()
 

@@ -144,12 +144,8 @@ class KaradenGateway:
         data: Sequence[tuple[str, str]] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> requests.Response | requests.RequestException:
-        try:
-            return self._http.request(
-                method, path, data=data, params=params, headers={"Karaden-Version": VERSION}
-            )
-        except requests.RequestException as exc:
-            return exc
+        headers = {"Karaden-Version": VERSION}
+        return self._http.attempt(method, path, data=data, params=params, headers=headers)
 
 
 def _raise_for_account(response: requests.Response) -> None:

@@ -54,16 +54,9 @@ class SandboxGateway:
             "body": message.body,
             "scheduled_at": message.scheduled_at.isoformat() if message.scheduled_at else None,
         }
-        outcome: requests.Response | requests.RequestException
-        try:
-            outcome = self._http.request(
-                "POST",
-                "/v1/messages",
-                json=payload,
-                headers={"Idempotency-Key": message.send_id},
-            )
-        except requests.RequestException as exc:
-            outcome = exc
+        outcome = self._http.attempt(
+            "POST", "/v1/messages", json=payload, headers={"Idempotency-Key": message.send_id}
+        )
         transport = classify_transport(
             message.send_id, outcome, server_error=Attempt.NOT_PROCESSED, provider=self.name
         )
@@ -77,7 +70,7 @@ class SandboxGateway:
         step = self.capabilities.max_status_ids or MAX_STATUS_IDS
         for start in range(0, len(message_ids), step):
             ids = list(message_ids[start : start + step])
-            outcome = self._call("POST", "/v1/messages/status", {"ids": ids})
+            outcome = self._http.attempt("POST", "/v1/messages/status", json={"ids": ids})
             answer = json_object(expect_ok(outcome, provider=self.name))
             found = {
                 m["id"]: m
@@ -93,7 +86,7 @@ class SandboxGateway:
         return result
 
     def lookup(self, send_id: str) -> Receipt | None:
-        outcome = self._call("GET", "/v1/messages", params={"idempotency_key": send_id})
+        outcome = self._http.attempt("GET", "/v1/messages", params={"idempotency_key": send_id})
         response = expect_ok(outcome, provider=self.name)
         messages = (json_object(response) or {}).get("messages")
         if not isinstance(messages, list):
@@ -112,18 +105,6 @@ class SandboxGateway:
 
     def close(self) -> None:
         self._http.close()
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        json: object = None,
-        params: dict[str, str] | None = None,
-    ) -> requests.Response | requests.RequestException:
-        try:
-            return self._http.request(method, path, json=json, params=params)
-        except requests.RequestException as exc:
-            return exc
 
 
 def delivery_of(status: object) -> Delivery:

@@ -276,11 +276,8 @@ class TwilioGateway:
         data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> requests.Response | requests.RequestException:
-        try:
-            form = list(data.items()) if data is not None else None
-            return self._http.request(method, path, data=form, params=params, headers=self._auth)
-        except requests.RequestException as exc:
-            return exc
+        form = list(data.items()) if data is not None else None
+        return self._http.attempt(method, path, data=form, params=params, headers=self._auth)
 
 
 def _is_429(outcome: requests.Response | requests.RequestException) -> bool:
