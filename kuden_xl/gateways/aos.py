@@ -22,12 +22,11 @@ import requests
 
 from ..clock import JST
 from ..clock import now as japan_now
-from ..credentials import gateway_token
 from ..errors import GatewayAuthError, GatewayQuotaError, GatewayUnavailable
 from ..schema import Delivery
 from .base import Attempt, Capabilities, DeliveryStatus, GatewayIdentity, OutgoingMessage, Receipt
 from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
-from .registry import Setting, provider_settings, with_connection_settings
+from .registry import Setting, provider_connection
 
 DEFAULT_BASE_URL = "https://sms-api.aossms.com"
 # phoneNumber in the spec: ^(\+81|0)(([26789]0[1-9][0-9]{7}$)|(20[1-9][0-9]{10}$))
@@ -238,11 +237,5 @@ def from_settings(base_url: str | None, config: Mapping[str, Any] | None = None)
     Raises:
         SettingsError: a setting or the token is missing (one message naming every variable).
     """
-    values = provider_settings("aos", SETTINGS, config)
-    url = base_url or values["base_url"]
-    settings = HttpSettings(base_url=url.rstrip("/"), token=gateway_token("aos"), bearer=False)
-    return AosGateway(
-        with_connection_settings(settings, config),
-        client_id=values["client_id"],
-        sms_code=values["sms_code"],
-    )
+    values, http = provider_connection("aos", SETTINGS, base_url, config, bearer=False)
+    return AosGateway(http, client_id=values["client_id"], sms_code=values["sms_code"])

@@ -23,12 +23,11 @@ import requests
 
 from ..clock import JST
 from ..clock import now as japan_now
-from ..credentials import gateway_token
 from ..errors import GatewayAuthError, GatewayUnavailable
 from ..schema import Delivery
 from .base import Attempt, Capabilities, DeliveryStatus, GatewayIdentity, OutgoingMessage, Receipt
 from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
-from .registry import Setting, provider_settings, with_connection_settings
+from .registry import Setting, provider_connection
 
 VERSION = "2024-03-01"
 DEFAULT_BASE_URL = "https://prg.karaden.jp/api"
@@ -218,14 +217,8 @@ def from_settings(base_url: str | None, config: Mapping[str, Any] | None = None)
     Raises:
         SettingsError: a setting or the token is missing (one message naming every variable).
     """
-    values = provider_settings("karaden", SETTINGS, config)
-    url = base_url or values["base_url"]
-    settings = HttpSettings(base_url=url.rstrip("/"), token=gateway_token("karaden"))
-    return KaradenGateway(
-        with_connection_settings(settings, config),
-        tenant_id=values["tenant_id"],
-        service_id=values["service_id"],
-    )
+    values, http = provider_connection("karaden", SETTINGS, base_url, config)
+    return KaradenGateway(http, tenant_id=values["tenant_id"], service_id=values["service_id"])
 
 
 def _malformed(response: requests.Response) -> GatewayUnavailable:

@@ -120,6 +120,30 @@ def provider_settings(
     return values
 
 
+def provider_connection(
+    provider: str,
+    settings: Sequence[Setting],
+    base_url: str | None,
+    config: Mapping[str, Any] | None = None,
+    *,
+    bearer: bool = True,
+) -> tuple[dict[str, str], HttpSettings]:
+    """A provider's settings (``provider_settings``) and how to reach it (``base_url`` or its
+    setting, its token, ``with_connection_settings``), from one reading of config.toml.
+
+    Raises:
+        SettingsError: as ``provider_settings`` and ``with_connection_settings``.
+    """
+    from ..config import read_config_file
+    from .http import HttpSettings
+
+    config = read_config_file() if config is None else config
+    values = provider_settings(provider, settings, config)
+    url = (base_url or values["base_url"]).rstrip("/")
+    http = HttpSettings(base_url=url, token=gateway_token(provider), bearer=bearer)
+    return values, with_connection_settings(http, config)
+
+
 def number_rule(provider: str) -> re.Pattern[str] | None:
     """The national numbers ``provider`` accepts (None: any mobile number), for the planner."""
     module = REAL_PROVIDERS.get(provider)
