@@ -101,22 +101,16 @@ def at_sandbox(server: SandboxServer) -> list[dict[str, str]]:
     return list(answer.json())
 
 
-class Declared:
-    """The real SandboxGateway with other declared capabilities; counts attempts per number."""
+class Wrapped:
+    """A real SandboxGateway behind a test's own ``send``; status, lookup and identity are its."""
 
-    def __init__(self, inner: SandboxGateway, **caps: object) -> None:
+    def __init__(self, inner: SandboxGateway) -> None:
         self.inner = inner
         self.name = inner.name
         self.identity = inner.identity
-        self.capabilities: Capabilities = replace(inner.capabilities, **caps)  # type: ignore[arg-type]
-        self.attempts: Counter[str] = Counter()
-        self.sent_times: list[float] = []
-        self._lock = threading.Lock()
+        self.capabilities: Capabilities = inner.capabilities
 
     def send(self, message: OutgoingMessage) -> Receipt:
-        with self._lock:
-            self.attempts[message.to] += 1
-            self.sent_times.append(time.monotonic())
         return self.inner.send(message)
 
     def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
@@ -127,6 +121,23 @@ class Declared:
 
     def close(self) -> None:
         pass
+
+
+class Declared(Wrapped):
+    """The real SandboxGateway with other declared capabilities; counts attempts per number."""
+
+    def __init__(self, inner: SandboxGateway, **caps: object) -> None:
+        super().__init__(inner)
+        self.capabilities = replace(inner.capabilities, **caps)  # type: ignore[arg-type]
+        self.attempts: Counter[str] = Counter()
+        self.sent_times: list[float] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        with self._lock:
+            self.attempts[message.to] += 1
+            self.sent_times.append(time.monotonic())
+        return self.inner.send(message)
 
 
 def no_idempotency(gw: SandboxGateway) -> Declared:
@@ -262,31 +273,20 @@ def test_logs_never_hold_a_full_number(
 # -- stopping -------------------------------------------------------------------------------
 
 
-class AuthFailsAfter:
+class AuthFailsAfter(Wrapped):
     """Credentials revoked mid-run: the first ``n`` sends go through a gateway with the right
     token, later ones through one with a wrong token (the real server answers 401)."""
 
     def __init__(self, good: SandboxGateway, bad: SandboxGateway, n: int) -> None:
-        self.name = good.name
-        self.identity = good.identity
-        self.capabilities = good.capabilities
-        self._good, self._bad, self._left = good, bad, n
+        super().__init__(good)
+        self._bad, self._left = bad, n
         self._lock = threading.Lock()
 
     def send(self, message: OutgoingMessage) -> Receipt:
         with self._lock:
             self._left -= 1
-            use = self._good if self._left >= 0 else self._bad
+            use = self.inner if self._left >= 0 else self._bad
         return use.send(message)
-
-    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
-        return self._good.status(message_ids)
-
-    def lookup(self, send_id: str) -> Receipt | None:
-        return self._good.lookup(send_id)
-
-    def close(self) -> None:
-        pass
 
 
 def test_auth_error_stops_the_run(
@@ -558,15 +558,12 @@ def test_reconcile_without_lookup_leaves_unknown(gateway: SandboxGateway, ledger
 # -- failure branches of exactly-once -------------------------------------------------------
 
 
-class Faulty:
+class Faulty(Wrapped):
     """The real SandboxGateway; the ``nth`` send (counting from 1) reaches the real server and
     then ``fault(receipt)`` runs: it may raise, or return what the caller gets instead."""
 
     def __init__(self, inner: SandboxGateway, nth: int, fault: object) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.identity = inner.identity
-        self.capabilities = inner.capabilities
+        super().__init__(inner)
         self.nth = nth
         self.fault = fault
         self.calls = 0
@@ -580,15 +577,6 @@ class Faulty:
         if call == self.nth:
             return self.fault(receipt)  # type: ignore[operator,no-any-return]
         return receipt
-
-    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
-        return self.inner.status(message_ids)
-
-    def lookup(self, send_id: str) -> Receipt | None:
-        return self.inner.lookup(send_id)
-
-    def close(self) -> None:
-        pass
 
 
 def dispatch_in_thread(*args: object, **kwargs: object) -> BaseException | None:
