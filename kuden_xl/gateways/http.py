@@ -251,6 +251,16 @@ def _classify_failure(
     return Receipt(send_id, Attempt.MAYBE_PROCESSED, reason="送信中に接続が切断されました")
 
 
+def created(send_id: str, answer: Mapping[str, Any], id_key: str = "id") -> Receipt:
+    """A 2xx answer naming the message under ``id_key``: SCHEDULED when its ``status`` says so,
+    else ACCEPTED; MAYBE_PROCESSED when it names none we can read (reconciled, never resent)."""
+    message_id = answer.get(id_key)
+    if not isinstance(message_id, str):
+        return Receipt(send_id, Attempt.MAYBE_PROCESSED, reason="事業者の応答を読めません")
+    attempt = Attempt.SCHEDULED if answer.get("status") == "scheduled" else Attempt.ACCEPTED
+    return Receipt(send_id, attempt, message_id=message_id)
+
+
 def expect_ok(
     outcome: requests.Response | requests.RequestException, *, provider: str | None = None
 ) -> requests.Response:

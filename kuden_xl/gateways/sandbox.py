@@ -27,7 +27,7 @@ from .base import (
     OutgoingMessage,
     Receipt,
 )
-from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
+from .http import HttpClient, HttpSettings, classify_transport, created, expect_ok, json_object
 
 
 class SandboxGateway:
@@ -96,8 +96,7 @@ class SandboxGateway:
         found = messages[0]
         if not isinstance(found, dict) or not isinstance(found.get("id"), str):
             raise _malformed(response)
-        attempt = Attempt.SCHEDULED if found.get("status") == "scheduled" else Attempt.ACCEPTED
-        return Receipt(send_id, attempt, message_id=found["id"])
+        return created(send_id, found)
 
     def check_connection(self) -> None:
         """A lookup of a send id nobody uses: authenticated, harmless."""
@@ -123,12 +122,7 @@ def _receipt(send_id: str, response: requests.Response) -> Receipt:
     data: dict[str, Any] = json_object(response) or {}
     code = response.status_code
     if 200 <= code < 300:
-        message_id = data.get("id")
-        if not isinstance(message_id, str):
-            # Accepted something we cannot identify: reconcile by send id, never resend.
-            return Receipt(send_id, Attempt.MAYBE_PROCESSED, reason="事業者の応答を読めません")
-        attempt = Attempt.SCHEDULED if data.get("status") == "scheduled" else Attempt.ACCEPTED
-        return Receipt(send_id, attempt, message_id=message_id)
+        return created(send_id, data)
     reason = data.get("reason") or data.get("error") or f"HTTP {code}"
     if code in (400, 422):
         return Receipt(send_id, Attempt.REJECTED, reason=str(reason))

@@ -40,7 +40,7 @@ from .base import (
     Receipt,
     SentQuery,
 )
-from .http import HttpClient, HttpSettings, classify_transport, expect_ok, json_object
+from .http import HttpClient, HttpSettings, classify_transport, created, expect_ok, json_object
 from .registry import Setting, with_connection_settings
 from .twilio_answers import REJECTIONS, delivery_of, matches, receipt
 
@@ -236,11 +236,10 @@ class TwilioGateway:
         if len(found) != 1 or not isinstance(found[0].get("sid"), str):
             return None
         message = found[0]
-        attempt = Attempt.SCHEDULED if message.get("status") == "scheduled" else Attempt.ACCEPTED
         if message.get("status") == "failed" and message.get("error_code") in REJECTIONS:
             reason = REJECTIONS[message["error_code"]]
             return Receipt(query.send_id, Attempt.REJECTED, message["sid"], reason=reason)
-        return Receipt(query.send_id, attempt, message_id=message["sid"])
+        return created(query.send_id, message, "sid")
 
     def check_connection(self) -> None:
         """Fetch the account (``GET /Accounts/{Sid}.json``): authenticated, sends nothing."""

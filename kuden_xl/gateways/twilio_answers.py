@@ -13,7 +13,7 @@ import requests
 
 from ..schema import Delivery
 from .base import Attempt, DeliveryStatus, Receipt, SentQuery
-from .http import json_object
+from .http import created, json_object
 
 # Send errors that refuse this one message (https://www.twilio.com/docs/api/errors/<code>).
 REJECTIONS: dict[int, str] = {
@@ -81,12 +81,7 @@ def receipt(send_id: str, response: requests.Response) -> Receipt:
     data: dict[str, Any] = json_object(response) or {}
     code = response.status_code
     if 200 <= code < 300:
-        sid = data.get("sid")
-        if not isinstance(sid, str):
-            # Created something we cannot identify: never resend blindly.
-            return Receipt(send_id, Attempt.MAYBE_PROCESSED, reason="事業者の応答を読めません")
-        attempt = Attempt.SCHEDULED if data.get("status") == "scheduled" else Attempt.ACCEPTED
-        return Receipt(send_id, attempt, message_id=sid)
+        return created(send_id, data, "sid")
     error = data.get("code")
     if error == 20429:
         return Receipt(
