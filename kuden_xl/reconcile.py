@@ -248,14 +248,15 @@ _SETTLING = (Attempt.ACCEPTED, Attempt.SCHEDULED, Attempt.REJECTED)
 def _mark_unknown(ledger: Ledger, entry: Entry, at: datetime, why: str) -> Entry:
     """A crash's leftover reservation we cannot settle now becomes UNKNOWN (a row it covers is
     then written back as 結果不明, never resent); an UNKNOWN entry stays as it is."""
-    if entry.state is State.RESERVED:
-        ledger.settle(
-            entry.send_id,
-            state=State.UNKNOWN,
-            code=ResultCode.UNKNOWN,
-            reason=f"中断された送信です。{why}",
-            at=at,
-        )
+    if entry.state is not State.RESERVED:
+        return entry  # nothing written: no need to read it back
+    ledger.settle(
+        entry.send_id,
+        state=State.UNKNOWN,
+        code=ResultCode.UNKNOWN,
+        reason=f"中断された送信です。{why}",
+        at=at,
+    )
     return ledger.get(entry.send_id) or entry
 
 
