@@ -216,6 +216,7 @@ def _look_up(
             entry.send_id,
             entry.reserved_at,
             lambda number, body: ledger.identity(number, body) == entry.identity,
+            lambda message_id: ledger.records_message(message_id, besides=entry.send_id),
         )
         return finder(query)
 

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 from ledger_helpers import recent
+from twilio_stub import ACCOUNT, HANG_BEFORE_CREATE, TOKEN, TwilioStub
 
 from kuden_xl.clock import JST
+from kuden_xl.dispatch import DispatchSettings, Outgoing, dispatch
 from kuden_xl.errors import GatewayAuthError
 from kuden_xl.gateways.base import DeliveryStatus, GatewayIdentity, OutgoingMessage, Receipt
 from kuden_xl.gateways.http import HttpSettings
 from kuden_xl.gateways.sandbox import SandboxGateway
+from kuden_xl.gateways.twilio import TwilioGateway, TwilioSettings
 from kuden_xl.ledger import Ledger, State
 from kuden_xl.reconcile import reconcile
 from kuden_xl.sandbox import SandboxServer
@@ -234,3 +237,27 @@ def test_identity_never_keeps_a_secret_of_the_url() -> None:
     assert identity.base_url == "https://example.lg.jp:8443/api"
     assert identity == GatewayIdentity("sandbox", "https://example.lg.jp:8443/api/")
     assert identity != GatewayIdentity("sandbox", "https://example.lg.jp:8444/api")
+
+
+def test_an_earlier_send_of_the_same_text_never_settles_a_resend_that_was_lost(
+    tmp_path: Path,
+) -> None:
+    """Twilio, found by listing: a resend (guard off) of a text Twilio took minutes ago times
+    out before Twilio created it. The earlier message, listed since the reservation, is the
+    ledger's record of the first send, never this one's."""
+    once = DispatchSettings(concurrency=1, max_attempts=1)
+    resend = DispatchSettings(concurrency=1, max_attempts=1, guard=None)
+    with TwilioStub() as stub, Ledger.open(tmp_path / "l.sqlite3") as ledger:
+        http = HttpSettings(base_url=stub.url, token=TOKEN, read_timeout_s=0.5)
+        gw = TwilioGateway(http, TwilioSettings(ACCOUNT, "KUDEN"))
+        [first] = dispatch([Outgoing(2, num(1), BODY, 1)], gw, ledger, settings=once)
+        stub.script.append(HANG_BEFORE_CREATE)
+        [again] = dispatch([Outgoing(2, num(1), BODY, 1)], gw, ledger, settings=resend)
+        assert (first.code, again.code) == (ResultCode.ACCEPTED, ResultCode.UNKNOWN)
+        report = reconcile(ledger, gw)
+        assert not report.found and [e.state for e in report.unknown] == [State.UNKNOWN]
+        stub.create("+81" + num(1)[1:], BODY)  # the resend did arrive after all: now found
+        [found] = reconcile(ledger, gw).found
+        assert found.send_id == report.unknown[0].send_id
+        assert found.message_id == stub.messages[1]["sid"]
+        gw.close()

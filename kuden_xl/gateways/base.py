@@ -122,12 +122,15 @@ class SentQuery:
     """What a provider without a client reference (Twilio) may find a send by.
 
     The ledger keeps only keyed hashes of number and body, never the number itself, so a
-    candidate message is tested with ``matches(national_number, body)``.
+    candidate message is tested with ``matches(national_number, body)``. ``taken(message_id)``:
+    the ledger already records that message for another send (the same text sent earlier), so
+    it is never this one's.
     """
 
     send_id: str
     reserved_at: datetime  # aware; the request left after this
     matches: Callable[[str, str], bool] = lambda number, body: False
+    taken: Callable[[str], bool] = lambda message_id: False
 
 
 @runtime_checkable

@@ -10,8 +10,8 @@
   reason; 20429 / HTTP 429 → NOT_PROCESSED; 5xx / timeout → MAYBE_PROCESSED.
 - No client reference: Twilio keeps nothing of ours, so a send is not idempotent and cannot be
   looked up by our send id. Reconciliation lists the account's messages sent since the
-  reservation and matches number and body (``find_sent``); a miss or two matches decide nothing
-  (the row stays UNKNOWN).
+  reservation and matches number and body (``find_sent``), never a message the ledger records
+  for another send; a miss or two matches decide nothing (the row stays UNKNOWN).
 - Delivery: ``status`` + ``error_code`` (30003 … 30008) → 配信結果, one fetch per message.
 """
 
@@ -207,7 +207,8 @@ class TwilioGateway:
         )
 
     def find_sent(self, query: SentQuery) -> Receipt | None:
-        """The one message sent since the reservation whose number and body match; else None.
+        """The one message sent since the reservation whose number and body match and that no
+        other send of the ledger records (``query.taken``); else None.
 
         Lists every page of outbound messages with ``DateSent>`` a little before the
         reservation (this PC's clock may be off) and keeps those created since. None — the row

@@ -62,7 +62,7 @@ def _code_reason(code: object) -> str | None:
 
 def matches(message: object, query: SentQuery, since: datetime) -> bool:
     """A listed message is the send ``query`` looks for: outbound, created since ``since``, to
-    the number and with the body the ledger's hashes name."""
+    the number and with the body the ledger's hashes name, and no other send's."""
     if not isinstance(message, dict) or message.get("direction") != "outbound-api":
         return False
     to, body, created = message.get("to"), message.get("body"), message.get("date_created")
@@ -73,7 +73,7 @@ def matches(message: object, query: SentQuery, since: datetime) -> bool:
             return False
     except (TypeError, ValueError):
         return False
-    return query.matches(national(to), body)
+    return query.matches(national(to), body) and not query.taken(str(message.get("sid")))
 
 
 def receipt(send_id: str, response: requests.Response) -> Receipt:

@@ -303,6 +303,15 @@ class Ledger:
             row = conn.execute("SELECT * FROM sends WHERE send_id = ?", (send_id,)).fetchone()
             return None if row is None else row_entry(row)
 
+    def records_message(self, message_id: str, *, besides: str) -> bool:
+        """Whether an entry other than ``besides`` records the provider's ``message_id``."""
+        with self._tx(write=False) as conn:
+            row = conn.execute(
+                "SELECT 1 FROM sends WHERE message_id = ? AND send_id != ? LIMIT 1",
+                (message_id, besides),
+            ).fetchone()
+            return row is not None
+
     def find_sent(self, identity: Identity) -> Entry | None:
         """The newest entry for (number, body) in a sent state (accepted / scheduled / unknown)."""
         return self.find_sent_many([identity]).get(identity)
