@@ -36,6 +36,7 @@ from ..paths import data_dir, ensure_dir
 from .base import Gateway
 
 if TYPE_CHECKING:
+    from ..sandbox import SandboxServer
     from .http import HttpSettings
 
 SANDBOX = "sandbox"
@@ -211,41 +212,45 @@ def open_gateway(
     Raises:
         SettingsError: an unknown provider, or a real provider's setting or token missing.
     """
-    if provider in REAL_PROVIDERS:
-        module = importlib.import_module(f".{REAL_PROVIDERS[provider]}", __package__)
-        real: Gateway = module.from_settings(base_url)
-        try:
-            yield real
-        finally:
-            real.close()
-        return
-    if provider != SANDBOX:
+    from ..config import read_config_file
+
+    if provider not in PROVIDERS:
         raise SettingsError(
             f"プロバイダ「{provider}」には未対応です（使えるもの: {'、'.join(PROVIDERS)}）。"
             f" / Unknown provider {provider!r}."
         )
-    from ..sandbox import DEFAULT_TOKEN
-    from .http import HttpSettings
-    from .sandbox import SandboxGateway, embedded_identity, settings_for, start_embedded
-
-    base_url = base_url or os.environ.get("KUDEN_XL_BASE_URL") or _connection(None).get("base_url")
-    if base_url:
-        token = gateway_token(provider, default=DEFAULT_TOKEN)
-        gateway = SandboxGateway(
-            with_connection_settings(HttpSettings(base_url=base_url.rstrip("/"), token=token))
-        )
-        try:
-            yield gateway
-        finally:
-            gateway.close()
-        return
-    state_path = state_path or ensure_dir(data_dir()) / "sandbox-state.sqlite3"
-    server = start_embedded(state_path)
-    gateway = SandboxGateway(
-        with_connection_settings(settings_for(server)), identity=embedded_identity(state_path)
-    )
+    config = read_config_file()  # once, for the provider's settings and the connection's
+    server: SandboxServer | None = None
+    if provider in REAL_PROVIDERS:
+        module = importlib.import_module(f".{REAL_PROVIDERS[provider]}", __package__)
+        gateway: Gateway = module.from_settings(base_url, config)
+    else:
+        gateway, server = _sandbox(base_url, state_path, config)
     try:
         yield gateway
     finally:
         gateway.close()
-        server.stop()
+        if server is not None:
+            server.stop()
+
+
+def _sandbox(
+    base_url: str | None, state_path: Path | None, config: Mapping[str, Any]
+) -> tuple[Gateway, SandboxServer | None]:
+    """The sandbox at ``base_url`` (else KUDEN_XL_BASE_URL, else the config file's), or one
+    started in-process on its state file; the server to stop afterwards (None: not ours)."""
+    from ..sandbox import DEFAULT_TOKEN
+    from .http import HttpSettings
+    from .sandbox import SandboxGateway, embedded_identity, settings_for, start_embedded
+
+    base_url = (
+        base_url or os.environ.get("KUDEN_XL_BASE_URL") or _connection(config).get("base_url")
+    )
+    if base_url:
+        token = gateway_token(SANDBOX, default=DEFAULT_TOKEN)
+        settings = HttpSettings(base_url=base_url.rstrip("/"), token=token)
+        return SandboxGateway(with_connection_settings(settings, config)), None
+    state_path = state_path or ensure_dir(data_dir()) / "sandbox-state.sqlite3"
+    server = start_embedded(state_path)
+    settings = with_connection_settings(settings_for(server), config)
+    return SandboxGateway(settings, identity=embedded_identity(state_path)), server
