@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,18 @@ def test_embedded_sandbox_keeps_state_between_runs(tmp_path: Path) -> None:
     with open_gateway("sandbox", state_path=state) as gateway:
         found = gateway.lookup("send-1")
         assert found is not None and found.message_id == receipt.message_id
+
+
+def test_a_bad_connection_setting_stops_the_embedded_sandbox_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def sandboxes() -> set[str]:
+        return {t.name for t in threading.enumerate() if t.name.startswith("kuden-xl-sandbox:")}
+
+    monkeypatch.delenv("KUDEN_XL_BASE_URL", raising=False)
+    monkeypatch.setenv("KUDEN_XL_CA_BUNDLE", str(tmp_path / "missing-ca.pem"))
+    before = sandboxes()
+    with pytest.raises(SettingsError, match="CA バンドル"):
+        with open_gateway("sandbox", state_path=tmp_path / "state.sqlite3"):
+            pass
+    assert sandboxes() == before  # a long-lived Excel process keeps no orphan server

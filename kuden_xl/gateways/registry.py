@@ -252,5 +252,9 @@ def _sandbox(
         return SandboxGateway(with_connection_settings(settings, config)), None
     state_path = state_path or ensure_dir(data_dir()) / "sandbox-state.sqlite3"
     server = start_embedded(state_path)
-    settings = with_connection_settings(settings_for(server), config)
+    try:
+        settings = with_connection_settings(settings_for(server), config)
+    except BaseException:  # a bad [connection] setting: the server just started is ours to stop
+        server.stop()
+        raise
     return SandboxGateway(settings, identity=embedded_identity(state_path)), server
