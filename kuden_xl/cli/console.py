@@ -1,12 +1,13 @@
 """What every command shares: exit statuses, a KudenError as one line on stderr, output that
-survives a reader going away (``| head``), JSON text and the BOOK argument."""
+survives a reader going away (``| head``), JSON text, the BOOK argument and the progress bar."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,3 +71,25 @@ def to_json(value: object) -> str:
 
 def book_argument(fn: F) -> F:
     return click.argument("book", type=click.Path(path_type=Path))(fn)
+
+
+@contextmanager
+def progress_bar(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress step ``(done, total)`` drawing a bar on stderr, opened at the first step (when
+    the total is known) and closed on the way out; no bar when ``quiet`` or stderr is no terminal."""
+    bar: Any = None
+
+    def step(done: int, total: int) -> None:
+        nonlocal bar
+        if quiet or not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        yield step
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .console import friendly, to_json
+from .console import friendly, progress_bar, to_json
 
 
 @click.command("report")
@@ -39,24 +37,13 @@ def report_command(
     """
     from .. import jobs
 
-    bar: Any = None
-
-    def progress(done: int, total: int, path: Path) -> None:
-        nonlocal bar
-        if as_json or not sys.stderr.isatty():
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="読み込み中", file=sys.stderr)
-            bar.__enter__()
-        bar.update(1)
-
-    try:
+    with progress_bar("読み込み中", quiet=as_json) as step:
         outcome = jobs.report(
-            list(paths), fiscal_year=fiscal_year, output=output, progress=progress
+            list(paths),
+            fiscal_year=fiscal_year,
+            output=output,
+            progress=lambda done, total, path: step(done, total),
         )
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     s = outcome.summary
     if as_json:
         click.echo(to_json({"report": str(outcome.path), **s.headline()}))

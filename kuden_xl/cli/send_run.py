@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ConfirmationDeclined, KudenError, WorkbookSaveError
-from .console import EXIT_ERROR, EXIT_INTERRUPTED, out
+from .console import EXIT_ERROR, EXIT_INTERRUPTED, out, progress_bar
 
 if TYPE_CHECKING:
     from ..dispatch import RowResult
@@ -35,35 +35,20 @@ def run_send(
     tells how many were sent before it exits."""
     from .. import jobs
 
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if as_json or not sys.stderr.isatty():
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="送信中", file=sys.stderr)
-            bar.__enter__()
-        bar.update(1)
-
     tally = _Tally()
     try:
-        with _sigterm_as_interrupt():
-            try:
-                return jobs.send(
-                    table,
-                    gateway,
-                    ledger,
-                    rows=rows,
-                    confirm=_confirm_on_terminal(yes, as_json),
-                    progress=progress,
-                    cli=cli_values,
-                    allow_resend=allow_resend,
-                    observe=tally.add,
-                )
-            finally:
-                if bar is not None:
-                    bar.__exit__(None, None, None)
+        with _sigterm_as_interrupt(), progress_bar("送信中", quiet=as_json) as progress:
+            return jobs.send(
+                table,
+                gateway,
+                ledger,
+                rows=rows,
+                confirm=_confirm_on_terminal(yes, as_json),
+                progress=progress,
+                cli=cli_values,
+                allow_resend=allow_resend,
+                observe=tally.add,
+            )
     except KeyboardInterrupt:
         click.echo(f"送信を中断しました（Ctrl+C / 終了要求）。{tally.sent_text()}", err=True)
         sys.exit(EXIT_INTERRUPTED)  # the ledger and the workbook lock are released on the way
