@@ -18,7 +18,7 @@ from .campaign import CampaignSettings
 from .errors import SettingsError
 from .message import BodyCheck, Template
 from .phone import PhoneCheck, check_many
-from .plan_ledger import LedgerView, ledger_decision, resolved_unknown
+from .plan_ledger import LedgerView, ledger_decisions, resolved_unknown
 from .row_plan import RowPlan
 from .schema import CODE, DEFAULT_GUARD, EXCLUDE, PHONE, SENDABLE, ResultCode
 from .slots import Scheduling, SlotBook, hold_reason
@@ -107,9 +107,6 @@ def plan(
         min(settings.max_length, max_length or settings.max_length),
         hidden,
         ledger,
-        guard,
-        allow_resend,
-        scheduling,
         accepted,
     )
     numbers = check_many(
@@ -117,6 +114,7 @@ def plan(
         allow_m2m=settings.allow_m2m,
     )
     decided = [planner.row(r, phone) for r, phone in zip(rows, numbers, strict=True)]
+    decided = ledger_decisions(decided, data, ledger, guard, allow_resend, scheduling)
     if scheduling is not None:
         decided = _schedule(decided, scheduling)
     warnings = tuple(
@@ -153,10 +151,7 @@ class _Planner:
     used: Collection[str]
     limit: int
     hidden: Collection[int]
-    ledger: LedgerView | None
-    guard: timedelta | None
-    allow_resend: bool
-    scheduling: Scheduling | None
+    ledger: LedgerView | None  # for an UNKNOWN row settled since (the rows to send: plan)
     accepted: re.Pattern[str] | None  # the provider's numbers (None: every mobile number)
     claimed: set[str] = field(default_factory=set)  # numbers taken by an earlier row or a record
 
@@ -216,7 +211,7 @@ class _Planner:
         return None
 
     def _rendered(self, r: int, phone: PhoneCheck, template: Template) -> RowPlan:
-        """A row to send, once its body renders, its number is its own and the ledger agrees."""
+        """A row to send, once its body renders and its number is its own (the ledger: ``plan``)."""
         data, settings, variables = self.data, self.settings, self.data.header.variables
         values = data.rows.get(r, ())
         row_values = {
@@ -252,14 +247,7 @@ class _Planner:
                 body.segments,
             )
         self.claimed.add(phone.national)
-        return ledger_decision(
-            RowPlan(r, None, "", None, phone.national, body.body, body.segments),
-            data,
-            self.ledger,
-            self.guard,
-            self.allow_resend,
-            self.scheduling,
-        )
+        return RowPlan(r, None, "", None, phone.national, body.body, body.segments)
 
 
 def _problem_column(body: BodyCheck, values: dict[str, object], settings: CampaignSettings) -> str:

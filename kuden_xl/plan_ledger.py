@@ -3,10 +3,12 @@ guard, a send still unresolved through another gateway, an UNKNOWN row settled s
 
 The planner asks through ``LedgerView`` (kept abstract: the core knows no SQLite) and hands each
 rule the row as it would otherwise stand; a rule returns that row changed, or None / the row.
+The rows to send are looked up in one batch (``sent_records``), not one query a row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
@@ -20,8 +22,8 @@ from .slots import Scheduling
 class LedgerView(Protocol):
     """What the planner asks of the send ledger (kept abstract: the core knows no SQLite)."""
 
-    def sent_record(self, number: str, body: str) -> LedgerRecord | None:
-        """The newest accepted / scheduled / unknown send of this (number, body), if any."""
+    def sent_records(self, sends: Sequence[tuple[str, str]]) -> list[LedgerRecord | None]:
+        """For each (number, body): its newest accepted / scheduled / unknown send, if any."""
         ...
 
     def latest_record(self, number: str, body: str) -> LedgerRecord | None:
@@ -68,17 +70,36 @@ def resolved_unknown(
     )
 
 
-def ledger_decision(
-    row: RowPlan,
+def ledger_decisions(
+    rows: list[RowPlan],
     data: SheetRows,
     ledger: LedgerView | None,
     guard: timedelta | None,
     allow_resend: bool,
     scheduling: Scheduling | None,
-) -> RowPlan:
-    """A row to send as the ledger leaves it: sent, restored from a lost record, or held back."""
+) -> list[RowPlan]:
+    """The rows as the ledger leaves them: each row to send sent, restored or held back."""
     if ledger is None:
-        return row
+        return rows
+    sending = [r for r in rows if r.sends]
+    records = ledger.sent_records([(r.number or "", r.body or "") for r in sending])
+    decided = {
+        r.row: _decision(r, record, data, ledger, guard, allow_resend, scheduling)
+        for r, record in zip(sending, records, strict=True)
+    }
+    return [decided.get(r.row, r) for r in rows]
+
+
+def _decision(
+    row: RowPlan,
+    record: LedgerRecord | None,
+    data: SheetRows,
+    ledger: LedgerView,
+    guard: timedelta | None,
+    allow_resend: bool,
+    scheduling: Scheduling | None,
+) -> RowPlan:
+    """A row to send as the ledger leaves it (``record``: its newest send, if any)."""
     assert row.number is not None and row.body is not None
     elsewhere = ledger.unresolved_elsewhere(row.number, row.body)
     if elsewhere is not None:
@@ -90,7 +111,6 @@ def ledger_decision(
             reason=f"別の送信先（{elsewhere}）で送信した結果が不明です。その送信先で照会するまで送信しません",
             column=None,
         )
-    record = ledger.sent_record(row.number, row.body)
     if record is None:
         return row
     now = scheduling.now if scheduling else None

@@ -42,8 +42,10 @@ class _LedgerRecords:
             return None
         return self._elsewhere.get(self.ledger.identity(number, body))
 
-    def sent_record(self, number: str, body: str) -> LedgerRecord | None:
-        return self._record(self.ledger.find_sent(self.ledger.identity(number, body)))
+    def sent_records(self, sends: Sequence[tuple[str, str]]) -> list[LedgerRecord | None]:
+        identities = [self.ledger.identity(number, body) for number, body in sends]
+        found = self.ledger.find_sent_many(identities)
+        return [self._record(found.get(i)) for i in identities]
 
     def latest_record(self, number: str, body: str) -> LedgerRecord | None:
         return self._record(self.ledger.find_last_settled(self.ledger.identity(number, body)))
