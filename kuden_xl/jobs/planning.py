@@ -16,7 +16,7 @@ from ..books.base import Table
 from ..clock import JST, now
 from ..plan import SendPlan, plan
 from ..row_plan import LedgerRecord
-from ..slots import Scheduling
+from ..slots import Scheduling, hour_of
 from .connecting import refuse_sample
 from .reading import load_settings, read_data, selected_rows
 
@@ -84,7 +84,7 @@ def prepare_send(
     at = clock()
     already: dict[datetime, int] = {}
     if settings.hourly_cap is not None:
-        already = ledger.sends_per_hour(at.replace(minute=0, second=0, microsecond=0), JST)
+        already = ledger.sends_per_hour(hour_of(at), JST)
     scheduling = Scheduling(
         at,
         settings.window,
