@@ -6,11 +6,13 @@ import os
 # PolyForm Noncommercial licence, which covers government institutions.
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
-from collections.abc import Callable, Sequence  # noqa: E402
+from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import keyring  # noqa: E402
 import pytest  # noqa: E402
+from keyring.backend import KeyringBackend  # noqa: E402
 
 MakeBook = Callable[..., Path]
 
@@ -112,3 +114,31 @@ def standalone_sandbox(tmp_path: Path):  # type: ignore[no-untyped-def]
     server = StandaloneSandbox(tmp_path / "sandbox-state.sqlite3")
     yield server
     server.stop()
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring backend kept in memory: the OS keyrings are not there on a CI box."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

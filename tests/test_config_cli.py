@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
 import pytest
 from click.testing import CliRunner
+from conftest import MemoryKeyring
 from keyring.backends.fail import Keyring as FailKeyring
-from test_credentials import MemoryKeyring
 from twilio_stub import ACCOUNT, SERVICE, TOKEN
 
 from kuden_xl.cli import cli
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
