@@ -491,33 +491,13 @@ def test_com_refusal_is_none_for_a_plain_sheet() -> None:
     assert com_refusal(FakeWorkbook(), FakeSheet(), "S", ["D2:K4"]) is None
 
 
-class RefusingRange:
-    """A COM Range whose value cannot be set (stands in for Excel's refusal)."""
-
-    @property
-    def value(self) -> None:
-        return None
-
-    @value.setter
-    def value(self, matrix: Any) -> None:
-        raise OSError(-2146827284, "このコマンドは保護されたシートでは使用できません")
-
-
-class RefusingSheet:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def range(self, *cells: Any) -> RefusingRange:
-        return RefusingRange()
-
-
 def test_a_refused_write_stops_and_writes_nothing_more_fake_com() -> None:
     book, table = table_for(sheet_rows(6))
     table.write([sent_row(2)])
     table.flush()
     before = len(actions_of(book))
     # Excel refuses a write while the send runs (the sheet was protected meanwhile).
-    table.sheet = RefusingSheet("送信リスト")
+    table.sheet = xh.RefusingSheet("送信リスト")
     table.write([sent_row(3)])
     with pytest.raises(ExcelWriteError, match="「送信リスト」のセル D3:K3 に結果を書き込めません"):
         table.flush()

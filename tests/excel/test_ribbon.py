@@ -337,7 +337,7 @@ def test_a_write_failing_mid_send_stops_at_once_and_the_next_click_writes_back_f
 
     def refuse_second(self: ExcelTable, row: int, col: int, matrix: list[list[object]]) -> None:
         if next(puts) == 2:
-            self.sheet = _Refusing(self.sheet)
+            self.sheet = xh.RefusingSheet(self.sheet.name)
         real_put(self, row, col, matrix)
 
     monkeypatch.setattr(jobs.SavePacer, "maybe_flush", every_10)
@@ -360,24 +360,6 @@ def test_a_write_failing_mid_send_stops_at_once_and_the_next_click_writes_back_f
     codes = xh.column(second.sheet("送信リスト"), "結果コード")
     assert all(codes[r] == "ACCEPTED" for r in range(2, 202))
     assert sent_to(sandbox, numbers) == Counter(dict.fromkeys(numbers, 1))  # every number once
-
-
-class _Refusing:
-    """A worksheet whose cells Excel will not change (stands in for a COM error)."""
-
-    def __init__(self, sheet: Any) -> None:
-        self.name = sheet.name
-
-    def range(self, *cells: Any) -> Any:
-        return self
-
-    @property
-    def value(self) -> None:
-        return None
-
-    @value.setter
-    def value(self, matrix: Any) -> None:
-        raise OSError(-2146827284, "このコマンドは保護されたシートでは使用できません")
 
 
 # --- preview and check -------------------------------------------------------------------------

@@ -150,3 +150,22 @@ def column(values: list[list[Any]], name: str, header_row: int = 1) -> dict[int,
         r: (row[c] if c < len(row) else "")
         for r, row in enumerate(values[header_row:], start=header_row + 1)
     }
+
+
+class RefusingSheet:
+    """A worksheet whose cells Excel will not change (stands in for a COM error, e.g. the sheet
+    was protected while a send ran)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def range(self, *cells: Any) -> RefusingSheet:
+        return self
+
+    @property
+    def value(self) -> None:
+        return None
+
+    @value.setter
+    def value(self, matrix: Any) -> None:
+        raise OSError(-2146827284, "このコマンドは保護されたシートでは使用できません")
