@@ -14,6 +14,8 @@ import keyring  # noqa: E402
 import pytest  # noqa: E402
 from keyring.backend import KeyringBackend  # noqa: E402
 
+from kuden_xl.ledger import Ledger  # noqa: E402
+
 MakeBook = Callable[..., Path]
 
 
@@ -66,6 +68,13 @@ def make_book(tmp_path: Path) -> MakeBook:
         return path
 
     return make
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    """A SQLite send ledger of the test's own (not the user-data one clean_environ points at)."""
+    with Ledger.open(tmp_path / "ledger.sqlite3") as led:
+        yield led
 
 
 class StandaloneSandbox:

@@ -89,12 +89,6 @@ def gateway(sandbox: SandboxServer) -> Iterator[SandboxGateway]:
     gw.close()
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger.open(tmp_path / "ledger.sqlite3") as led:
-        yield led
-
-
 def at_sandbox(server: SandboxServer) -> list[dict[str, str]]:
     answer = requests.get(f"{server.url}/_sandbox/messages", timeout=5)
     answer.raise_for_status()

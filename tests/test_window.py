@@ -89,12 +89,6 @@ def gateway(sandbox: SandboxServer) -> Iterator[SandboxGateway]:
     gw.close()
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger.open(tmp_path / "ledger.sqlite3") as led:
-        yield led
-
-
 @pytest.fixture(autouse=True)
 def _restore_now(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(NOW_ENV, CLOSING.isoformat())  # monkeypatch restores it afterwards
