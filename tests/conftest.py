@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -14,6 +15,13 @@ import keyring  # noqa: E402
 import pytest  # noqa: E402
 from keyring.backend import KeyringBackend  # noqa: E402
 
+from kuden_xl.gateways.base import (  # noqa: E402
+    Capabilities,
+    DeliveryStatus,
+    Gateway,
+    OutgoingMessage,
+    Receipt,
+)
 from kuden_xl.ledger import Ledger  # noqa: E402
 
 MakeBook = Callable[..., Path]
@@ -75,6 +83,29 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     """A SQLite send ledger of the test's own (not the user-data one clean_environ points at)."""
     with Ledger.open(tmp_path / "ledger.sqlite3") as led:
         yield led
+
+
+class WrappedGateway:
+    """A real gateway declaring ``caps`` over its own capabilities: subclasses change ``send``,
+    the rest passes through (closing the real gateway is its fixture's job)."""
+
+    def __init__(self, inner: Gateway, **caps: object) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.identity = inner.identity
+        self.capabilities: Capabilities = replace(inner.capabilities, **caps)  # type: ignore[arg-type]
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        return self.inner.send(message)
+
+    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
+        return self.inner.status(message_ids)
+
+    def lookup(self, send_id: str) -> Receipt | None:
+        return self.inner.lookup(send_id)
+
+    def close(self) -> None:
+        pass
 
 
 class StandaloneSandbox:

@@ -15,13 +15,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from conftest import WrappedGateway
 from ledger_helpers import recent
 
 from kuden_xl.clock import JST
@@ -34,8 +35,6 @@ from kuden_xl.dispatch import (
 )
 from kuden_xl.errors import GatewayAuthError, GatewayUnavailable, LedgerError
 from kuden_xl.gateways.base import (
-    Capabilities,
-    DeliveryStatus,
     GatewayIdentity,
     OutgoingMessage,
     Receipt,
@@ -89,40 +88,23 @@ def gateway(sandbox: SandboxServer) -> Iterator[SandboxGateway]:
     gw.close()
 
 
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger.open(tmp_path / "ledger.sqlite3") as led:
+        yield led
+
+
 def at_sandbox(server: SandboxServer) -> list[dict[str, str]]:
     answer = requests.get(f"{server.url}/_sandbox/messages", timeout=5)
     answer.raise_for_status()
     return list(answer.json())
 
 
-class Wrapped:
-    """A real SandboxGateway behind a test's own ``send``; status, lookup and identity are its."""
-
-    def __init__(self, inner: SandboxGateway) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.identity = inner.identity
-        self.capabilities: Capabilities = inner.capabilities
-
-    def send(self, message: OutgoingMessage) -> Receipt:
-        return self.inner.send(message)
-
-    def status(self, message_ids: Sequence[str]) -> list[DeliveryStatus]:
-        return self.inner.status(message_ids)
-
-    def lookup(self, send_id: str) -> Receipt | None:
-        return self.inner.lookup(send_id)
-
-    def close(self) -> None:
-        pass
-
-
-class Declared(Wrapped):
+class Declared(WrappedGateway):
     """The real SandboxGateway with other declared capabilities; counts attempts per number."""
 
     def __init__(self, inner: SandboxGateway, **caps: object) -> None:
-        super().__init__(inner)
-        self.capabilities = replace(inner.capabilities, **caps)  # type: ignore[arg-type]
+        super().__init__(inner, **caps)
         self.attempts: Counter[str] = Counter()
         self.sent_times: list[float] = []
         self._lock = threading.Lock()
@@ -267,7 +249,7 @@ def test_logs_never_hold_a_full_number(
 # -- stopping -------------------------------------------------------------------------------
 
 
-class AuthFailsAfter(Wrapped):
+class AuthFailsAfter(WrappedGateway):
     """Credentials revoked mid-run: the first ``n`` sends go through a gateway with the right
     token, later ones through one with a wrong token (the real server answers 401)."""
 
@@ -552,7 +534,7 @@ def test_reconcile_without_lookup_leaves_unknown(gateway: SandboxGateway, ledger
 # -- failure branches of exactly-once -------------------------------------------------------
 
 
-class Faulty(Wrapped):
+class Faulty(WrappedGateway):
     """The real SandboxGateway; the ``nth`` send (counting from 1) reaches the real server and
     then ``fault(receipt)`` runs: it may raise, or return what the caller gets instead."""
 

@@ -11,20 +11,19 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import MakeBook, mobile
+from conftest import MakeBook, WrappedGateway, mobile
 
 from kuden_xl import jobs
 from kuden_xl.books.xlsx import XlsxTable
 from kuden_xl.cli.text import outcome_text
 from kuden_xl.clock import JST, NOW_ENV
 from kuden_xl.dispatch import DispatchSettings
-from kuden_xl.gateways.base import Capabilities, DeliveryStatus, OutgoingMessage, Receipt
+from kuden_xl.gateways.base import OutgoingMessage, Receipt
 from kuden_xl.gateways.sandbox import SandboxGateway, settings_for
 from kuden_xl.ledger import Ledger
 from kuden_xl.sandbox import SandboxServer
@@ -35,17 +34,14 @@ CLOSING = datetime(2099, 6, 1, 18, 59, 0, tzinfo=JST)  # window 09:00-19:00 clos
 NEXT_OPENING = datetime(2099, 6, 2, 9, 0, tzinfo=JST)
 
 
-class Advancing:
+class Advancing(WrappedGateway):
     """The real SandboxGateway, each send moving the clock (KUDEN_XL_NOW) on by ``step_s``.
 
     Records the clock as each send starts, and what it was asked to schedule.
     """
 
     def __init__(self, inner: SandboxGateway, start: datetime, step_s: float, **caps: object):
-        self.inner = inner
-        self.name = inner.name
-        self.identity = inner.identity
-        self.capabilities: Capabilities = replace(inner.capabilities, **caps)  # type: ignore[arg-type]
+        super().__init__(inner, **caps)
         self.step = timedelta(seconds=step_s)
         self.sends: list[tuple[datetime, datetime | None]] = []
         self._now = start
@@ -60,15 +56,6 @@ class Advancing:
             self._now += self.step
             os.environ[NOW_ENV] = self._now.isoformat()
         return receipt
-
-    def status(self, message_ids: list[str]) -> list[DeliveryStatus]:
-        return self.inner.status(message_ids)
-
-    def lookup(self, send_id: str) -> Receipt | None:
-        return self.inner.lookup(send_id)
-
-    def close(self) -> None:
-        pass
 
     def late(self, end: datetime) -> int:
         """Sends that left for "now" at or after ``end``."""
