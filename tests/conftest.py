@@ -9,7 +9,7 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import keyring  # noqa: E402
 import pytest  # noqa: E402
@@ -23,6 +23,9 @@ from kuden_xl.gateways.base import (  # noqa: E402
     Receipt,
 )
 from kuden_xl.ledger import Ledger  # noqa: E402
+
+if TYPE_CHECKING:
+    from lgwan_helpers import Pki  # imported in the fixture: lgwan_helpers imports conftest
 
 MakeBook = Callable[..., Path]
 
@@ -83,6 +86,25 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     """A SQLite send ledger of the test's own (not the user-data one clean_environ points at)."""
     with Ledger.open(tmp_path / "ledger.sqlite3") as led:
         yield led
+
+
+@pytest.fixture
+def no_outside_network_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy or CA setting from the shell or CI box: it would change which proxy or CA the
+    client uses (without the CA variables, "a CA the client does not know" means one certifi
+    lacks)."""
+    outside = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+    for name in (*outside, "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """The LGWAN tests' private CA and the gateway certificate it signed."""
+    from lgwan_helpers import GATEWAY_IP, make_pki
+
+    return make_pki(tmp_path_factory.mktemp("lgwan-pki"), GATEWAY_IP)
 
 
 class WrappedGateway:

@@ -19,19 +19,7 @@ from twilio_stub import ACCOUNT, TOKEN, TwilioStub
 from kuden_xl import jobs
 from kuden_xl.cli import cli
 
-OUTSIDE = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE")
-
-
-@pytest.fixture(autouse=True)
-def no_outside_network_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in OUTSIDE:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("lgwan-pki"), GATEWAY_IP)
+pytestmark = pytest.mark.usefixtures("no_outside_network_settings")
 
 
 @pytest.fixture(scope="module")

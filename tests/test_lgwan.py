@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 import requests
 from conftest import MakeBook, mobile
-from lgwan_helpers import GATEWAY_IP, ConnectProxy, Pki, TlsSandbox, closed_port, make_pki
+from lgwan_helpers import GATEWAY_IP, ConnectProxy, Pki, TlsSandbox, closed_port
 
 from kuden_xl.errors import SettingsError
 from kuden_xl.sandbox import SandboxServer
@@ -29,28 +29,7 @@ IN_WINDOW = "2026-11-27T10:00:00"  # a Friday morning, Japan time
 BODY = "【○○市】{氏名}様 お知らせです"
 EMBEDDED_STATE = "sandbox-state.sqlite3"  # the CLI's in-process sandbox, in the user data dir
 NUMBERS = [mobile(2310 + i) for i in range(3)]  # last two digits 10–12: no sandbox fault
-# What a shell or CI box may carry that would change which proxy or CA the client uses
-# (without the CA variables, "a CA the client does not know" means one certifi lacks).
-_OUTSIDE_ENV = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-)
-
-
-@pytest.fixture(autouse=True)
-def no_outside_network_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _OUTSIDE_ENV:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("lgwan-pki"), GATEWAY_IP)
+pytestmark = pytest.mark.usefixtures("no_outside_network_settings")
 
 
 @pytest.fixture
