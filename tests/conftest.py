@@ -23,6 +23,7 @@ from kuden_xl.gateways.base import (  # noqa: E402
     Receipt,
 )
 from kuden_xl.ledger import Ledger  # noqa: E402
+from kuden_xl.sandbox import SandboxServer  # noqa: E402
 
 if TYPE_CHECKING:
     from lgwan_helpers import Pki  # imported in the fixture: lgwan_helpers imports conftest
@@ -86,6 +87,26 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     """A SQLite send ledger of the test's own (not the user-data one clean_environ points at)."""
     with Ledger.open(tmp_path / "ledger.sqlite3") as led:
         yield led
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    """A real sandbox server on 127.0.0.1, shared by a module's tests (a module needing other
+    settings, or a server per test, defines its own)."""
+    server = SandboxServer(port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox_env(
+    clean_environ: None, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Sends go to ``sandbox`` on a Friday morning (Japan time, in the send window), from
+    tmp_path: the workbook lock is keyed on book.fullname, a bare name in the Excel tests."""
+    monkeypatch.setenv("KUDEN_XL_BASE_URL", sandbox.url)
+    monkeypatch.setenv("KUDEN_XL_NOW", "2026-11-27T10:00:00")
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

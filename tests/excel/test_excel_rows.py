@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,22 +17,7 @@ from kuden_xl.sandbox import SandboxServer
 
 BOOK = "送信リスト.xlsx"
 WHERE = f"ブック「{BOOK}」の「送信リスト」シート"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(port=0).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def environment(
-    clean_environ: None, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("KUDEN_XL_BASE_URL", sandbox.url)
-    monkeypatch.setenv("KUDEN_XL_NOW", "2026-11-27T10:00:00")
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("sandbox_env")
 
 
 def sent(sandbox: SandboxServer) -> list[str]:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ from kuden_xl.errors import WorkbookLockedError
 from kuden_xl.excel import common, ribbon
 from kuden_xl.sandbox import SandboxServer
 
-IN_WINDOW = "2026-11-27T10:00:00"  # a Friday morning, Japan time
 BODY = "【○○市】{氏名}様 お知らせです"
 HEADER = ["管理番号", "氏名", "電話番号"]
 BOOK = "送信リスト.xlsx"
@@ -47,20 +45,7 @@ def fresh_numbers(n: int) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(port=0).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def environment(
-    clean_environ: None, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("KUDEN_XL_BASE_URL", sandbox.url)
-    monkeypatch.setenv("KUDEN_XL_NOW", IN_WINDOW)
-    monkeypatch.chdir(tmp_path)  # the workbook lock is keyed on book.fullname (a bare name here)
+pytestmark = pytest.mark.usefixtures("sandbox_env")
 
 
 def sent_to(sandbox: SandboxServer, numbers: list[str]) -> Counter[str]:
