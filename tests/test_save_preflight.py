@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,15 +191,18 @@ class FillsTheDisk:
 
     def __init__(self, inner: Any, folder: Path, after: int):
         self._inner, self._folder, self._after, self._sent = inner, folder, after, 0
+        # Workers send in parallel: an unlocked ``+= 1`` could skip the count that fills the disk.
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     def send(self, message: Any) -> Any:
         receipt = self._inner.send(message)
-        self._sent += 1
-        if self._sent == self._after:
-            fill(self._folder)
+        with self._lock:
+            self._sent += 1
+            if self._sent == self._after:
+                fill(self._folder)
         return receipt
 
 
